@@ -1,0 +1,134 @@
+// npm run dev — the whole stack on this machine:
+//   embedded Postgres (child process; skipped when DATABASE_URL is set) → migrations → seeds →
+//   WebSocket proxy (for the Neon driver; skipped for *.neon.tech) → wrangler dev --test-scheduled.
+// Prints `ready http://127.0.0.1:<port>` once /health answers; Ctrl-C or SIGTERM stops everything.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import {
+  DEFAULT_API_PORT, DEFAULT_PG_PORT, DEFAULT_PROXY_PORT, ROOT, fail, readDotVars,
+} from './lib/env';
+import { migrate, seed } from './lib/migrate';
+import { portInUse, startPgChild, type PgChild } from './lib/pg-child';
+import { startWsProxy, type WsProxy } from './lib/ws-proxy';
+
+const devVars = path.join(ROOT, '.dev.vars');
+if (!existsSync(devVars)) {
+  copyFileSync(path.join(ROOT, '.dev.vars.example'), devVars);
+  console.log('created .dev.vars from .dev.vars.example');
+}
+const vars = readDotVars(devVars);
+const apiPort = Number(process.env.PORT || DEFAULT_API_PORT);
+const pgPort = Number(process.env.PG_PORT || DEFAULT_PG_PORT);
+const proxyPort = Number(process.env.NEON_WS_PROXY_PORT || vars.NEON_WS_PROXY_PORT || DEFAULT_PROXY_PORT);
+const externalUrl = process.env.DATABASE_URL;
+
+let pg: PgChild | undefined;
+let proxy: WsProxy | undefined;
+let wrangler: ChildProcess | undefined;
+let stopping = false;
+
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    if (wrangler?.pid && wrangler.exitCode === null) {
+      try { process.kill(-wrangler.pid, 'SIGTERM'); } catch { /* already gone */ }
+      const exited = new Promise((r) => wrangler!.once('exit', r));
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+      try { process.kill(-wrangler.pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+    await proxy?.close();
+    await pg?.stop();
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+process.on('SIGHUP', () => void shutdown(0));
+// If whoever started us dies without passing the signal on (npm killed hard, terminal gone),
+// we are re-parented: stop the stack rather than leave Postgres and workerd running.
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid) void shutdown(0);
+}, 1_000).unref();
+
+async function main() {
+  if (await portInUse(apiPort)) fail(`port ${apiPort} is in use (a previous \`npm run dev\`?); stop it or set PORT`);
+
+  let url: string;
+  if (externalUrl) {
+    url = externalUrl;
+    console.log(`using DATABASE_URL (${new URL(url).host}); no embedded Postgres`);
+  } else {
+    if (await portInUse(pgPort)) {
+      fail(`port ${pgPort} is in use (another Postgres or a previous \`npm run dev\`?); stop it, or set DATABASE_URL to use that database`);
+    }
+    mkdirSync(path.join(ROOT, '.data'), { recursive: true });
+    try {
+      pg = await startPgChild({ port: pgPort, dataDir: path.join(ROOT, '.data/pg') });
+    } catch (err) {
+      fail(`Postgres could not start on 127.0.0.1:${pgPort}: ${(err as Error).message}`);
+    }
+    url = pg.url;
+    console.log(`postgres  ${url.replace(/:[^:@/]+@/, ':***@')} (data in .data/pg)`);
+  }
+
+  try {
+    const { applied } = await migrate(url);
+    const seeded = await seed(url);
+    console.log(`migrated  ${applied.length} new migration(s); seeded ${seeded.length} file(s)`);
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}`);
+    return shutdown(1);
+  }
+
+  const neonHosted = new URL(url).hostname.endsWith('.neon.tech');
+  if (!neonHosted) {
+    if (await portInUse(proxyPort)) {
+      console.error(`error: port ${proxyPort} (WebSocket proxy) is in use; stop it or set NEON_WS_PROXY_PORT`);
+      return shutdown(1);
+    }
+    proxy = await startWsProxy(proxyPort);
+    console.log(`ws-proxy  ws://127.0.0.1:${proxy.port}`);
+  }
+
+  const args = [
+    'dev', '--ip', '127.0.0.1', '--port', String(apiPort), '--test-scheduled',
+    '--show-interactive-dev-session=false',
+    '--var', `DATABASE_URL:${url}`,
+    '--var', `NEON_WS_PROXY_PORT:${proxy ? proxy.port : ''}`,
+  ];
+  wrangler = spawn(path.join(ROOT, 'node_modules/.bin/wrangler'), args, {
+    cwd: ROOT,
+    detached: true, // own process group, so shutdown reaches workerd too
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+  });
+  wrangler.once('exit', (code) => {
+    if (!stopping) {
+      console.error(`error: wrangler dev exited (code ${code})`);
+      void shutdown(1);
+    }
+  });
+
+  const base = `http://127.0.0.1:${apiPort}`;
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline && !stopping) {
+    try {
+      const res = await fetch(`${base}/health`);
+      if (res.status === 200 || res.status === 503) {
+        if (res.status === 503) console.warn(`warning: /health is 503: ${JSON.stringify((await res.json() as { failing?: unknown }).failing)}`);
+        console.log(`ready ${base}`);
+        return;
+      }
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  console.error('error: the Worker did not answer /health within 90 s');
+  return shutdown(1);
+}
+
+main().catch((err) => {
+  console.error(`error: ${(err as Error).message}`);
+  void shutdown(1);
+});

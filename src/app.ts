@@ -1,0 +1,70 @@
+// createApp(): the middleware order, route mounting, error envelope and the OpenAPI document.
+// Order: request context (id, logger, db, access log) → metrics → auth → rate limit → route.
+// Auth and rate limits are attached per route group inside each sub-app.
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ConfigError } from './config';
+import type { AppEnv } from './env';
+import { DocsPage } from './handlers/docs-page';
+import { healthRoutes } from './handlers/health';
+import { requestContext } from './lib/context';
+import { ApiError, errorResponse, notFound } from './lib/errors';
+import { createRouter } from './lib/openapi';
+import { errorFields } from './observability/logger';
+import { APP_VERSION } from './version';
+
+const HTTP_CODES: Record<number, string> = {
+  400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed',
+  409: 'conflict', 413: 'payload_too_large', 415: 'unsupported_media_type', 429: 'rate_limited',
+  503: 'unavailable',
+};
+
+export const OPENAPI_INFO = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Edge discovery & ranking API',
+    version: APP_VERSION,
+    description:
+      'Personalised discovery and ranking at the edge. User routes take `Authorization: Bearer <JWT>`; ' +
+      'admin and job routes take `Authorization: Bearer <service key>`. Errors always use the envelope ' +
+      '`{"error":{"code","message","request_id"}}`.',
+  },
+};
+
+export function createApp(): OpenAPIHono<AppEnv> {
+  const app = createRouter();
+
+  app.use('*', requestContext);
+
+  app.route('/', healthRoutes);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerJwt', {
+    type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "A user's JWT (sub = user UUID)",
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'serviceKey', {
+    type: 'http', scheme: 'bearer', description: 'The service role key (SERVICE_ROLE_KEY or SERVICE_ROLE_KEY_NEXT)',
+  });
+  app.doc31('/openapi.json', OPENAPI_INFO);
+  app.get('/docs', (c) => c.html(DocsPage({ doc: app.getOpenAPI31Document(OPENAPI_INFO) }) as string));
+
+  app.notFound((c) => errorResponse(c, notFound(`no route for ${c.req.method} ${c.req.path}`)));
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return errorResponse(c, err);
+    if (err instanceof HTTPException) {
+      const status = err.status as ContentfulStatusCode;
+      const message = status === 400 && /JSON/i.test(err.message) ? 'malformed JSON body' : err.message || 'request failed';
+      return errorResponse(c, new ApiError(status, HTTP_CODES[status] ?? 'error', message));
+    }
+    const log = c.get('log');
+    if (err instanceof ConfigError) {
+      log?.error('config.invalid', { keys: err.keys });
+      return errorResponse(c, new ApiError(500, 'misconfigured', 'the service is misconfigured'));
+    }
+    log?.error('unhandled_error', { ...errorFields(err), operation: c.req.path });
+    return errorResponse(c, new ApiError(500, 'internal', 'internal error'));
+  });
+
+  return app;
+}

@@ -1,0 +1,59 @@
+// scheduled(): dispatch on controller.cron to the jobs of that schedule. Each job is isolated
+// (one failing does not stop the others), logged as one JSON line, and a failure makes the
+// invocation fail so Cloudflare's cron history shows it.
+import { createDb, type Db } from '../db/client';
+import { createLogger, errorFields, type Logger } from '../observability/logger';
+import { gcIntentSignals, gcLearningEvents } from './gc';
+
+export interface JobContext {
+  env: Env;
+  log: Logger;
+  db: () => Db;
+  ctx: ExecutionContext;
+  scheduledTime: number;
+}
+
+export interface Job {
+  name: string;
+  run(c: JobContext): Promise<Record<string, unknown> | void>;
+}
+
+/** The four Cron Triggers of wrangler.toml and what each runs. Features add their jobs here. */
+export const schedules: Record<string, Job[]> = {
+  '* * * * *': [],
+  '*/5 * * * *': [],
+  '0 2 * * *': [gcLearningEvents],
+  '0 3 * * *': [gcIntentSignals],
+};
+
+export async function runJobs(jobs: Job[], env: Env, ctx: ExecutionContext, scheduledTime: number, log: Logger) {
+  let db: Db | undefined;
+  const c: JobContext = { env, log, ctx, scheduledTime, db: () => (db ??= createDb(env, log)) };
+  const failed: string[] = [];
+  try {
+    for (const job of jobs) {
+      const started = Date.now();
+      try {
+        const result = await job.run({ ...c, log: log.child({ job: job.name }) });
+        log.info('job.done', { job: job.name, duration_ms: Date.now() - started, ...(result ?? {}) });
+      } catch (err) {
+        failed.push(job.name);
+        log.error('job.failed', { job: job.name, duration_ms: Date.now() - started, ...errorFields(err) });
+      }
+    }
+  } finally {
+    if (db) await db.end();
+  }
+  return { failed };
+}
+
+export async function handleScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+  const log = createLogger({ cron: controller.cron });
+  const jobs = schedules[controller.cron];
+  if (!jobs) {
+    log.error('cron.unknown_schedule', {});
+    return;
+  }
+  const { failed } = await runJobs(jobs, env, ctx, controller.scheduledTime, log);
+  if (failed.length > 0) throw new Error(`cron ${controller.cron}: jobs failed: ${failed.join(', ')}`);
+}

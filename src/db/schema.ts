@@ -1,0 +1,190 @@
+// drizzle schema of the tables the code queries. The SQL in migrations/ is the source of truth
+// (it also holds functions, views, RLS); test/integration/schema-drift.test.ts fails when the two
+// disagree on a column's name, type or nullability.
+import {
+  bigint, boolean, doublePrecision, integer, jsonb, pgSchema, pgTable, primaryKey, real, text,
+  timestamp, uuid, interval,
+} from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const authSchema = pgSchema('auth');
+export const users = authSchema.table('users', {
+  id: uuid('id').primaryKey(),
+  email: text('email'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  lastSeenAt: ts('last_seen_at'),
+  rawClaims: jsonb('raw_claims').notNull().default({}),
+});
+
+export const featureFlags = pgTable('feature_flags', {
+  key: text('key').primaryKey(),
+  value: jsonb('value').notNull(),
+  description: text('description'),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+  updatedBy: text('updated_by'),
+});
+
+export const retentionPolicies = pgTable('retention_policies', {
+  tableName: text('table_name').primaryKey(),
+  retain: interval('retain').notNull(),
+  batchSize: integer('batch_size').notNull().default(5000),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+export const interestCatalog = pgTable('interest_catalog', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  description: text('description'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+export const marketplaceCategories = pgTable('marketplace_categories', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  minSupply: integer('min_supply').notNull().default(3),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+export const marketplaceInterestMap = pgTable(
+  'marketplace_interest_map',
+  {
+    interestId: uuid('interest_id').notNull(),
+    categoryId: uuid('category_id').notNull(),
+    weight: real('weight').notNull().default(1),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.interestId, t.categoryId] })],
+);
+
+export const marketplaceCandidates = pgTable('marketplace_candidates', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  categoryId: uuid('category_id').notNull(),
+  title: text('title').notNull(),
+  url: text('url'),
+  score: doublePrecision('score').notNull().default(0.5),
+  active: boolean('active').notNull().default(true),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+export const userInterests = pgTable(
+  'user_interests',
+  {
+    userId: uuid('user_id').notNull(),
+    interestId: uuid('interest_id').notNull(),
+    affinity: real('affinity').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.interestId] })],
+);
+
+export const intentSignals = pgTable('intent_signals', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  userId: uuid('user_id').notNull(),
+  interestId: uuid('interest_id'),
+  kind: text('kind').notNull(),
+  strength: real('strength').notNull().default(1),
+  context: jsonb('context').notNull().default({}),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+const queueColumns = {
+  status: text('status', { enum: ['queued', 'processing', 'done', 'error'] }).notNull().default('queued'),
+  attempts: integer('attempts').notNull().default(0),
+  lastError: text('last_error'),
+  leaseToken: uuid('lease_token'),
+  leaseExpiresAt: ts('lease_expires_at'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+  relayedAt: ts('relayed_at'),
+  processedAt: ts('processed_at'),
+  deadAt: ts('dead_at'),
+};
+
+export const marketplaceDiscoveryQueue = pgTable('marketplace_discovery_queue', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  userId: uuid('user_id'),
+  interestId: uuid('interest_id').notNull(),
+  topic: text('topic').notNull().default('discovery.user-signup'),
+  ...queueColumns,
+});
+
+export const eventsQueue = pgTable('events_queue', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  topic: text('topic').notNull(),
+  payload: jsonb('payload').notNull().default({}),
+  ...queueColumns,
+});
+
+export const learningEvents = pgTable('learning_events', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  ts: ts('ts').notNull().defaultNow(),
+  userId: uuid('user_id'),
+  surface: text('surface').notNull(),
+  candidateId: text('candidate_id').notNull(),
+  policy: text('policy').notNull(),
+  pExp: doublePrecision('p_exp').notNull().default(0),
+  score: doublePrecision('score'),
+  explored: boolean('explored').notNull().default(false),
+  reward: doublePrecision('reward'),
+  context: jsonb('context').notNull().default({}),
+  decisionId: uuid('decision_id'),
+  position: integer('position'),
+});
+
+export const rateLimits = pgTable('rate_limits', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  routeClass: text('route_class').notNull(),
+  userId: uuid('user_id'),
+  maxRequests: integer('max_requests').notNull(),
+  windowSeconds: integer('window_seconds').notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+export const marketplaceGaps = pgTable('marketplace_gaps', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  interestId: uuid('interest_id').notNull(),
+  categoryId: uuid('category_id').notNull(),
+  candidateCount: integer('candidate_count').notNull(),
+  requiredCount: integer('required_count').notNull(),
+  gap: integer('gap').generatedAlwaysAs(sql`greatest(required_count - candidate_count, 0)`),
+  detectedAt: ts('detected_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+export const aiActionLedger = pgTable('ai_action_ledger', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  timestamp: ts('timestamp').notNull().defaultNow(),
+  actor: text('actor').notNull(),
+  action: text('action').notNull(),
+  target: text('target'),
+  oldValue: jsonb('old_value'),
+  newValue: jsonb('new_value'),
+  reason: text('reason'),
+  requestId: text('request_id'),
+  metadata: jsonb('metadata').notNull().default({}),
+});
+
+export const sloTargets = pgTable('slo_targets', {
+  operation: text('operation').primaryKey(),
+  latencyP95Ms: doublePrecision('latency_p95_ms').notNull(),
+  availabilityTarget: doublePrecision('availability_target').notNull().default(0.999),
+  description: text('description'),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+export const requestMetricsMinute = pgTable(
+  'request_metrics_minute',
+  {
+    operation: text('operation').notNull(),
+    minute: ts('minute').notNull(),
+    requests: bigint('requests', { mode: 'number' }).notNull().default(0),
+    errors: bigint('errors', { mode: 'number' }).notNull().default(0),
+    latencySumMs: doublePrecision('latency_sum_ms').notNull().default(0),
+    buckets: bigint('buckets', { mode: 'number' }).array().notNull().default([]),
+  },
+  (t) => [primaryKey({ columns: [t.operation, t.minute] })],
+);

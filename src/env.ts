@@ -1,0 +1,25 @@
+// Hono's environment: the Worker bindings plus per-request variables set by middleware.
+import type { Logger } from './observability/logger';
+import type { Db } from './db/client';
+
+export interface AuthUser {
+  id: string;
+  email?: string;
+  claims: Record<string, unknown>;
+}
+
+export type AppEnv = {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    log: Logger;
+    /** Database handle for this request, created on first use and closed after the response. */
+    db: () => Db;
+    /** Set by the user auth middleware. */
+    user?: AuthUser;
+    /** Set by the service-key auth middleware. */
+    service?: { key: 'current' | 'next' };
+    /** Operation name used by metrics and logs (route template unless a handler names it). */
+    operation?: string;
+  };
+};

@@ -1,0 +1,14 @@
+// Worker entry: HTTP (Hono), Queue consumers, Cron Triggers, and the Durable Object classes.
+import { createApp } from './app';
+import { handleScheduled } from './cron';
+import { handleQueue } from './queues';
+
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+  queue: handleQueue,
+  scheduled: handleScheduled,
+} satisfies ExportedHandler<Env>;
+
+export { RateLimiter } from './ratelimit/rate-limiter';

@@ -1,0 +1,46 @@
+// One JSON object per line, for `wrangler tail --format json` and Workers Logs.
+// Never log secrets: fields named like credentials are redacted.
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  child(fields: LogFields): Logger;
+}
+
+const SECRET_KEY = /authorization|token|secret|password|api[_-]?key|service[_-]?key|cookie|database_url/i;
+
+function redact(fields: LogFields): LogFields {
+  const out: LogFields = {};
+  for (const [k, v] of Object.entries(fields)) {
+    if (SECRET_KEY.test(k)) out[k] = '[redacted]';
+    else if (v instanceof Error) out[k] = { name: v.name, message: v.message };
+    else out[k] = v;
+  }
+  return out;
+}
+
+export function createLogger(base: LogFields = {}): Logger {
+  const write = (level: LogLevel, msg: string, fields?: LogFields) => {
+    const line = JSON.stringify({ ts: new Date().toISOString(), level, msg, ...redact(base), ...redact(fields ?? {}) });
+    if (level === 'error') console.error(line);
+    else if (level === 'warn') console.warn(line);
+    else console.log(line);
+  };
+  return {
+    debug: (m, f) => write('debug', m, f),
+    info: (m, f) => write('info', m, f),
+    warn: (m, f) => write('warn', m, f),
+    error: (m, f) => write('error', m, f),
+    child: (fields) => createLogger({ ...base, ...fields }),
+  };
+}
+
+export function errorFields(err: unknown): LogFields {
+  if (err instanceof Error) return { error: err.message, error_name: err.name };
+  const message = (err as { message?: unknown } | null)?.message;
+  return { error: typeof message === 'string' ? message : String(err) };
+}

@@ -1,0 +1,36 @@
+// The dead-letter ledger: messages that cannot be processed (malformed, unknown type, or out of
+// retries) are written to events_queue with status 'error', so they show in vw_dead_letter_queue
+// and can be redriven or purged by operators. Nothing is dropped silently.
+import type { Db } from '../db/client';
+
+export interface DeadMessage {
+  queue: string;
+  messageId: string;
+  body: unknown;
+  attempts: number;
+  error: string;
+}
+
+export function topicOf(body: unknown): string {
+  const type = (body as { type?: unknown } | null)?.type;
+  return typeof type === 'string' && type.length <= 100 ? type : 'unknown';
+}
+
+/** One INSERT for the whole set; idempotent on (queue, message id) via the payload's dead_key. */
+export async function recordDeadMessages(db: Db, dead: DeadMessage[]): Promise<void> {
+  if (dead.length === 0) return;
+  const rows = dead.map((d) => ({
+    topic: topicOf(d.body),
+    payload: { dead_key: `${d.queue}:${d.messageId}`, queue: d.queue, message_id: d.messageId, body: d.body },
+    attempts: d.attempts,
+    last_error: d.error.slice(0, 2000),
+  }));
+  await db.query(
+    `INSERT INTO public.events_queue (topic, payload, status, attempts, last_error, dead_at)
+     SELECT r.topic, r.payload, 'error', r.attempts, r.last_error, now()
+     FROM jsonb_to_recordset($1::jsonb) AS r(topic text, payload jsonb, attempts int, last_error text)
+     WHERE NOT EXISTS (SELECT 1 FROM public.events_queue e
+                       WHERE e.status = 'error' AND e.payload ->> 'dead_key' = r.payload ->> 'dead_key')`,
+    [JSON.stringify(rows)],
+  );
+}

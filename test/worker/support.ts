@@ -1,0 +1,49 @@
+// Helpers for tests that run inside workerd: a DB handle over the same Neon driver the Worker
+// uses, service-key and user-JWT headers, and JSON fetches through SELF.
+import { env, SELF } from 'cloudflare:test';
+import { SignJWT } from 'jose';
+import { createDb, type Db } from '../../src/db/client';
+import { createLogger } from '../../src/observability/logger';
+
+export const BASE = 'http://edge.test';
+
+export function testDb(): Db {
+  return createDb(env, createLogger({ test: true }));
+}
+
+export const serviceHeaders = (): Record<string, string> => ({ authorization: `Bearer ${env.SERVICE_ROLE_KEY}` });
+
+export async function userToken(sub: string, claims: Record<string, unknown> = {}, ttl = '1h'): Promise<string> {
+  return new SignJWT({ role: 'authenticated', ...claims })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime(ttl)
+    .sign(new TextEncoder().encode(env.AUTH_JWT_SECRET));
+}
+
+export async function userHeaders(sub: string): Promise<Record<string, string>> {
+  return { authorization: `Bearer ${await userToken(sub)}` };
+}
+
+export async function call(path: string, init: RequestInit & { json?: unknown } = {}) {
+  const headers = new Headers(init.headers);
+  let body = init.body;
+  if (init.json !== undefined) {
+    headers.set('content-type', 'application/json');
+    body = JSON.stringify(init.json);
+  }
+  const res = await SELF.fetch(`${BASE}${path}`, { ...init, headers, body });
+  const text = await res.text();
+  let json: any;
+  try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+  return { res, status: res.status, json, text };
+}
+
+/** Assert the error envelope shape; returns the error object. */
+export function envelope(json: any): { code: string; message: string; request_id: string; details?: any } {
+  if (!json?.error || typeof json.error.code !== 'string' || typeof json.error.message !== 'string' || typeof json.error.request_id !== 'string') {
+    throw new Error(`not an error envelope: ${JSON.stringify(json)}`);
+  }
+  return json.error;
+}

@@ -1,0 +1,53 @@
+// Three projects share one throwaway Postgres started by the global setup:
+//   unit        pure code in Node
+//   integration real PostgreSQL through `pg` (the guide's SQL, verbatim)
+//   worker      the Worker inside workerd (real KV, Queues, Durable Objects) via cloudflareTest()
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { defineConfig } from 'vitest/config';
+
+export const TEST_SERVICE_KEY = 'test-service-role-key';
+export const TEST_JWT_SECRET = 'test-jwt-secret';
+
+export default defineConfig({
+  test: {
+    globalSetup: ['test/setup/global-setup.ts'],
+    // The Worker logs one JSON line per request; show them only for tests that fail.
+    silent: 'passed-only',
+    projects: [
+      {
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                APP_ENV: 'development',
+                DATABASE_URL: inject('databaseUrl'),
+                NEON_WS_PROXY_PORT: String(inject('wsProxyPort')),
+                SERVICE_ROLE_KEY: TEST_SERVICE_KEY,
+                SERVICE_ROLE_KEY_NEXT: '',
+                AUTH_JWT_SECRET: TEST_JWT_SECRET,
+                AUTH_JWKS_URL: '',
+                AUTH_ISSUER: '',
+                AUTH_AUDIENCE: '',
+                ALERT_WEBHOOK_URL: '',
+              },
+            },
+          })),
+        ],
+        test: { name: 'worker', include: ['test/worker/**/*.test.ts'], testTimeout: 30_000 },
+      },
+    ],
+  },
+});
