@@ -37,6 +37,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
 
   app.use('*', requestContext);
 
+  // Routes: one sub-app per resource (src/handlers/*), each with its own auth. Add resources here.
   app.route('/', healthRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerJwt', {

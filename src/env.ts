@@ -1,6 +1,7 @@
 // Hono's environment: the Worker bindings plus per-request variables set by middleware.
 import type { Logger } from './observability/logger';
 import type { Db } from './db/client';
+import type { MetricsCollector } from './observability/metrics';
 
 export interface AuthUser {
   id: string;
@@ -21,5 +22,7 @@ export type AppEnv = {
     service?: { key: 'current' | 'next' };
     /** Operation name used by metrics and logs (route template unless a handler names it). */
     operation?: string;
+    /** Request metrics (latency histograms); named kernel operations report here too. */
+    metrics: MetricsCollector;
   };
 };

@@ -3,7 +3,7 @@
 // database answers 503 promptly instead of hanging the Worker.
 import { createRoute, z } from '@hono/zod-openapi';
 import { getConfig } from '../config';
-import { readFlag } from '../flags/read';
+import { evaluateFlags } from '../flags';
 import { createRouter } from '../lib/openapi';
 import { withTimeout } from '../lib/time';
 import { errorFields } from '../observability/logger';
@@ -58,7 +58,7 @@ for (const path of ['/health', '/functions/v1/health'] as const) {
           check(() => c.get('db')().query('SELECT 1'), 'db'),
           check(() => c.env.FLAGS.get('global.safe_mode'), 'kv'),
           check(async () => {
-            safeMode = (await readFlag(c.env, c.get('db'), log, 'global.safe_mode')).value.enabled;
+            safeMode = (await evaluateFlags({ env: c.env, db: c.get('db'), log })).safeMode;
           }, 'flags'),
         ])
       : [config, config, config];

@@ -4,6 +4,7 @@ import { routePath } from 'hono/route';
 import { createDb, type Db } from '../db/client';
 import type { AppEnv } from '../env';
 import { createLogger } from '../observability/logger';
+import { noopMetrics } from '../observability/metrics';
 import { requestIdFrom } from './ids';
 
 /** ctx.waitUntil when there is an execution context (always in workerd; not in app.request()). */
@@ -31,6 +32,7 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set('requestId', requestId);
   c.set('log', log);
   c.set('db', () => (db ??= createDb(c.env, log)));
+  c.set('metrics', noopMetrics);
   try {
     await next();
   } finally {
