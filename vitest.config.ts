@@ -7,6 +7,7 @@ import { defineConfig } from 'vitest/config';
 
 export const TEST_SERVICE_KEY = 'test-service-role-key';
 export const TEST_JWT_SECRET = 'test-jwt-secret';
+export const TEST_FAULT_KEY = 'test-fault-injection-key';
 
 export default defineConfig({
   test: {
@@ -42,6 +43,10 @@ export default defineConfig({
                 AUTH_ISSUER: '',
                 AUTH_AUDIENCE: '',
                 ALERT_WEBHOOK_URL: '',
+                // Observability: ship request metrics 50 ms after a slice starts (not 10 s) and
+                // enable the test-only fault injection hook (APP_ENV is development here).
+                METRICS_FLUSH_MS: '50',
+                FAULT_INJECTION_KEY: TEST_FAULT_KEY,
               },
             },
           })),

@@ -1,6 +1,8 @@
 // queue(): one entry for every queue the Worker consumes; dispatch on batch.queue, then on each
 // message's `type`. Queue names differ per environment (edge-events, edge-events-staging, …).
+import { alertWebhookHandler } from '../alerts/notify';
 import { createDb, type Db } from '../db/client';
+import { metricsHistogramHandler } from '../observability/ingest';
 import { createLogger, errorFields } from '../observability/logger';
 import { recordDeadMessages, topicOf, type DeadMessage } from './dead-letters';
 import { backoffSeconds, type ConsumerContext, type HandlerMap } from './registry';
@@ -16,7 +18,10 @@ export function queueKind(name: string): QueueKind | undefined {
 
 /** Message handlers per queue kind; each feature registers its message types here. */
 export const handlers: Record<'events' | 'discovery', HandlerMap> = {
-  events: {},
+  events: {
+    'metrics.histogram': metricsHistogramHandler,
+    'alert.webhook': alertWebhookHandler,
+  },
   discovery: {},
 };
 
@@ -24,7 +29,7 @@ export const handlers: Record<'events' | 'discovery', HandlerMap> = {
 export const deadLetterHooks: Partial<Record<'events-dlq' | 'discovery-dlq', (msgs: readonly Message[], c: ConsumerContext) => Promise<void>>> = {};
 
 export async function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionContext): Promise<void> {
-  const log = createLogger({ queue: batch.queue, batch_size: batch.messages.length });
+  const log = createLogger({ request_id: crypto.randomUUID(), queue: batch.queue, batch_size: batch.messages.length });
   let db: Db | undefined;
   const c: ConsumerContext = { env, log, ctx, queue: batch.queue, db: () => (db ??= createDb(env, log)) };
   const started = Date.now();
