@@ -21,11 +21,19 @@ export const ALERT_METRICS = {
     SELECT operation AS subject, page_alert::int::float8 AS value, requests_1h AS samples FROM public.slo_burnrate_at($1)`,
   'slo.ticket_alert': `
     SELECT operation AS subject, ticket_alert::int::float8 AS value, requests_1h AS samples FROM public.slo_burnrate_at($1)`,
-  // Guide §4: vw_policy_health.exploration_rate off epsilon by more than 50 % (relative deviation).
+  // Guide §4: exploration_rate off epsilon by more than 50 % (relative deviation), per live policy.
+  // From the sampler's gauges (last 15 minutes of learning events vs the effective epsilon), not
+  // from vw_policy_health: that view aggregates the whole retention window, where a broken bandit
+  // would move the rate by a fraction of a percent per day. In safe mode the effective epsilon is
+  // 0, so the rule is not judged (zero exploration is then the intent).
   'policy.exploration_deviation': `
-    SELECT policy AS subject, abs(exploration_rate - epsilon)::float8 / epsilon::float8 AS value,
-           impressions::bigint AS samples
-    FROM public.vw_policy_health WHERE epsilon > 0 AND exploration_rate IS NOT NULL`,
+    SELECT r.subject, abs(r.value - e.value) / e.value AS value, r.samples
+    FROM public.gauge_metrics_minute r
+    JOIN public.gauge_metrics_minute e ON e.metric = 'policy.epsilon' AND e.subject = r.subject AND e.minute = r.minute
+    WHERE r.metric = 'policy.exploration_rate' AND e.value > 0
+      AND r.minute = (SELECT max(minute) FROM public.gauge_metrics_minute
+                      WHERE metric = 'policy.epsilon' AND minute <= $1::timestamptz
+                        AND minute > $1::timestamptz - interval '10 minutes')`,
   // Guide §4: 5xx error rate > 1 %: all HTTP operations together ('all') and each one, last 5 minutes.
   'http.5xx_rate': `
     WITH w AS (

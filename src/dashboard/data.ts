@@ -75,8 +75,10 @@ export async function loadDashboard(c: DashboardContext): Promise<DashboardData>
     panel('policies', async () => {
       const [rows, recent] = await Promise.all([
         q('SELECT * FROM public.vw_policy_health ORDER BY policy'),
-        q(`SELECT subject AS policy, value AS exploration_rate, samples FROM public.vw_metric_gauges
-           WHERE metric = 'policy.exploration_rate' ORDER BY subject`),
+        q(`SELECT r.subject AS policy, r.value AS exploration_rate, r.samples, e.value AS epsilon
+           FROM public.vw_metric_gauges r
+           LEFT JOIN public.vw_metric_gauges e ON e.metric = 'policy.epsilon' AND e.subject = r.subject
+           WHERE r.metric = 'policy.exploration_rate' ORDER BY r.subject`),
       ]);
       return { rows, recent };
     }),

@@ -243,17 +243,20 @@ const PolicyPanel: FC<PageProps> = ({ data }) => {
     <section data-panel="policies">
       <h2>Policy health</h2>
       <PanelError errors={data.errors} panel="policies" />
+      <p class="muted">Deviation = |exploration of the last 15 min − effective ε| / ε (the alert's measure; ε is 0 in safe mode).</p>
       <Table
-        head={['policy', 'decisions', 'exploration', 'ε', 'deviation', 'last 15 min', 'mean reward', 'last event']}
+        head={['policy', 'decisions', 'exploration', 'ε', 'last 15 min', 'deviation', 'mean reward', 'last event']}
         empty="No learning events yet."
         rows={(data.policies?.rows ?? []).map((r: Row) => {
           const eps = r.epsilon === null || r.epsilon === undefined ? null : Number(r.epsilon);
-          const dev = eps && eps > 0 && r.exploration_rate !== null ? Math.abs(Number(r.exploration_rate) - eps) / eps : null;
           const last = recent.get(r.policy);
+          const liveEps = last?.epsilon === null || last?.epsilon === undefined ? null : Number(last.epsilon);
+          const dev = last && liveEps && liveEps > 0 ? Math.abs(Number(last.exploration_rate) - liveEps) / liveEps : null;
           return [
             <code>{r.policy}</code>, r.decisions ?? '—', fmtPct(r.exploration_rate), eps === null ? <span class="muted">not live</span> : fmtNum(eps, 3),
-            dev === null ? '—' : dev > 0.5 ? <Badge kind="bad">{fmtPct(dev, 0)}</Badge> : <Badge kind="ok">{fmtPct(dev, 0)}</Badge>,
             last ? `${fmtPct(last.exploration_rate)} of ${last.samples}` : '—',
+            dev === null ? (liveEps === 0 ? <span class="muted">safe mode</span> : '—')
+              : dev > 0.5 ? <Badge kind="bad">{fmtPct(dev, 0)}</Badge> : <Badge kind="ok">{fmtPct(dev, 0)}</Badge>,
             fmtNum(r.mean_reward, 3), fmtTime(r.last_event_at),
           ];
         })}

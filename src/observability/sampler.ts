@@ -1,5 +1,6 @@
 // Per-minute gauge sampler (cron * * * * *): levels that are not request timings — discovery queue
-// and outbox age, dead-letter size, exploration rate vs the configured epsilon — sampled into
+// and outbox age, dead-letter size, exploration rate (last 15 minutes) and the live policy's
+// effective epsilon — sampled into
 // gauge_metrics_minute, one row per (metric, subject, minute). An upsert on that natural key makes
 // a re-run in the same minute overwrite, never add. Every query reads an index-bounded slice
 // (queued/error rows by the status index, the last 15 minutes of learning_events by ts).
@@ -38,9 +39,8 @@ export const metricsSampler: Job = {
   name: 'metrics-sampler',
   async run(c) {
     const db = c.db();
-    const flags = await evaluateFlags({ env: c.env, db: c.db, log: c.log });
-    // The configured epsilon (flags.policy.epsilon is 0 in safe mode, by design).
-    const policy = flags.values['ranker.policy'];
+    // The effective epsilon of the live policy: 0 in safe mode, by design (nothing should explore).
+    const { policy } = await evaluateFlags({ env: c.env, db: c.db, log: c.log });
     const rows = await db.query(SAMPLE, [new Date(c.scheduledTime).toISOString(), EXPLORATION_WINDOW_MINUTES, policy.version, policy.epsilon]);
     return { gauges: rows.length };
   },

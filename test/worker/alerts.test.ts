@@ -149,3 +149,24 @@ describe('alert admin API', () => {
     expect(Array.isArray(slos.json.kernel_slos) && Array.isArray(slos.json.burn_rates)).toBe(true);
   });
 });
+
+describe('exploration vs epsilon', () => {
+  it('fires when the last 15 minutes explore more than 50 % off the effective epsilon; not judged when epsilon is 0', async () => {
+    const policy = `test_policy_${crypto.randomUUID().slice(0, 8)}`;
+    const calm = `test_policy_${crypto.randomUUID().slice(0, 8)}`;
+    const safe = `test_policy_${crypto.randomUUID().slice(0, 8)}`;
+    const minute = new Date(Date.UTC(2013, 1, 2, 3, 4));
+    await db.query(
+      `INSERT INTO public.gauge_metrics_minute (metric, subject, minute, value, samples) VALUES
+         ('policy.exploration_rate', $1, $4, 0.2, 800), ('policy.epsilon', $1, $4, 0.08, 0),
+         ('policy.exploration_rate', $2, $4, 0.09, 800), ('policy.epsilon', $2, $4, 0.08, 0),
+         ('policy.exploration_rate', $3, $4, 0, 800), ('policy.epsilon', $3, $4, 0, 0)`,
+      [policy, calm, safe, minute]);
+    const rules = await Promise.all([policy, calm, safe].map((p) =>
+      newRule({ metric: 'policy.exploration_deviation', subject: p, threshold: 0.5, forSeconds: 0, minSamples: 500 })));
+    const r = await evaluate(rules, minute.getTime() + 30_000);
+    expect(r.transitions).toHaveLength(1);
+    expect(r.transitions[0]).toMatchObject({ rule_id: rules[0], to: 'firing' });
+    expect(r.transitions[0]!.value).toBeCloseTo(1.5, 9); // |0.2 − 0.08| / 0.08
+  });
+});
