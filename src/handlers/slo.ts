@@ -22,6 +22,13 @@ export function actorOf(c: Context<AppEnv>): string {
 }
 
 const Row = z.record(z.string(), z.unknown());
+
+/** bigint and numeric columns arrive as strings from the driver; JSON clients want numbers. */
+const NUMERIC = /^-?\d+(\.\d+)?$/;
+export function numericRows<T extends Record<string, unknown>>(rows: T[], keep: string[] = ['operation', 'subject', 'id', 'rule_id']): T[] {
+  return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) =>
+    [k, typeof v === 'string' && !keep.includes(k) && NUMERIC.test(v) ? Number(v) : v])) as T);
+}
 const json = (schema: z.ZodTypeAny, description: string) => ({ description, content: { 'application/json': { schema } } });
 
 sloRoutes.openapi(
@@ -39,7 +46,7 @@ sloRoutes.openapi(
       db.query('SELECT * FROM public.vw_kernel_slos ORDER BY operation'),
       db.query('SELECT * FROM public.vw_slo_burnrate ORDER BY burn_rate DESC NULLS LAST, operation'),
     ]);
-    return c.json({ kernel_slos: kernel, burn_rates: burn }, 200);
+    return c.json({ kernel_slos: numericRows(kernel), burn_rates: numericRows(burn) }, 200);
   },
 );
 
@@ -64,7 +71,7 @@ sloRoutes.openapi(
        WHERE a.state = ANY($1) ORDER BY a.id DESC LIMIT $2`,
       [states, limit],
     );
-    return c.json({ alerts: rows }, 200);
+    return c.json({ alerts: numericRows(rows) }, 200);
   },
 );
 
@@ -74,7 +81,7 @@ sloRoutes.openapi(
     summary: 'Alert rules (the guide §4 thresholds and any added since)',
     responses: { 200: json(z.object({ rules: z.array(Row) }).openapi('AlertRules'), 'Every rule'), ...errorResponses },
   }),
-  async (c) => c.json({ rules: await listRules(c.get('db')()) }, 200),
+  async (c) => c.json({ rules: numericRows(await listRules(c.get('db')())) }, 200),
 );
 
 sloRoutes.openapi(
@@ -94,7 +101,7 @@ sloRoutes.openapi(
   async (c) => {
     const { id } = c.req.valid('param');
     const rule = await updateRule(c.get('db')(), id, c.req.valid('json'), { actor: actorOf(c), requestId: c.get('requestId') });
-    return c.json({ rule }, 200);
+    return c.json({ rule: numericRows([rule])[0]! }, 200);
   },
 );
 
