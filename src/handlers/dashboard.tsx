@@ -29,6 +29,8 @@ export const REDRIVE: RedriveInfo = {
     "       lease_token = NULL, lease_expires_at = NULL, dead_at = NULL, updated_at = now() WHERE status = 'error';",
     '-- after review, clear what cannot be redriven (guide appendix)',
     "DELETE FROM public.marketplace_discovery_queue WHERE status = 'error';",
+    '-- source events = dead queue messages: review their bodies; re-sending them needs the redrive API',
+    "SELECT id, topic, last_error, payload -> 'body' AS body FROM public.events_queue WHERE status = 'error';",
   ],
 };
 
