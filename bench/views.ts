@@ -193,15 +193,43 @@ async function cases(c: pg.Client): Promise<Case[]> {
 
 async function median(c: pg.Client, sql: string): Promise<{ ms: number; rows: number }> {
   let rows = 0;
-  for (let i = 0; i < 2; i++) rows = (await c.query(sql)).rowCount ?? 0;
+  let warm = 0;
+  for (let i = 0; i < 2; i++) {
+    const t = performance.now();
+    rows = (await c.query(sql)).rowCount ?? 0;
+    warm = performance.now() - t;
+  }
+  const runs = warm > 1_000 ? 3 : RUNS; // a multi-second query needs no 15 samples to show it
   const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < runs; i++) {
     const t = performance.now();
     await c.query(sql);
     times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
   return { ms: times[Math.floor(times.length / 2)]!, rows };
+}
+
+/**
+ * The first run on a fresh connection (connecting itself not timed), median of 5 connections:
+ * what a Worker pays, since it opens a connection per request / cron run and Postgres compiles
+ * plpgsql functions and plans views once per session.
+ */
+async function coldMedian(url: string, sql: string): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const t = performance.now();
+      await c.query(sql);
+      times.push(performance.now() - t);
+    } finally {
+      await c.end();
+    }
+  }
+  times.sort((a, b) => a - b);
+  return times[2]!;
 }
 
 async function main() {
@@ -236,14 +264,19 @@ async function main() {
                (SELECT count(*) FROM public.marketplace_discovery_queue) AS discovery_jobs,
                (SELECT count(*) FROM public.events_queue) AS outbox_rows`);
       const out: string[] = [];
-      out.push(`workload: ${JSON.stringify(sizes.rows[0])}; ${RUNS} runs per query, median shown`);
+      out.push(`workload: ${JSON.stringify(sizes.rows[0])}; median of ${RUNS} warm runs (3 for multi-second queries) and of 5 first-runs on new connections`);
       out.push('');
-      out.push('| query | rows | view ms | raw-rows ms | raw / view | ≤ 50 ms | note |');
-      out.push('|---|---:|---:|---:|---:|:-:|---|');
+      out.push('| query | rows | view ms (warm) | view ms (new connection) | raw-rows ms | raw / view | ≤ 50 ms | note |');
+      out.push('|---|---:|---:|---:|---:|---:|:-:|---|');
       for (const k of await cases(c)) {
         const v = await median(c, k.sql);
+        const cold = await coldMedian(url.toString(), k.sql);
         const r = k.raw ? await median(c, k.raw) : undefined;
-        out.push(`| ${k.view} | ${v.rows} | ${v.ms.toFixed(1)} | ${r ? r.ms.toFixed(1) : '—'} | ${r ? `${(r.ms / v.ms).toFixed(1)}×` : '—'} | ${v.ms <= BUDGET_MS ? 'yes' : '**no**'} | ${k.note ?? ''} |`);
+        // The budget is judged on the warm median: behind Neon's pooler a Worker's "new
+        // connection" reuses a server session whose plans and plpgsql are already loaded; the
+        // new-connection column shows the worst case (a brand-new Postgres backend).
+        const ok = v.ms <= BUDGET_MS;
+        out.push(`| ${k.view} | ${v.rows} | ${v.ms.toFixed(1)} | ${cold.toFixed(1)} | ${r ? r.ms.toFixed(1) : '—'} | ${r ? `${(r.ms / v.ms).toFixed(1)}×` : '—'} | ${ok ? 'yes' : '**no**'} | ${k.note ?? ''} |`);
         log(out.at(-1)!);
       }
       process.stdout.write(`${out.join('\n')}\n`);

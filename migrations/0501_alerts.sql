@@ -69,6 +69,7 @@ GRANT ALL ON public.alert_rules, public.alerts TO service_role;
 -- ---------------------------------------------------------------- retention
 -- Windows come from retention_policies (seeds/0500); the defaults below apply when a row is missing.
 -- Delete up to p_batch expired rows from each metrics/alerts table; returns how many went.
+-- Closed alert episodes only: open ones are never deleted.
 CREATE OR REPLACE FUNCTION public.gc_metrics(p_batch integer DEFAULT 5000) RETURNS bigint
 LANGUAGE plpgsql
 AS $$
@@ -76,28 +77,22 @@ DECLARE
   v_total bigint := 0;
   v_n bigint;
   v_keep interval;
+  t record;
 BEGIN
-  SELECT retain INTO v_keep FROM public.retention_policies WHERE table_name = 'request_metrics_minute';
-  DELETE FROM public.request_metrics_minute WHERE ctid IN (
-    SELECT ctid FROM public.request_metrics_minute WHERE minute < now() - coalesce(v_keep, interval '35 days') LIMIT p_batch);
-  GET DIAGNOSTICS v_n = ROW_COUNT; v_total := v_total + v_n;
-
-  SELECT retain INTO v_keep FROM public.retention_policies WHERE table_name = 'gauge_metrics_minute';
-  DELETE FROM public.gauge_metrics_minute WHERE ctid IN (
-    SELECT ctid FROM public.gauge_metrics_minute WHERE minute < now() - coalesce(v_keep, interval '35 days') LIMIT p_batch);
-  GET DIAGNOSTICS v_n = ROW_COUNT; v_total := v_total + v_n;
-
-  SELECT retain INTO v_keep FROM public.retention_policies WHERE table_name = 'metrics_ingest_ledger';
-  DELETE FROM public.metrics_ingest_ledger WHERE ctid IN (
-    SELECT ctid FROM public.metrics_ingest_ledger WHERE received_at < now() - coalesce(v_keep, interval '8 days') LIMIT p_batch);
-  GET DIAGNOSTICS v_n = ROW_COUNT; v_total := v_total + v_n;
-
-  -- Closed alert episodes only; open ones are never deleted.
-  SELECT retain INTO v_keep FROM public.retention_policies WHERE table_name = 'alerts';
-  DELETE FROM public.alerts WHERE ctid IN (
-    SELECT ctid FROM public.alerts WHERE state IN ('resolved', 'cancelled')
-      AND created_at < now() - coalesce(v_keep, interval '180 days') LIMIT p_batch);
-  GET DIAGNOSTICS v_n = ROW_COUNT; v_total := v_total + v_n;
+  FOR t IN SELECT * FROM (VALUES
+      ('request_metrics_minute', 'minute',      interval '35 days',  'true'),
+      ('gauge_metrics_minute',   'minute',      interval '35 days',  'true'),
+      ('metrics_ingest_ledger',  'received_at', interval '8 days',   'true'),
+      ('alerts',                 'created_at',  interval '180 days', $c$state IN ('resolved', 'cancelled')$c$)
+    ) AS v(tbl, col, fallback, extra)
+  LOOP
+    SELECT retain INTO v_keep FROM public.retention_policies WHERE table_name = t.tbl;
+    EXECUTE format('DELETE FROM public.%1$I WHERE ctid IN (SELECT ctid FROM public.%1$I WHERE %2$I < now() - $1 AND %3$s LIMIT $2)',
+                   t.tbl, t.col, t.extra)
+      USING coalesce(v_keep, t.fallback), p_batch;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_total := v_total + v_n;
+  END LOOP;
   RETURN v_total;
 END
 $$;

@@ -1,11 +1,11 @@
 // vw_kernel_slos / vw_slo_burnrate maths, through their "as of" functions on rollups placed at a
 // fixed past moment under test-only operation names (so the shared database's live traffic and
 // the seeded alert rules never see them): percentiles within one bucket of the exact values,
-// burn rates per window and the SRE workbook's page/ticket states.
+// burn rates per window and the SRE workbook's page/ticket states. Plus the metrics retention GC.
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketIndex, bucketUpperMs, quantile, record } from '../../src/observability/histogram';
-import { connect } from '../support/pg';
+import { connect, freshDatabase } from '../support/pg';
 
 let db: pg.Client;
 const ops: string[] = [];
@@ -15,7 +15,9 @@ afterAll(async () => {
   await db.end();
 });
 
-const T = new Date('2011-03-14T09:26:00Z'); // "now" for these tests
+// "now" for these tests: 20 days ago, on a minute. Far enough back that no live window sees it,
+// recent enough that the nightly metrics GC (35 days) of a parallel test file leaves it alone.
+const T = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 20 * 86_400_000);
 const minutesAgo = (m: number) => new Date(T.getTime() - m * 60_000).toISOString();
 
 async function rollup(op: string, minute: string, requests: number, errors: number, latencies: number[] = []) {
@@ -64,7 +66,7 @@ describe('kernel_slos_at / vw_kernel_slos', () => {
     }
     expect(r.target_p95_ms).toBe(250);
     expect(r.met).toBe(false); // p95 ~ 380 ms > 250 ms
-    // The live view (now()) does not see 2011.
+    // The live view (now()) does not see 20 days ago.
     const live = await db.query('SELECT 1 FROM public.vw_kernel_slos WHERE operation = $1', [op]);
     expect(live.rows).toEqual([]);
   });
@@ -123,5 +125,35 @@ describe('slo_burnrate_at / vw_slo_burnrate', () => {
     expect(rows.map((r) => [r.step, Number(r.requests), r.burn_rate === null ? null : Number(r.burn_rate)])).toEqual([
       [0, 0, null], [1, 0, null], [2, 0, null], [3, 50, 0], [4, 0, null], [5, 100, 4],
     ]);
+  });
+});
+
+describe('gc_metrics', () => {
+  it('deletes rollups, gauges and ledger ids past retention and closed alerts past 180 days; keeps open alerts', async () => {
+    const fresh = await freshDatabase();
+    const c = await connect(fresh.url);
+    try {
+      await c.query(`
+        INSERT INTO public.request_metrics_minute (operation, minute, requests) VALUES
+          ('old', date_trunc('minute', now() - interval '40 days'), 1), ('new', date_trunc('minute', now() - interval '30 days'), 1);
+        INSERT INTO public.gauge_metrics_minute (metric, subject, minute, value) VALUES
+          ('g', 'old', now() - interval '40 days', 1), ('g', 'new', now(), 1);
+        INSERT INTO public.metrics_ingest_ledger (message_id, received_at) VALUES ('old-id', now() - interval '9 days'), ('new-id', now());
+        INSERT INTO public.alerts (rule_id, subject, state, severity, threshold, pending_since, last_evaluated_at, created_at) VALUES
+          ('http_5xx_rate', 'closed-old', 'resolved', 'page', 0.01, now(), now(), now() - interval '200 days'),
+          ('http_5xx_rate', 'open-old', 'firing', 'page', 0.01, now(), now(), now() - interval '200 days'),
+          ('http_5xx_rate', 'closed-new', 'cancelled', 'page', 0.01, now(), now(), now());`);
+      const { rows: [r] } = await c.query('SELECT public.gc_metrics(5000) AS n');
+      expect(Number(r.n)).toBe(4);
+      const left = await c.query(`
+        SELECT (SELECT array_agg(operation) FROM public.request_metrics_minute) AS rollups,
+               (SELECT array_agg(subject) FROM public.gauge_metrics_minute) AS gauges,
+               (SELECT array_agg(message_id) FROM public.metrics_ingest_ledger) AS ids,
+               (SELECT array_agg(subject ORDER BY subject) FROM public.alerts) AS alerts`);
+      expect(left.rows[0]).toEqual({ rollups: ['new'], gauges: ['new'], ids: ['new-id'], alerts: ['closed-new', 'open-old'] });
+    } finally {
+      await c.end();
+      await fresh.drop();
+    }
   });
 });

@@ -43,11 +43,11 @@ async function slowTraffic(op: string, delayMs: number) {
   await eventually(async () => (await rollupTotals(db, op)).requests === 12, 20_000, `12 requests of ${op}`);
 }
 
-// Traffic shared by the lifecycle tests (each test has its own rule over it).
+// Traffic shared by the lifecycle tests (each test has its own rule over it). The injected delay
+// is a lower bound of the measured latency, so "p95 > 250 ms" holds however loaded the machine is.
 const slowOp = `test.alert.slow.${crypto.randomUUID()}`;
-const fastOp = `test.alert.fast.${crypto.randomUUID()}`;
 beforeAll(async () => {
-  await Promise.all([slowTraffic(slowOp, 400), slowTraffic(fastOp, 30)]);
+  await slowTraffic(slowOp, 400);
 }, 30_000);
 
 describe('alert lifecycle', () => {
@@ -74,9 +74,11 @@ describe('alert lifecycle', () => {
     expect(ep!.resolved_at!.getTime() - t0).toBe(3_700_000);
   });
 
-  it('the same traffic below the threshold opens nothing', async () => {
-    const op = fastOp;
-    const rule = await newRule({ metric: 'kernel.p95_ms', subject: op, threshold: 250, forSeconds: 0, minSamples: 10 });
+  it('the same traffic below the threshold, or with too few samples, opens nothing', async () => {
+    const op = slowOp;
+    const rule = await newRule({ metric: 'kernel.p95_ms', subject: op, threshold: 60_000, forSeconds: 0, minSamples: 10 });
+    const few = await newRule({ metric: 'kernel.p95_ms', subject: op, threshold: 250, forSeconds: 0, minSamples: 13 });
+    expect((await evaluate([few], Date.now())).transitions).toEqual([]);
     expect((await evaluate([rule], Date.now())).transitions).toEqual([]);
     expect(await episodes(rule)).toEqual([]);
   });
@@ -155,7 +157,7 @@ describe('exploration vs epsilon', () => {
     const policy = `test_policy_${crypto.randomUUID().slice(0, 8)}`;
     const calm = `test_policy_${crypto.randomUUID().slice(0, 8)}`;
     const safe = `test_policy_${crypto.randomUUID().slice(0, 8)}`;
-    const minute = new Date(Date.UTC(2013, 1, 2, 3, 4));
+    const minute = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 20 * 86_400_000); // no live window sees it
     await db.query(
       `INSERT INTO public.gauge_metrics_minute (metric, subject, minute, value, samples) VALUES
          ('policy.exploration_rate', $1, $4, 0.2, 800), ('policy.epsilon', $1, $4, 0.08, 0),

@@ -19,7 +19,7 @@ function jobContext(scheduledTime: number): JobContext {
 
 describe('metrics sampler', () => {
   it('samples exploration per policy over the last 15 minutes, DLQ size per source, queue age; idempotent per minute', async () => {
-    const at = Date.UTC(2012, 5, 1, 10, 30, 20);
+    const at = Math.floor(Date.now() / 60_000) * 60_000 - 20 * 86_400_000 + 20_000; // 20 days ago, 20 s into a minute
     const policy = `test_policy_${crypto.randomUUID().slice(0, 8)}`;
     await db.query(
       `INSERT INTO public.learning_events (ts, surface, candidate_id, policy, explored)
@@ -31,7 +31,7 @@ describe('metrics sampler', () => {
     await metricsSampler.run(jobContext(at + 5_000)); // same minute again
     const rows = await db.query<{ metric: string; subject: string; value: number; samples: string; minute: Date }>(
       `SELECT metric, subject, value, samples, minute FROM public.gauge_metrics_minute WHERE minute = $1 ORDER BY metric, subject`,
-      [new Date(Date.UTC(2012, 5, 1, 10, 30))]);
+      [new Date(at - 20_000)]);
     const exploration = rows.filter((r) => r.metric === 'policy.exploration_rate' && r.subject === policy);
     expect(exploration).toHaveLength(1);
     expect(exploration[0]!.value).toBe(0.25); // 10 of the 40 events in the window explored
