@@ -71,7 +71,7 @@ function buildParser<K extends FlagKey>(key: K) {
       const { rollout, ...rest } = raw;
       const parsedBase = base.safeParse(rest);
       if (!parsedBase.success) {
-        for (const i of parsedBase.error.issues) ctx.addIssue({ code: 'custom', message: i.message, path: i.path });
+        for (const issue of parsedBase.error.issues) ctx.addIssue({ ...issue });
         return z.NEVER;
       }
       if (!rollout) return deepFreeze({ base: parsedBase.data });
@@ -81,9 +81,7 @@ function buildParser<K extends FlagKey>(key: K) {
       }
       const merged = base.safeParse({ ...parsedBase.data, ...rollout.value });
       if (!merged.success) {
-        for (const i of merged.error.issues) {
-          ctx.addIssue({ code: 'custom', message: i.message, path: ['rollout', 'value', ...i.path] });
-        }
+        for (const issue of merged.error.issues) ctx.addIssue({ ...issue, path: ['rollout', 'value', ...issue.path] });
         return z.NEVER;
       }
       return deepFreeze({ base: parsedBase.data, rollout: { percent: rollout.percent, value: merged.data } });

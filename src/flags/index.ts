@@ -24,6 +24,7 @@ export interface RolloutMembership {
   in: boolean;
 }
 
+/** Read-only: the object (and its values) may be shared by every request of the isolate, and is frozen. */
 export interface EvaluatedFlags {
   /** Abort switch: epsilon 0, deterministic fallback slates, p_exp 0, explored false. */
   safeMode: boolean;

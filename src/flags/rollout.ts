@@ -14,17 +14,13 @@ import type { FlagKey, FlagValues, ParsedFlag } from './definitions';
 
 export function bucket(flagKey: string, userId: string): number {
   let h = 0x811c9dc5;
-  const feed = (s: string, lower: boolean) => {
-    for (let i = 0; i < s.length; i++) {
-      let c = s.charCodeAt(i);
-      // User ids are UUIDs; their case must not move a user to another bucket.
-      if (lower && c >= 65 && c <= 90) c += 32;
-      h = Math.imul(h ^ c, 0x01000193);
-    }
-  };
-  feed(flagKey, false);
-  h = Math.imul(h ^ 0, 0x01000193); // separator: ("ab","c") and ("a","bc") hash apart
-  feed(userId, true);
+  for (let i = 0; i < flagKey.length; i++) h = Math.imul(h ^ flagKey.charCodeAt(i), 0x01000193);
+  h = Math.imul(h, 0x01000193); // a zero separator: ("ab","c") and ("a","bc") hash apart
+  for (let i = 0; i < userId.length; i++) {
+    let c = userId.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32; // UUIDs: their case must not move a user to another bucket
+    h = Math.imul(h ^ c, 0x01000193);
+  }
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -102,7 +102,7 @@ adminFlagRoutes.openapi(
 );
 
 const EvaluateQuery = z.object({
-  user_id: z.string().uuid().optional().openapi({ description: 'Evaluate as this user (omit: anonymous)' }),
+  user_id: z.guid().optional().openapi({ description: 'Evaluate as this user (omit: anonymous)' }),
   repeat: z.coerce.number().int().min(0).max(10_000).default(1).openapi({
     description: 'Evaluate this many times in the request (benchmarking: 0 measures the route without evaluation)',
   }),
