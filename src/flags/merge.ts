@@ -13,8 +13,9 @@
 // repaired to the truth, Postgres is left for the operator to fix (it is their statement).
 // A KV entry still carrying the metadata of one of our older writes (rev < base rev) is a
 // location that has not seen our latest write yet: stale, not a change.
-// Pure on purpose (no Env, no database types): unit-tested in Node.
+// Pure on purpose (no Env, no database client): unit-tested in Node.
 import { z } from 'zod';
+import type { LedgerEntry } from '../db/ledger-entry';
 import { sameJson } from './canonical';
 import type { FlagKey } from './definitions';
 
@@ -25,18 +26,6 @@ export const KvMetaSchema = z.object({
   source: z.string().optional(),
 });
 export type KvMeta = z.infer<typeof KvMetaSchema>;
-
-/** Structurally the LedgerEntry of src/db/ledger.ts (kept import-free of the database layer). */
-export interface LedgerEntry {
-  actor: string;
-  action: string;
-  target?: string;
-  oldValue?: unknown;
-  newValue?: unknown;
-  reason?: string;
-  requestId?: string;
-  metadata?: Record<string, unknown>;
-}
 
 export type PgSide =
   | { state: 'missing' }

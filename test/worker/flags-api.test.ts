@@ -1,20 +1,13 @@
 // The API/CLI path (PUT /admin/flags/:key writes Postgres and KV together), the admin list,
 // GET /v1/flags for users and anonymous callers, and the canary by flag (sticky rollouts).
 import { env } from 'cloudflare:test';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MEMORY_TTL_MS } from '../../src/flags';
 import { bucket } from '../../src/flags/rollout';
 import { envelope, serviceHeaders, userHeaders } from './support';
-import { flagsWorld, type FlagsWorld } from './flags-support';
+import { useFlagsWorld } from './flags-support';
 
-let w: FlagsWorld;
-beforeAll(async () => { w = await flagsWorld(); });
-afterAll(async () => { await w.drop(); });
-beforeEach(async () => {
-  vi.useRealTimers();
-  await w.reset();
-  await w.cron();
-});
+const w = useFlagsWorld();
 
 const put = (key: string, value: unknown, headers: Record<string, string> = serviceHeaders(), reason?: string) =>
   w.fetch(`/admin/flags/${key}`, { method: 'PUT', headers, json: { value, ...(reason ? { reason } : {}) } });

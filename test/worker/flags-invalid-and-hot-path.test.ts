@@ -1,31 +1,22 @@
 // Invalid values in KV and in Postgres never crash a request (last good value or default, an
 // error log), and the request path makes zero Postgres queries while KV holds the flags.
 import { env } from 'cloudflare:test';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MEMORY_TTL_MS, resetFlagCache } from '../../src/flags';
 import { serviceHeaders, userHeaders } from './support';
-import { flagsWorld, WORKER_APP, type FlagsWorld } from './flags-support';
+import { useFlagsWorld, WORKER_APP } from './flags-support';
 
-let w: FlagsWorld;
-beforeAll(async () => {
-  w = await flagsWorld();
+const w = useFlagsWorld(async (world) => {
   // Count every connection the Worker opens to this database (PostgreSQL 17 login event
   // trigger). The Worker opens its per-request connection lazily, on its first query, so zero
   // logins in a window means zero queries in it.
-  await w.db.pool.query(`
+  await world.db.pool.query(`
     CREATE TABLE public.test_worker_logins (id bigint GENERATED ALWAYS AS IDENTITY, app text);
     CREATE FUNCTION public.test_count_login() RETURNS event_trigger LANGUAGE plpgsql AS $$
     BEGIN
       INSERT INTO public.test_worker_logins (app) VALUES (current_setting('application_name'));
     END $$;
     CREATE EVENT TRIGGER test_count_login ON login EXECUTE FUNCTION public.test_count_login();`);
-});
-afterAll(async () => { await w.drop(); });
-beforeEach(async () => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-  await w.reset();
-  await w.cron();
 });
 
 const workerLogins = async () => {

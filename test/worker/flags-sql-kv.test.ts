@@ -2,20 +2,13 @@
 // operator's KV put (+ the sync back to Postgres), each seen by GET /v1/flags, each with its
 // ledger row; and the conflict case (both changed before a sync).
 import { env } from 'cloudflare:test';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import guide from '../../docs/spec/day0-cutover-guide.md?raw';
 import { MEMORY_TTL_MS } from '../../src/flags';
 import { guideSqlOf } from '../support/guide-text';
-import { flagsWorld, type FlagsWorld } from './flags-support';
+import { useFlagsWorld } from './flags-support';
 
-let w: FlagsWorld;
-beforeAll(async () => { w = await flagsWorld(); });
-afterAll(async () => { await w.drop(); });
-beforeEach(async () => {
-  vi.useRealTimers();
-  await w.reset();
-  await w.cron(); // first sync: KV gets the seeded values
-});
+const w = useFlagsWorld();
 
 const safeMode = async () => {
   const { status, json } = await w.fetch('/v1/flags');

@@ -5,6 +5,7 @@
 // and drives the real Worker (fetch + scheduled) with an env that points at it.
 // KV is already private per test file (vitest-pool-workers).
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test';
+import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
 import worker from '../../src/index';
 import { createDb, type Db } from '../../src/db/client';
 import { FLAG_KEYS } from '../../src/flags/definitions';
@@ -94,4 +95,25 @@ export async function flagsWorld(): Promise<FlagsWorld> {
       await a.end();
     },
   };
+}
+
+/**
+ * Register the hooks of a flag test file: a private world for the file (after `setup`, e.g.
+ * extra SQL), and before each test: real clock, no spies, seed values, KV filled by one sync.
+ * Returns the world, usable from the first hook on.
+ */
+export function useFlagsWorld(setup?: (w: FlagsWorld) => Promise<void>): FlagsWorld {
+  const holder = {} as FlagsWorld;
+  beforeAll(async () => {
+    Object.assign(holder, await flagsWorld());
+    await setup?.(holder);
+  });
+  afterAll(() => holder.drop());
+  beforeEach(async () => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+    await holder.reset();
+    await holder.cron(); // first sync: KV gets the seeded values
+  });
+  return holder;
 }
