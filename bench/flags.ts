@@ -135,14 +135,14 @@ async function main() {
     console.log(`${pad('variant', 44)}${'median'.padStart(10)}${'p90'.padStart(10)}${'mean'.padStart(10)}`);
     for (const r of rows) console.log(`${pad(r.name, 44)}${num(r.median)}${num(r.p90)}${num(r.mean)}`);
 
-    console.log(`\n${pad('caller', 16)}${'trivial route µs'.padStart(18)}${'1 eval µs'.padStart(12)}${'ratio'.padStart(10)}${'  (1 eval − trivial, median: noise-bound)'}`);
+    console.log(`\n${pad('caller', 16)}${'trivial route µs'.padStart(18)}${'per eval µs'.padStart(13)}${'ratio'.padStart(10)}  (medians; per eval = (N evals − trivial) / N)`);
     for (const [label, base] of [['anonymous', 0], ['user+rollouts', 3]] as const) {
       const trivial = rows[base]!.median;
       const perEval = (rows[base + 2]!.median - trivial) / REPEAT;
       const perEvalMean = (rows[base + 2]!.mean - rows[base]!.mean) / REPEAT;
       const direct = rows[base + 1]!.median - trivial;
-      console.log(`${pad(label, 16)}${trivial.toFixed(1).padStart(18)}${perEval.toFixed(3).padStart(12)}${`${((perEval / trivial) * 100).toFixed(3)} %`.padStart(10)}` +
-        `  (direct: ${direct.toFixed(1)} µs; per eval from means: ${perEvalMean.toFixed(3)} µs = ${((perEvalMean / rows[base]!.mean) * 100).toFixed(3)} %)`);
+      console.log(`${pad(label, 16)}${trivial.toFixed(1).padStart(18)}${perEval.toFixed(3).padStart(13)}${`${((perEval / trivial) * 100).toFixed(3)} %`.padStart(10)}` +
+        `  (1 eval − trivial, within noise: ${direct.toFixed(1)} µs; from means: ${perEvalMean.toFixed(3)} µs per eval)`);
     }
     console.log(`\ndatabase round trips: ${dbQueries} requested by ${ROUNDS * variants.length} measured requests ` +
       `(${ROUNDS * (2 + 2 * REPEAT)} evaluations); connections opened to Postgres during the run: ${workerSessions}`);
