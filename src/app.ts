@@ -7,6 +7,8 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ConfigError } from './config';
 import type { AppEnv } from './env';
 import { DocsPage } from './handlers/docs-page';
+import { adminFlagRoutes } from './handlers/admin-flags';
+import { flagRoutes } from './handlers/flags';
 import { healthRoutes } from './handlers/health';
 import { requestContext } from './lib/context';
 import { ApiError, errorResponse, notFound } from './lib/errors';
@@ -39,6 +41,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
 
   // Routes: one sub-app per resource (src/handlers/*), each with its own auth. Add resources here.
   app.route('/', healthRoutes);
+  app.route('/', flagRoutes);
+  app.route('/', adminFlagRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerJwt', {
     type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "A user's JWT (sub = user UUID)",
