@@ -7,6 +7,8 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ConfigError } from './config';
 import type { AppEnv } from './env';
 import { DocsPage } from './handlers/docs-page';
+import { adminFlagRoutes } from './handlers/admin-flags';
+import { flagRoutes } from './handlers/flags';
 import { dashboardRoutes } from './handlers/dashboard';
 import { healthRoutes } from './handlers/health';
 import { sloRoutes } from './handlers/slo';
@@ -45,6 +47,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
 
   // Routes: one sub-app per resource (src/handlers/*), each with its own auth. Add resources here.
   app.route('/', healthRoutes);
+  app.route('/', flagRoutes);
+  app.route('/', adminFlagRoutes);
   app.route('/', sloRoutes);
   app.route('/', dashboardRoutes);
 

@@ -50,7 +50,9 @@ export async function applySafeMode(c: ActionContext, alert: DueAction): Promise
   let result: string;
   try {
     const flags = await evaluateFlags({ env: c.env, db: c.db, log: c.log });
-    if (flags.safeMode) {
+    // On for everyone already? A canary rollout ("on, except off for 5 %") is not: the action
+    // replaces it with plain {"enabled": true}.
+    if (flags.safeMode && !flags.rollouts['global.safe_mode']) {
       result = 'already_on';
     } else {
       await setFlag({ env: c.env, db: c.db, log: c.log }, 'global.safe_mode', { enabled: true }, {

@@ -3,6 +3,7 @@
 // invocation fail so Cloudflare's cron history shows it.
 import { createDb, type Db } from '../db/client';
 import { createLogger, errorFields, type Logger } from '../observability/logger';
+import { flagSync } from './flag-sync';
 import { alertsEvaluator } from '../alerts/evaluate';
 import { isolateMetrics } from '../observability/collector';
 import { gcMetrics, metricsSampler } from '../observability/sampler';
@@ -23,7 +24,7 @@ export interface Job {
 
 /** The four Cron Triggers of wrangler.toml and what each runs. Features add their jobs here. */
 export const schedules: Record<string, Job[]> = {
-  '* * * * *': [metricsSampler, alertsEvaluator],
+  '* * * * *': [flagSync, metricsSampler, alertsEvaluator],
   '*/5 * * * *': [],
   '0 2 * * *': [gcLearningEvents, gcMetrics],
   '0 3 * * *': [gcIntentSignals],

@@ -11,8 +11,9 @@ export type Row = Record<string, any>;
 
 export interface DashboardData {
   generatedAt: string;
-  safeMode: { enabled: boolean; updatedAt?: string; updatedBy?: string } | null;
-  flags: { key: string; value: unknown; updatedAt?: string; updatedBy?: string }[] | null;
+  /** rolloutPercent: a canary in progress ("on, except for N % of users" or the reverse). */
+  safeMode: { enabled: boolean; rolloutPercent?: number; updatedAt?: string; updatedBy?: string } | null;
+  flags: { key: string; value: unknown; updatedAt?: string; updatedBy?: string; rolloutPercent?: number }[] | null;
   queues: { discovery: Row[]; events: Row[]; gauges: Row[] } | null;
   dlq: { bySource: Row[]; latest: Row[] } | null;
   policies: { rows: Row[]; recent: Row[] } | null;
@@ -55,6 +56,7 @@ export async function loadDashboard(c: DashboardContext): Promise<DashboardData>
       const byKey = new Map(meta.map((m) => [m.key, m]));
       return Object.entries(evaluated.values).map(([key, value]) => ({
         key, value, updatedAt: byKey.get(key)?.updated_at, updatedBy: byKey.get(key)?.updated_by,
+        rolloutPercent: evaluated.rollouts[key as keyof typeof evaluated.rollouts]?.percent,
       }));
     }),
     panel('queues', async () => {
@@ -106,7 +108,9 @@ export async function loadDashboard(c: DashboardContext): Promise<DashboardData>
   const safe = flags?.find((f) => f.key === 'global.safe_mode');
   return {
     generatedAt: new Date().toISOString(),
-    safeMode: safe ? { enabled: (safe.value as { enabled: boolean }).enabled, updatedAt: safe.updatedAt, updatedBy: safe.updatedBy } : null,
+    safeMode: safe
+      ? { enabled: (safe.value as { enabled: boolean }).enabled, rolloutPercent: safe.rolloutPercent, updatedAt: safe.updatedAt, updatedBy: safe.updatedBy }
+      : null,
     flags, queues, dlq, policies, slos, alerts, ledger, errors,
   };
 }

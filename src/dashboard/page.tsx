@@ -96,6 +96,9 @@ const SafeModePanel: FC<PageProps> = ({ data, csrf, session }) => {
             <Badge kind={on ? 'bad' : 'ok'} big>{on ? 'ON' : 'OFF'}</Badge>{' '}
             <span class="muted">since {fmtTime(sm.updatedAt)} by {sm.updatedBy ?? '—'}</span>
           </p>
+          {sm.rolloutPercent !== undefined && (
+            <p><Badge kind="warn">canary</Badge> {sm.rolloutPercent} % of users get the rollout value (see Flags); the toggle replaces it.</p>
+          )}
           <p class="muted">{on ? 'Exploration is off; every slate is the deterministic fallback.' : 'Ranking explores with the configured epsilon.'}</p>
           {session ? (
             <form class="action" method="post" action="/admin/dashboard/safe-mode">
@@ -270,7 +273,9 @@ const FlagsPanel: FC<PageProps> = ({ data }) => (
     <h2>Flags</h2>
     <PanelError errors={data.errors} panel="flags" />
     <Table head={['key', 'value', 'updated', 'by']} empty="No flags."
-      rows={(data.flags ?? []).map((f) => [<code>{f.key}</code>, <code>{json(f.value)}</code>, fmtTime(f.updatedAt), f.updatedBy ?? '—'])} />
+      rows={(data.flags ?? []).map((f) => [<code>{f.key}</code>,
+        <span><code>{json(f.value)}</code>{f.rolloutPercent !== undefined && <> <Badge kind="warn">rollout {f.rolloutPercent} %</Badge></>}</span>,
+        fmtTime(f.updatedAt), f.updatedBy ?? '—'])} />
   </section>
 );
 
