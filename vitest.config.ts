@@ -43,9 +43,10 @@ export default defineConfig({
                 AUTH_ISSUER: '',
                 AUTH_AUDIENCE: '',
                 ALERT_WEBHOOK_URL: '',
-                // Observability: ship request metrics 50 ms after a slice starts (not 10 s) and
-                // enable the test-only fault injection hook (APP_ENV is development here).
-                METRICS_FLUSH_MS: '50',
+                // Observability: ship request metrics at the end of each request (0: no timer that
+                // waitOnExecutionContext or fake timers would wait for; deployments aggregate 10 s
+                // slices) and enable the test-only fault injection hook (APP_ENV is development here).
+                METRICS_FLUSH_MS: '0',
                 FAULT_INJECTION_KEY: TEST_FAULT_KEY,
               },
             },
