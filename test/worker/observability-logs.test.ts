@@ -57,7 +57,9 @@ describe('request and job log lines', () => {
     app.use('*', requestMetrics);
     app.get('/me', requireUser, (c) => c.text('ok'));
     isolateMetrics.buffer.drain(); // start from an empty buffer
-    await app.request('/me', { headers: { authorization: `Bearer ${await userToken(crypto.randomUUID())}` } }, env);
+    // A long slice, so the observations are still in the isolate's buffer after the request.
+    const slow = { ...env, METRICS_FLUSH_MS: '25000' } as Env;
+    await app.request('/me', { headers: { authorization: `Bearer ${await userToken(crypto.randomUUID())}` } }, slow);
     const series = isolateMetrics.buffer.drain();
     expect(series.map((s) => s.op).sort()).toEqual(['GET /me', 'auth.login']);
     expect(series.find((s) => s.op === 'auth.login')).toMatchObject({ n: 1, err: 0 });
