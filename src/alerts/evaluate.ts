@@ -3,7 +3,8 @@
 // one transaction, then log / webhook every transition and run the rules' actions.
 //
 // Concurrency: the transaction takes a transaction-level advisory lock, so two overlapping
-// evaluations (a slow cron and a manual run) never both open the same episode; the loser skips.
+// evaluations (a slow cron and a manual run) run one after the other and never both open the same
+// episode; one that waits more than 10 s gives up (skipped: 'locked').
 // A metric whose query fails is not judged at all: a broken query must not "resolve" real alerts.
 import type { PoolClient } from '@neondatabase/serverless';
 import type { Db } from '../db/client';
@@ -121,13 +122,16 @@ export async function evaluateAlerts(c: EvalContext, now = new Date(), opts: { r
   const judged = rules.filter((r) => measured.has(r.metric));
 
   const client = await db.pool.connect();
-  let transitions: AlertNotice[] = [];
+  const transitions: AlertNotice[] = [];
   try {
     await client.query('BEGIN');
-    const { rows: [lock] } = await client.query('SELECT pg_try_advisory_xact_lock($1) AS ok', [LOCK_KEY]);
-    if (!lock?.ok) {
+    await client.query("SET LOCAL lock_timeout = '10s'");
+    try {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
+    } catch (err) {
+      if ((err as { code?: string }).code !== '55P03') throw err; // lock_not_available
       await client.query('ROLLBACK');
-      c.log.info('alert.evaluation_skipped', { reason: 'another evaluation holds the lock' });
+      c.log.warn('alert.evaluation_skipped', { reason: 'another evaluation held the lock for 10 s' });
       return { skipped: 'locked', rules: rules.length, transitions: [], actions: [], errors, webhooks: 0 };
     }
     const { rows: open } = await client.query(

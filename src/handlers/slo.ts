@@ -2,11 +2,10 @@
 // silence, disable — each change in the ledger) and "evaluate now". npm run alerts / npm run slo
 // call these same routes.
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import { evaluateAlerts } from '../alerts/evaluate';
 import { listRules, RulePatchSchema, updateRule } from '../alerts/rules';
-import type { AppEnv } from '../env';
 import { requireService } from '../lib/auth';
+import { actorOf } from './admin-flags';
 import { createRouter, errorResponses, serviceSecurity } from '../lib/openapi';
 
 export const sloRoutes = createRouter();
@@ -15,11 +14,6 @@ sloRoutes.use('/admin/alerts', requireService);
 sloRoutes.use('/admin/alerts/*', requireService);
 sloRoutes.use('/admin/alert-rules', requireService);
 sloRoutes.use('/admin/alert-rules/*', requireService);
-
-/** Who acts: the CLI identifies itself (scripts/lib/api-client.ts); everything else is the API. */
-export function actorOf(c: Context<AppEnv>): string {
-  return c.req.header('x-actor') === 'cli' ? 'cli' : 'api:service';
-}
 
 const Row = z.record(z.string(), z.unknown());
 
