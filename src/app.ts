@@ -7,7 +7,10 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ConfigError } from './config';
 import type { AppEnv } from './env';
 import { DocsPage } from './handlers/docs-page';
+import { adminDlqRoutes } from './handlers/admin-dlq';
+import { discoveryJobRoutes } from './handlers/discovery-jobs';
 import { healthRoutes } from './handlers/health';
+import { meRoutes } from './handlers/me';
 import { requestContext } from './lib/context';
 import { ApiError, errorResponse, notFound } from './lib/errors';
 import { createRouter } from './lib/openapi';
@@ -39,6 +42,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
 
   // Routes: one sub-app per resource (src/handlers/*), each with its own auth. Add resources here.
   app.route('/', healthRoutes);
+  app.route('/', meRoutes);
+  app.route('/', discoveryJobRoutes);
+  app.route('/', adminDlqRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerJwt', {
     type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "A user's JWT (sub = user UUID)",

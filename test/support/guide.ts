@@ -1,55 +1,20 @@
 // The cutover guide's SQL, extracted from docs/spec/day0-cutover-guide.md (a verbatim copy of
-// shared/spec/day0-cutover-guide.md) at test time so the
-// tests run it exactly as written. psql variables (:'TEST_USER') are substituted the way psql does.
+// shared/spec/day0-cutover-guide.md) at test time so the tests run it exactly as written.
+// The parsing lives in guide-sql.ts (pure, also usable inside workerd).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { GUIDE_TEST_USER, sectionOf, shellOf, sqlOf } from './guide-sql';
 
+export { GUIDE_TEST_USER };
 export const GUIDE_PATH = path.resolve(import.meta.dirname, '../../docs/spec/day0-cutover-guide.md');
-export const GUIDE_TEST_USER = '00000000-0000-0000-0000-000000000001';
 
 const guide = () => readFileSync(GUIDE_PATH, 'utf8');
 
 /** The markdown between a heading that starts with `heading` and the next heading of any level. */
-export function guideSectionText(heading: string): string {
-  const lines = guide().split('\n');
-  // A line is a heading only outside code fences (shell comments start with '#' too).
-  let inFence = false;
-  const isHeading = lines.map((l) => {
-    if (l.startsWith('```')) inFence = !inFence;
-    return !inFence && /^#+\s/.test(l);
-  });
-  const start = lines.findIndex((l, i) => isHeading[i] && l.replace(/^#+\s*/, '').startsWith(heading));
-  if (start < 0) throw new Error(`guide has no section "${heading}"`);
-  const end = isHeading.findIndex((h, i) => i > start && h);
-  return lines.slice(start + 1, end < 0 ? undefined : end).join('\n');
-}
+export const guideSectionText = (heading: string): string => sectionOf(guide(), heading);
 
 /** The SQL statements of a section's ```sql blocks, in order, psql meta-commands removed. */
-export function guideSql(heading: string, vars: Record<string, string> = { TEST_USER: GUIDE_TEST_USER }): string[] {
-  const blocks = [...guideSectionText(heading).matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]!);
-  return blocks.flatMap((block) => splitStatements(substitute(block, vars)));
-}
+export const guideSql = (heading: string, vars?: Record<string, string>): string[] => sqlOf(guide(), heading, vars);
 
 /** Shell code blocks of a section (for commands that wrap psql -c "…"). */
-export function guideShell(heading: string): string[] {
-  return [...guideSectionText(heading).matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]!);
-}
-
-function substitute(sql: string, vars: Record<string, string>): string {
-  return sql
-    .split('\n')
-    .filter((l) => !l.trim().startsWith('\\'))
-    .join('\n')
-    .replace(/:'(\w+)'/g, (_, name: string) => {
-      if (!(name in vars)) throw new Error(`guide uses psql variable ${name} with no value`);
-      return `'${vars[name]!.replace(/'/g, "''")}'`;
-    });
-}
-
-/** Split on semicolons that end a statement (the guide has no semicolons inside strings). */
-function splitStatements(sql: string): string[] {
-  return sql
-    .split(/;\s*(?:\n|$)/)
-    .map((s) => s.split('\n').filter((l) => !l.trim().startsWith('--')).join('\n').trim())
-    .filter((s) => s.length > 0);
-}
+export const guideShell = (heading: string): string[] => shellOf(guide(), heading);
