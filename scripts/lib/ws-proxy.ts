@@ -21,7 +21,9 @@ export async function startWsProxy(port: number, host = '127.0.0.1'): Promise<Ws
       ws.close(1008, 'address not allowed');
       return;
     }
-    pipe(ws, net.connect(Number(match[2]), match[1]!));
+    // No Nagle: the driver sends each protocol message (Parse, Bind, Execute, Sync…) as its own
+    // frame; batching the small writes behind delayed ACKs cost ~40 ms per parameterised query.
+    pipe(ws, net.connect({ port: Number(match[2]), host: match[1]!, noDelay: true }));
   });
   await new Promise<void>((resolve, reject) => {
     wss.once('listening', resolve);
@@ -65,7 +67,7 @@ function pipe(ws: WebSocket, tcp: net.Socket): void {
   // invocation open until its sockets close, so a long fallback adds that much to every batch.
   tcp.on('close', () => {
     if (ws.readyState !== ws.OPEN) return;
-    if (clientTerminated) setTimeout(() => ws.readyState === ws.OPEN && ws.close(1000), 250).unref();
+    if (clientTerminated) setTimeout(() => ws.readyState === ws.OPEN && ws.close(1000), 100).unref();
     else ws.close(1011, 'database connection closed');
   });
   // Close a moment later, not at once: the driver writes its startup message right after the

@@ -6,7 +6,7 @@
 // without touching anything, so processing twice has the effect of processing once.
 import type { ConsumerContext, MessageHandler } from '../queues/registry';
 import { CONSUMER_LEASE_SECONDS, discoveryConfig, retryDelaySeconds } from './config';
-import { jobStates, leaseJobs, runLeasedJob } from './jobs';
+import { jobStates, leaseJobs, runLeasedJobs, type LeasedJob } from './jobs';
 import { DiscoveryJobMessage } from './messages';
 
 /** Thrown by the test-only fault injection: the consumer "dies" with a job leased. */
@@ -39,6 +39,10 @@ async function handle(messages: Message<DiscoveryJobMessage>[], c: ConsumerConte
   const states = await jobStates(db, unleased);
   const counts = { done: 0, failed: 0, skipped: 0, duplicate: messages.length - first.size };
 
+  // Jobs to run: each leased job with the message that owns it. With fault injection on (tests
+  // only), the batch stops at the first message told to crash on this attempt.
+  const owned: { m: Message<DiscoveryJobMessage>; job: LeasedJob }[] = [];
+  let crashAt: LeasedJob | undefined;
   for (const m of messages) {
     const job = leased.get(m.body.job_id);
     if (!job || first.get(m.body.job_id) !== m) {
@@ -51,19 +55,26 @@ async function handle(messages: Message<DiscoveryJobMessage>[], c: ConsumerConte
       continue;
     }
     if (faults && m.body.test_fault?.crash_on_attempt === m.attempts) {
-      throw new SimulatedCrash(`test fault: crash after leasing job ${job.id} (attempt ${m.attempts})`);
+      crashAt = job;
+      break;
     }
-    const outcome = await runLeasedJob(db, job, 'consumer');
-    if (outcome.kind === 'failed') {
+    owned.push({ m, job });
+  }
+
+  const outcomes = await runLeasedJobs(db, owned.map((o) => o.job), 'consumer');
+  for (const { m, job } of owned) {
+    const outcome = outcomes.get(job.id);
+    if (outcome?.kind === 'failed') {
       counts.failed++;
       const delaySeconds = retryDelaySeconds(c.env, m.attempts);
       c.log.warn('discovery.job_failed', { job_id: job.id, attempts: m.attempts, retry_in_s: delaySeconds, error: outcome.error });
       m.retry({ delaySeconds });
     } else {
-      counts[outcome.kind === 'done' ? 'done' : 'skipped']++;
+      counts[outcome?.kind === 'done' ? 'done' : 'skipped']++;
       m.ack();
     }
   }
+  if (crashAt) throw new SimulatedCrash(`test fault: crash after leasing job ${crashAt.id}`);
   c.log.info('discovery.batch', counts);
 }
 

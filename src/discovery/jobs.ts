@@ -1,6 +1,6 @@
 // Discovery jobs in the ledger (marketplace_discovery_queue): lease, run, record failure.
 // The DISCOVERY consumer and the queue-worker route lease differently (by message, by topic) and
-// then run every job through runLeasedJob(), the one handler both share.
+// then run every job through runLeasedJobs(), the one handler both share.
 import type { Db } from '../db/client';
 import { JOB_LOCK_TIMEOUT_MS, MAX_ATTEMPTS } from './config';
 
@@ -84,47 +84,26 @@ export async function jobStates(db: Db, ids: string[]): Promise<Map<string, stri
   return states;
 }
 
-export function describeError(err: unknown): string {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  const message = typeof e?.message === 'string' ? e.message : String(err);
-  const code = typeof e?.code === 'string' ? `${e.code}: ` : '';
-  return `${code}${message}`.slice(0, 1000);
-}
-
 /**
- * Run one leased job (SQL public.discovery_process_job: ensure category, measure supply, upsert
- * gaps, mark done — one transaction). On failure the row keeps attempts and last_error and goes
- * back to 'queued', lease cleared:
+ * Run leased jobs through public.discovery_process_jobs — one round trip for the whole set, each
+ * job in its own subtransaction (ensure category, measure supply, upsert gaps, mark done). A failed
+ * job keeps attempts and last_error and goes back to 'queued', lease cleared:
  *   mode 'consumer': a retry message is in flight, so relayed_at is stamped (no second copy);
  *   mode 'worker':   no message owns it; after MAX_ATTEMPTS it becomes 'error' (dead).
- * A failure to record the failure (database gone) throws: the caller's transport retries.
+ * If the call itself fails (database gone) it throws and the caller's transport retries.
  */
-export async function runLeasedJob(db: Db, job: LeasedJob, mode: 'consumer' | 'worker'): Promise<JobOutcome> {
-  let result: { outcome: string } & Partial<JobResult>;
-  try {
-    const [row] = await db.query<{ r: typeof result }>('SELECT public.discovery_process_job($1, $2, $3) AS r', [
-      job.id, job.leaseToken, JOB_LOCK_TIMEOUT_MS,
-    ]);
-    result = row!.r;
-  } catch (err) {
-    const error = describeError(err);
-    const [row] = await db.query<{ status: string }>(
-      `UPDATE public.marketplace_discovery_queue
-          SET status = CASE WHEN $4 AND attempts >= $5 THEN 'error' ELSE 'queued' END,
-              dead_at = CASE WHEN $4 AND attempts >= $5 THEN now() END,
-              last_error = $3, lease_token = NULL, lease_expires_at = NULL,
-              relayed_at = CASE WHEN $4 THEN relayed_at ELSE now() END
-        WHERE id = $1 AND lease_token = $2
-       RETURNING status`,
-      [job.id, job.leaseToken, error, mode === 'worker', MAX_ATTEMPTS],
-    );
-    return { kind: 'failed', error, dead: row?.status === 'error' };
-  }
-  if (result.outcome === 'done') {
-    const { category_id, candidate_count, required_count, gap } = result as JobResult;
-    return { kind: 'done', result: { category_id, candidate_count, required_count, gap } };
-  }
-  return { kind: 'skipped', reason: result.outcome === 'missing' ? 'missing' : 'lease_lost' };
+export async function runLeasedJobs(db: Db, jobs: LeasedJob[], mode: 'consumer' | 'worker'): Promise<Map<string, JobOutcome>> {
+  if (jobs.length === 0) return new Map();
+  const rows = await db.query<{ job_id: string; outcome: string; result: JobResult | null; error: string | null; dead: boolean }>(
+    'SELECT job_id, outcome, result, error, dead FROM public.discovery_process_jobs($1::jsonb, $2, $3, $4)',
+    [JSON.stringify(jobs.map((j) => ({ id: j.id, token: j.leaseToken }))), mode === 'consumer', MAX_ATTEMPTS, JOB_LOCK_TIMEOUT_MS],
+  );
+  return new Map(rows.map((r): [string, JobOutcome] => [
+    r.job_id,
+    r.outcome === 'done' ? { kind: 'done', result: r.result! }
+      : r.outcome === 'failed' ? { kind: 'failed', error: r.error ?? 'unknown error', dead: r.dead }
+      : { kind: 'skipped', reason: r.outcome === 'missing' ? 'missing' : 'lease_lost' },
+  ]));
 }
 
 /**

@@ -6,7 +6,7 @@
 //     relay queued jobs to the DISCOVERY queue.
 import { createRoute, z } from '@hono/zod-openapi';
 import { runDiscoveryUpkeep } from '../cron/discovery';
-import { leaseByTopic, runLeasedJob } from '../discovery/jobs';
+import { leaseByTopic, runLeasedJobs } from '../discovery/jobs';
 import { DISCOVERY_TOPIC } from '../discovery/messages';
 import { serviceActor } from '../lib/actor';
 import { requireService } from '../lib/auth';
@@ -52,12 +52,13 @@ discoveryJobRoutes.openapi(
     const { topic, limit, ttl } = c.req.valid('json');
     const db = c.get('db')();
     const jobs = await leaseByTopic(db, topic, limit, ttl);
+    const outcomes = await runLeasedJobs(db, jobs, 'worker');
     let processed = 0;
     let errors = 0;
     for (const job of jobs) {
-      const outcome = await runLeasedJob(db, job, 'worker');
-      if (outcome.kind === 'done') processed++;
-      else if (outcome.kind === 'failed') {
+      const outcome = outcomes.get(job.id);
+      if (outcome?.kind === 'done') processed++;
+      else if (outcome?.kind === 'failed') {
         errors++;
         c.get('log').warn('discovery.job_failed', { job_id: job.id, attempts: job.attempts, dead: outcome.dead, error: outcome.error });
       }

@@ -157,13 +157,14 @@ describe('DISCOVERY queue, real delivery', () => {
     const { interestId } = await newInterest(db);
     const job = await newJob(db, interestId);
     // The real queue, but the relay "dies" right after the send returns.
-    const crashing = {
-      send: env.DISCOVERY.send.bind(env.DISCOVERY),
-      sendBatch: async (...args: Parameters<Queue['sendBatch']>) => {
-        await env.DISCOVERY.sendBatch(...args);
-        throw new Error('relay died after sending');
+    const crashing = Object.create(env.DISCOVERY, {
+      sendBatch: {
+        value: async (...args: Parameters<Queue['sendBatch']>) => {
+          await env.DISCOVERY.sendBatch(...args);
+          throw new Error('relay died after sending');
+        },
       },
-    } as Queue;
+    }) as Queue;
     await expect(relayDiscovery(db, crashing, log, { jobIds: [job] })).rejects.toThrow(/relay died/);
     expect((await statusOf(job)).relayed_at).toBeNull(); // not marked: the next run sends it again
 
