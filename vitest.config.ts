@@ -43,7 +43,7 @@ export default defineConfig({
                 AUTH_AUDIENCE: '',
                 ALERT_WEBHOOK_URL: '',
                 // Discovery retries in seconds rather than minutes, and its test-only fault
-                // injection (refused in production; see src/discovery/config.ts).
+                // injection (ignored in production; see src/discovery/config.ts).
                 DISCOVERY_RETRY_BASE_SECONDS: '1',
                 DISCOVERY_RETRY_CAP_SECONDS: '2',
                 DISCOVERY_FAULT_INJECTION: 'on',

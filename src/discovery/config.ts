@@ -3,8 +3,9 @@
 // production values; tests and local experiments override them.
 //   DISCOVERY_RETRY_BASE_SECONDS  first retry delay; doubles per attempt        (default 5)
 //   DISCOVERY_RETRY_CAP_SECONDS   longest retry delay                            (default 300)
-//   DISCOVERY_FAULT_INJECTION     'on' honours a message's test_fault (TEST ONLY; refused in production)
+//   DISCOVERY_FAULT_INJECTION     'on' honours a message's test_fault (TEST ONLY; ignored in production)
 import { z } from 'zod';
+import { createLogger } from '../observability/logger';
 import { backoffSeconds } from '../queues/registry';
 
 /** Rows leased by the DISCOVERY consumer expire after this (a job takes milliseconds). */
@@ -26,7 +27,7 @@ const Schema = z
   })
   .refine((c) => !(c.APP_ENV === 'production' && c.DISCOVERY_FAULT_INJECTION === 'on'), {
     path: ['DISCOVERY_FAULT_INJECTION'],
-    message: 'fault injection is for tests only and is refused in production',
+    message: 'fault injection is for tests only and is ignored in production',
   });
 
 export interface DiscoveryConfig {
@@ -37,10 +38,18 @@ export interface DiscoveryConfig {
 
 const cache = new WeakMap<object, DiscoveryConfig>();
 
+/**
+ * The knobs for this env. A bad value must not cost jobs (a throw here would fail every batch until
+ * the DLQ): it is logged by key and the defaults apply, with fault injection off.
+ */
 export function discoveryConfig(env: Env): DiscoveryConfig {
   const hit = cache.get(env);
   if (hit) return hit;
-  const c = Schema.parse(env);
+  const parsed = Schema.safeParse(env);
+  if (!parsed.success) {
+    createLogger({}).error('config.invalid', { keys: [...new Set(parsed.error.issues.map((i) => i.path.join('.')))], scope: 'discovery' });
+  }
+  const c = parsed.success ? parsed.data : Schema.parse({});
   const config = {
     retryBaseSeconds: c.DISCOVERY_RETRY_BASE_SECONDS,
     retryCapSeconds: c.DISCOVERY_RETRY_CAP_SECONDS,

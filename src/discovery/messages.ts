@@ -13,7 +13,7 @@ export const DiscoveryJobMessage = z.object({
   job_id: z.guid(),
   topic: z.string().max(100).optional(),
   /**
-   * TEST ONLY, honoured only when DISCOVERY_FAULT_INJECTION=on (refused in production): simulate
+   * TEST ONLY, honoured only when DISCOVERY_FAULT_INJECTION=on (ignored in production): simulate
    * the consumer dying right after leasing this job on the given delivery attempt.
    */
   test_fault: z.object({ crash_on_attempt: z.number().int().min(1) }).optional(),

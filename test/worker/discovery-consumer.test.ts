@@ -82,10 +82,13 @@ describe('dead-letter queue hook', () => {
 });
 
 describe('configuration', () => {
-  it('refuses fault injection in production', () => {
+  it('never enables fault injection in production, and survives bad values with the defaults', () => {
     expect(discoveryConfig(env).faultInjection).toBe(true); // vitest.config.ts turns it on for tests
-    expect(() => discoveryConfig({ ...env, APP_ENV: 'production', DISCOVERY_FAULT_INJECTION: 'on' } as Env)).toThrow(/refused in production/);
+    expect(discoveryConfig({ ...env, APP_ENV: 'production', DISCOVERY_FAULT_INJECTION: 'on' } as Env).faultInjection).toBe(false);
     expect(discoveryConfig({ ...env, APP_ENV: 'production', DISCOVERY_FAULT_INJECTION: '' } as unknown as Env).faultInjection).toBe(false);
+    expect(discoveryConfig({ ...env, DISCOVERY_RETRY_BASE_SECONDS: 'soon' } as unknown as Env)).toEqual({
+      retryBaseSeconds: 5, retryCapSeconds: 300, faultInjection: false,
+    });
   });
 
   it('derives a stable, valid lease token from a message id', async () => {

@@ -3,7 +3,7 @@
 // a consumer crash mid-batch, malformed messages, and a relay crash between send and mark.
 // Failures come from a real cause — a test transaction holding the gap row the job must write,
 // so discovery hits its lock timeout — except the crash, which uses the test-only fault
-// injection (DISCOVERY_FAULT_INJECTION=on in vitest.config.ts; refused in production).
+// injection (DISCOVERY_FAULT_INJECTION=on in vitest.config.ts; ignored in production).
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from 'cloudflare:test';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jobMessage } from '../../src/discovery/messages';
