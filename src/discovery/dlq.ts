@@ -6,7 +6,7 @@
 //                       messages (payload.dead_key) and malformed outbox rows
 // Every redrive and purge commits together with its ai_action_ledger row.
 import { sql } from 'drizzle-orm';
-import type { Db, Tx } from '../db/client';
+import { rowsOf, type Db, type Tx } from '../db/client';
 import { recordActionTx } from '../db/ledger';
 import { badRequest } from '../lib/errors';
 import { isUuid } from '../lib/ids';
@@ -103,8 +103,6 @@ const deadEvents = (r: Resolved) => sql`e.status = 'error'
 
 /** Serialises DLQ actions: two redrives racing could otherwise revive two jobs of one interest. */
 const lock = (tx: Tx) => tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('dlq-actions'))`);
-
-const rowsOf = <T>(res: unknown): T[] => (res as { rows: T[] }).rows;
 
 export interface RedriveResult {
   /** Discovery jobs back to 'queued' (attempts reset) and relayed. */

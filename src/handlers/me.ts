@@ -5,7 +5,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { sql } from 'drizzle-orm';
-import { withUserTransaction, type Tx } from '../db/client';
+import { rowsOf as rows, withUserTransaction, type Tx } from '../db/client';
 import type { AppEnv } from '../env';
 import { evaluateFlags } from '../flags';
 import { requireUser } from '../lib/auth';
@@ -94,8 +94,6 @@ const SuggestionsResponse = z
 
 const json = <T extends z.ZodTypeAny>(schema: T) => ({ content: { 'application/json': { schema } } });
 const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, ...json(schema) });
-
-const rows = <T>(res: unknown): T[] => (res as { rows: T[] }).rows;
 
 const claimsOf = (c: Context<AppEnv>) => {
   const user = c.get('user')!;

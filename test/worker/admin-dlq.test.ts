@@ -1,24 +1,18 @@
 // GET /admin/dlq, POST /admin/dlq/redrive, POST /admin/dlq/purge: review, re-queue and clear dead
 // work, each action in ai_action_ledger. By id on the shared database; "all" (and the guide's
 // appendix SQL, verbatim) on a private clone.
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import guideMarkdown from '../../docs/spec/day0-cutover-guide.md?raw';
 import { jobMessage } from '../../src/discovery/messages';
-import worker from '../../src/index';
 import { sqlOf } from '../support/guide-sql';
 import { jobRows, newInterest, newJob, newUser, waitFor } from './discovery-support';
-import { freshWorkerDatabase, type FreshDatabase } from './fresh-db';
-import { BASE, call, envelope, serviceHeaders, testDb } from './support';
+import { useFreshWorkerDatabase } from './fresh-db';
+import { call, envelope, serviceHeaders, testDb } from './support';
 import type { Db } from '../../src/db/client';
 
 const db = testDb();
-let fresh: FreshDatabase;
-beforeAll(async () => { fresh = await freshWorkerDatabase(); }, 60_000);
-afterAll(async () => {
-  await db.end();
-  await fresh?.drop();
-});
+const fresh = useFreshWorkerDatabase();
+afterAll(() => db.end());
 
 async function deadJob(d: Db, opts: { userId?: string; interestId?: string } = {}): Promise<string> {
   const interestId = opts.interestId ?? (await newInterest(d)).interestId;
@@ -115,14 +109,7 @@ describe('dead letters by id', () => {
 });
 
 describe('dead letters, all of them (private database)', () => {
-  async function freshPost(path: string, json: unknown) {
-    const ctx = createExecutionContext();
-    const res = await worker.fetch(new Request(`${BASE}${path}`, {
-      method: 'POST', headers: { ...serviceHeaders(), 'content-type': 'application/json' }, body: JSON.stringify(json),
-    }), fresh.env, ctx);
-    await waitOnExecutionContext(ctx);
-    return (await res.json()) as any;
-  }
+  const freshPost = async (path: string, json: unknown) => (await fresh.fetch(path, { method: 'POST', json })).json;
 
   it('redrive all / purge all, narrowed by source and age', async () => {
     const a = await deadJob(fresh.db);

@@ -2,13 +2,10 @@
 // worker over HTTP → health, gaps and suggestions — against a private clone of the migrated and
 // seeded database (the guide's own TEST_USER, exact expectations, and the worker's lease of "up to
 // 20 rows of the topic" touches no other test's rows).
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import guideMarkdown from '../../docs/spec/day0-cutover-guide.md?raw';
-import worker from '../../src/index';
 import { GUIDE_TEST_USER, shellOf, sqlOf } from '../support/guide-sql';
-import { freshWorkerDatabase, type FreshDatabase } from './fresh-db';
-import { BASE, serviceHeaders } from './support';
+import { useFreshWorkerDatabase } from './fresh-db';
 
 const guideSql = (heading: string) => sqlOf(guideMarkdown, heading);
 const GUIDE_INTERESTS = [
@@ -17,9 +14,7 @@ const GUIDE_INTERESTS = [
   '33333333-3333-3333-3333-333333333333',
 ];
 
-let fresh: FreshDatabase;
-beforeAll(async () => { fresh = await freshWorkerDatabase(); }, 60_000);
-afterAll(async () => { await fresh?.drop(); });
+const fresh = useFreshWorkerDatabase();
 
 /** §2F's curl, as written: its URL path, its JSON body, the service key as the bearer. */
 function guideWorkerCall(): { path: string; body: unknown } {
@@ -53,20 +48,10 @@ describe('guide §2E–§2G: the user journey', () => {
     const { path, body } = guideWorkerCall();
     expect(path).toBe('/functions/v1/queue-worker');
     expect(body).toEqual({ topic: 'discovery.user-signup', limit: 20, ttl: 120 });
-    const ctx = createExecutionContext();
-    const res = await worker.fetch(
-      new Request(`${BASE}${path}`, {
-        method: 'POST',
-        headers: { ...serviceHeaders(), 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      }),
-      fresh.env,
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
+    // The curl's headers: Content-Type: application/json and the service key as bearer.
+    const res = await fresh.fetch(path, { method: 'POST', json: body });
     expect(res.status).toBe(200);
-    const result = (await res.json()) as { processed: number; errors: number };
-    expect(result).toEqual({ processed: 3, errors: 0 });
+    expect(res.json).toEqual({ processed: 3, errors: 0 });
   });
 
   it('§2G health shows done rows, gaps are recorded and the test user gets at least 3 suggestions', async () => {
@@ -89,11 +74,6 @@ describe('guide §2E–§2G: the user journey', () => {
 
   it('a second §2F call finds nothing left to do', async () => {
     const { path, body } = guideWorkerCall();
-    const res = await worker.fetch(
-      new Request(`${BASE}${path}`, { method: 'POST', headers: { ...serviceHeaders(), 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-      fresh.env,
-      createExecutionContext(),
-    );
-    expect(await res.json()).toEqual({ processed: 0, errors: 0 });
+    expect((await fresh.fetch(path, { method: 'POST', json: body })).json).toEqual({ processed: 0, errors: 0 });
   });
 });

@@ -3,33 +3,24 @@
 // outbox, and stuck work (expired leases) — by the cron and by the guide's §8 SQL, verbatim.
 // Whole-database jobs (relay, requeue) run against a private database clone.
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import guideMarkdown from '../../docs/spec/day0-cutover-guide.md?raw';
 import worker from '../../src/index';
 import { sqlOf } from '../support/guide-sql';
 import { holdGapLock, jobRows, newInterest, newJob, newUser } from './discovery-support';
-import { freshWorkerDatabase, type FreshDatabase } from './fresh-db';
-import { BASE, call, envelope, serviceHeaders, testDb, userHeaders } from './support';
+import { useFreshWorkerDatabase } from './fresh-db';
+import { call, envelope, serviceHeaders, testDb, userHeaders } from './support';
 
 const db = testDb();
-let fresh: FreshDatabase;
-beforeAll(async () => { fresh = await freshWorkerDatabase(); }, 60_000);
-afterAll(async () => {
-  await db.end();
-  await fresh?.drop();
-});
+const fresh = useFreshWorkerDatabase();
+afterAll(() => db.end());
 
 const work = (json: unknown, headers = serviceHeaders()) =>
   call('/functions/v1/queue-worker', { method: 'POST', headers, json });
 const uniqueTopic = () => `discovery.test-${crypto.randomUUID().slice(0, 8)}`;
 
 /** Call the Worker against the private database. */
-async function freshCall(path: string, method = 'POST') {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`${BASE}${path}`, { method, headers: serviceHeaders() }), fresh.env, ctx);
-  await waitOnExecutionContext(ctx);
-  return { status: res.status, json: (await res.json()) as any };
-}
+const freshCall = (path: string) => fresh.fetch(path, { method: 'POST' });
 
 describe('POST /functions/v1/queue-worker: input', () => {
   it('requires the service key', async () => {
