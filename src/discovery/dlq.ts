@@ -225,7 +225,7 @@ export async function purgeDeadLetters(c: DlqContext, sel: DlqSelection): Promis
     }
     await recordActionTx(tx, {
       actor: c.actor, action: 'dlq.purge', target: selectionTarget(sel), oldValue: { ...out, ids: purgedIds.slice(0, 100) },
-      newValue: null, reason: sel.reason, requestId: c.requestId,
+      reason: sel.reason, requestId: c.requestId,
       metadata: { all: sel.all ?? false, older_than_seconds: sel.olderThanSeconds },
     });
   });

@@ -18,3 +18,18 @@ describe('GET /v1/me/suggestions with marketplace.suggest off', () => {
     expect(res.json).toEqual({ suggestions: [], reason: 'suggestions_disabled' });
   });
 });
+
+describe('OpenAPI', () => {
+  it('documents every discovery route with its security scheme', async () => {
+    const { json } = await call('/openapi.json');
+    const expected: [string, string, string][] = [
+      ['/v1/me/interests', 'get', 'bearerJwt'], ['/v1/me/interests', 'put', 'bearerJwt'], ['/v1/me/signals', 'post', 'bearerJwt'],
+      ['/v1/me/suggestions', 'get', 'bearerJwt'], ['/functions/v1/queue-worker', 'post', 'serviceKey'],
+      ['/functions/v1/rocker-discovery-run', 'post', 'serviceKey'], ['/admin/dlq', 'get', 'serviceKey'],
+      ['/admin/dlq/redrive', 'post', 'serviceKey'], ['/admin/dlq/purge', 'post', 'serviceKey'],
+    ];
+    for (const [path, method, scheme] of expected) {
+      expect(json.paths[path]?.[method]?.security, `${method} ${path}`).toEqual([{ [scheme]: [] }]);
+    }
+  });
+});
