@@ -42,6 +42,11 @@ export default defineConfig({
                 AUTH_ISSUER: '',
                 AUTH_AUDIENCE: '',
                 ALERT_WEBHOOK_URL: '',
+                // Discovery retries in seconds rather than minutes, and its test-only fault
+                // injection (ignored in production; see src/discovery/config.ts).
+                DISCOVERY_RETRY_BASE_SECONDS: '1',
+                DISCOVERY_RETRY_CAP_SECONDS: '2',
+                DISCOVERY_FAULT_INJECTION: 'on',
               },
             },
           })),

@@ -9,7 +9,10 @@ import type { AppEnv } from './env';
 import { DocsPage } from './handlers/docs-page';
 import { adminFlagRoutes } from './handlers/admin-flags';
 import { flagRoutes } from './handlers/flags';
+import { adminDlqRoutes } from './handlers/admin-dlq';
+import { discoveryJobRoutes } from './handlers/discovery-jobs';
 import { healthRoutes } from './handlers/health';
+import { meRoutes } from './handlers/me';
 import { requestContext } from './lib/context';
 import { ApiError, errorResponse, notFound } from './lib/errors';
 import { createRouter } from './lib/openapi';
@@ -43,6 +46,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/', healthRoutes);
   app.route('/', flagRoutes);
   app.route('/', adminFlagRoutes);
+  app.route('/', meRoutes);
+  app.route('/', discoveryJobRoutes);
+  app.route('/', adminDlqRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerJwt', {
     type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "A user's JWT (sub = user UUID)",
