@@ -43,6 +43,11 @@ export default defineConfig({
                 AUTH_ISSUER: '',
                 AUTH_AUDIENCE: '',
                 ALERT_WEBHOOK_URL: '',
+                // Discovery retries in seconds rather than minutes, and its test-only fault
+                // injection (ignored in production; see src/discovery/config.ts).
+                DISCOVERY_RETRY_BASE_SECONDS: '1',
+                DISCOVERY_RETRY_CAP_SECONDS: '2',
+                DISCOVERY_FAULT_INJECTION: 'on',
                 // Observability: ship request metrics at the end of each request (0: no timer that
                 // waitOnExecutionContext or fake timers would wait for; deployments aggregate 10 s
                 // slices) and enable the test-only fault injection hook (APP_ENV is development here).

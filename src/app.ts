@@ -6,11 +6,14 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ConfigError } from './config';
 import type { AppEnv } from './env';
-import { DocsPage } from './handlers/docs-page';
+import { adminDlqRoutes } from './handlers/admin-dlq';
 import { adminFlagRoutes } from './handlers/admin-flags';
-import { flagRoutes } from './handlers/flags';
 import { dashboardRoutes } from './handlers/dashboard';
+import { discoveryJobRoutes } from './handlers/discovery-jobs';
+import { DocsPage } from './handlers/docs-page';
+import { flagRoutes } from './handlers/flags';
 import { healthRoutes } from './handlers/health';
+import { meRoutes } from './handlers/me';
 import { sloRoutes } from './handlers/slo';
 import { requestContext } from './lib/context';
 import { ApiError, errorResponse, notFound } from './lib/errors';
@@ -49,6 +52,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/', healthRoutes);
   app.route('/', flagRoutes);
   app.route('/', adminFlagRoutes);
+  app.route('/', meRoutes);
+  app.route('/', discoveryJobRoutes);
+  app.route('/', adminDlqRoutes);
   app.route('/', sloRoutes);
   app.route('/', dashboardRoutes);
 

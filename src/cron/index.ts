@@ -4,6 +4,7 @@
 import { createDb, type Db } from '../db/client';
 import { createLogger, errorFields, type Logger } from '../observability/logger';
 import { flagSync } from './flag-sync';
+import { discoveryRelayJob } from './discovery';
 import { alertsEvaluator } from '../alerts/evaluate';
 import { isolateMetrics } from '../observability/collector';
 import { gcMetrics, metricsSampler } from '../observability/sampler';
@@ -24,7 +25,7 @@ export interface Job {
 
 /** The four Cron Triggers of wrangler.toml and what each runs. Features add their jobs here. */
 export const schedules: Record<string, Job[]> = {
-  '* * * * *': [flagSync, metricsSampler, alertsEvaluator],
+  '* * * * *': [flagSync, discoveryRelayJob, metricsSampler, alertsEvaluator],
   '*/5 * * * *': [],
   '0 2 * * *': [gcLearningEvents, gcMetrics],
   '0 3 * * *': [gcIntentSignals],

@@ -15,7 +15,7 @@ export interface PageProps {
   redrive: RedriveInfo;
 }
 
-/** How the DLQ panel offers a redrive: a button wired to a function, or the command to run. */
+/** How the DLQ panel offers a redrive: a button (when wired and logged in) and the CLI commands. */
 export interface RedriveInfo {
   available: boolean;
   commands: string[];
@@ -223,19 +223,20 @@ const DlqPanel: FC<PageProps> = ({ data, csrf, session, redrive }) => {
             rows={data.dlq!.latest.map((r: Row) => [r.source, <code>{r.id}</code>, r.topic, r.attempts, <span title={r.last_error}>{String(r.last_error ?? '').slice(0, 60)}</span>, fmtTime(r.dead_since)])} />
         </>
       )}
-      {total > 0 && (redrive.available && session ? (
+      {total > 0 && redrive.available && session && (
         <form class="action" method="post" action="/admin/dashboard/dlq/redrive">
           <input type="hidden" name="csrf" value={csrf} />
           <input type="text" name="reason" required maxlength={500} placeholder="Reason (goes to the ledger)" aria-label="Redrive reason" />
           <label class="confirm"><input type="checkbox" name="confirm" value="yes" required /><span>I confirm: redrive all {total} dead letters</span></label>
           <button type="submit" data-action="redrive">Redrive all</button>
         </form>
-      ) : (
-        <>
-          <h3>Redrive</h3>
+      )}
+      {total > 0 && (
+        <details>
+          <summary>From a terminal</summary>
           <pre data-redrive-command>{redrive.commands.join('\n')}</pre>
-        </>
-      ))}
+        </details>
+      )}
     </section>
   );
 };

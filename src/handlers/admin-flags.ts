@@ -50,7 +50,7 @@ const SyncResult = z.object({
 const json = <T extends z.ZodTypeAny>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
 /** 'cli' when the CLI (scripts/lib/api-client.ts) says so; any other caller is the API. */
-export function actorOf(c: Context<AppEnv>): string {
+function actorOf(c: Context<AppEnv>): string {
   return c.req.header('x-actor') === 'cli' ? 'cli' : 'api:service';
 }
 

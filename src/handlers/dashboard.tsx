@@ -9,6 +9,7 @@ import { loadDashboard } from '../dashboard/data';
 import { DashboardPage, LoginPage, type RedriveInfo } from '../dashboard/page';
 import { createSession, csrfToken, SESSION_COOKIE, SESSION_TTL_SECONDS, verifyCsrf, verifySession } from '../dashboard/session';
 import type { AppEnv } from '../env';
+import { redriveDeadLetters } from '../discovery/dlq';
 import { setFlag } from '../flags/write';
 import { bearerToken, matchServiceKey } from '../lib/auth';
 import { badRequest, forbidden, unauthorized } from '../lib/errors';
@@ -20,23 +21,22 @@ const DASHBOARD = '/admin/dashboard';
 const html = (description: string) => ({ description, content: { 'text/html': { schema: z.string() } } });
 const redirect = (description: string) => ({ description, headers: { Location: { schema: { type: 'string' as const } } } });
 
-/** No redrive function on main yet: the panel shows the commands (see docs/RUNBOOK.md "Dead letters"). */
+/** The DLQ panel's redrive: a button (redriveDeadLetters, src/discovery/dlq.ts) and the CLI form. */
 export const REDRIVE: RedriveInfo = {
-  available: false,
+  available: true,
   commands: [
-    '-- discovery jobs: back to the queue (the relay picks them up within a minute)',
-    "UPDATE public.marketplace_discovery_queue SET status = 'queued', attempts = 0, last_error = NULL,",
-    "       lease_token = NULL, lease_expires_at = NULL, dead_at = NULL, updated_at = now() WHERE status = 'error';",
-    '-- after review, clear what cannot be redriven (guide appendix)',
-    "DELETE FROM public.marketplace_discovery_queue WHERE status = 'error';",
-    '-- source events = dead queue messages: review their bodies; re-sending them needs the redrive API',
-    "SELECT id, topic, last_error, payload -> 'body' AS body FROM public.events_queue WHERE status = 'error';",
+    'npm run dlq -- list',
+    'npm run dlq -- redrive --all --reason "…"          # or --id <id> …, --source discovery|events',
+    'npm run dlq -- purge --all --older-than 7d --reason "…"   # after review',
   ],
 };
 
-const FLASH: Record<string, string> = {
-  safe_mode_on: 'Safe mode is ON. The change is in the ledger; the edge picks it up from KV at once.',
-  safe_mode_off: 'Safe mode is OFF. The change is in the ledger.',
+const FLASH: Record<string, (n: Record<string, number>) => string> = {
+  safe_mode_on: () => 'Safe mode is ON. The change is in the ledger; the edge picks it up from KV at once.',
+  safe_mode_off: () => 'Safe mode is OFF. The change is in the ledger.',
+  dlq_redriven: (n) =>
+    `Redrive done: ${n.discovery ?? 0} discovery job(s) re-queued, ${n.resent ?? 0} message(s) re-sent, ` +
+    `${n.requeued ?? 0} outbox row(s) re-queued, ${n.left ?? 0} left dead (superseded or unsendable). In the ledger as dlq.redrive.`,
 };
 
 type Auth = { kind: 'bearer' } | { kind: 'session'; session: string };
@@ -63,7 +63,15 @@ dashboardRoutes.openapi(
     method: 'get', path: DASHBOARD, tags: ['dashboard'], security: serviceSecurity,
     summary: 'Operator dashboard (HTML): safe mode, alerts, SLOs and burn rates, queues, DLQ, policy health, flags, ledger',
     description: 'Authenticate with the service key as a bearer token, or log in with the form (HttpOnly session cookie). Without either: the login form, status 401.',
-    request: { query: z.object({ done: z.string().max(40).optional() }) },
+    request: {
+      query: z.object({
+        done: z.string().max(40).optional(),
+        discovery: z.coerce.number().int().min(0).optional(),
+        resent: z.coerce.number().int().min(0).optional(),
+        requeued: z.coerce.number().int().min(0).optional(),
+        left: z.coerce.number().int().min(0).optional(),
+      }),
+    },
     responses: { 200: html('The dashboard'), 401: html('The login form') },
   }),
   async (c) => {
@@ -71,7 +79,8 @@ dashboardRoutes.openapi(
     if (!auth) return c.html(<LoginPage />, 401);
     const session = auth.kind === 'session' ? auth.session : undefined;
     const data = await loadDashboard({ env: c.env, db: c.get('db'), log: c.get('log') });
-    const flash = FLASH[c.req.valid('query').done ?? ''];
+    const { done, ...counts } = c.req.valid('query');
+    const flash = FLASH[done ?? '']?.(counts as Record<string, number>);
     c.header('cache-control', 'no-store');
     return c.html(<DashboardPage data={data} csrf={await csrfToken(c.env, session)} session={!!session} flash={flash} redrive={REDRIVE} />, 200);
   },
@@ -142,5 +151,37 @@ dashboardRoutes.openapi(
       actor: 'dashboard', reason: form.reason, requestId: c.get('requestId'),
     });
     return c.redirect(`${DASHBOARD}?done=${enabled ? 'safe_mode_on' : 'safe_mode_off'}`, 303);
+  },
+);
+
+dashboardRoutes.openapi(
+  createRoute({
+    method: 'post', path: `${DASHBOARD}/dlq/redrive`, tags: ['dashboard'], security: serviceSecurity,
+    summary: 'Redrive every dead letter from the dashboard (confirmation and reason required; ledger dlq.redrive, actor "dashboard")',
+    request: {
+      body: {
+        content: {
+          'application/x-www-form-urlencoded': {
+            schema: z.object({ reason: z.string().trim().min(3).max(500), confirm: z.string().optional(), csrf: z.string().optional() }),
+          },
+        },
+        required: true,
+      },
+    },
+    responses: { 303: redirect('Done: back to the dashboard with the counts'), ...errorResponses },
+  }),
+  async (c) => {
+    const form = c.req.valid('form');
+    await requireFormAuth(c, form.csrf);
+    if (form.confirm !== 'yes') throw badRequest('tick the confirmation box to redrive');
+    const r = await redriveDeadLetters(
+      { env: c.env, db: c.get('db'), log: c.get('log'), actor: 'dashboard', requestId: c.get('requestId') },
+      { all: true, reason: form.reason },
+    );
+    const q = new URLSearchParams({
+      done: 'dlq_redriven', discovery: String(r.discovery), resent: String(r.events_resent),
+      requeued: String(r.events_requeued), left: String(r.superseded + r.events_unsendable),
+    });
+    return c.redirect(`${DASHBOARD}?${q}`, 303);
   },
 );

@@ -5,7 +5,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { evaluateAlerts } from '../alerts/evaluate';
 import { listRules, RulePatchSchema, updateRule } from '../alerts/rules';
 import { requireService } from '../lib/auth';
-import { actorOf } from './admin-flags';
+import { serviceActor } from '../lib/actor';
 import { createRouter, errorResponses, serviceSecurity } from '../lib/openapi';
 
 export const sloRoutes = createRouter();
@@ -94,7 +94,7 @@ sloRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid('param');
-    const rule = await updateRule(c.get('db')(), id, c.req.valid('json'), { actor: actorOf(c), requestId: c.get('requestId') });
+    const rule = await updateRule(c.get('db')(), id, c.req.valid('json'), { actor: serviceActor(c), requestId: c.get('requestId') });
     return c.json({ rule: numericRows([rule])[0]! }, 200);
   },
 );

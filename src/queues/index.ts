@@ -3,6 +3,8 @@
 import { alertWebhookHandler } from '../alerts/notify';
 import { createDb, type Db } from '../db/client';
 import { metricsHistogramHandler } from '../observability/ingest';
+import { discoveryJobHandler, markDeadJobs } from '../discovery/consumer';
+import { DISCOVERY_JOB } from '../discovery/messages';
 import { createLogger, errorFields } from '../observability/logger';
 import { recordDeadMessages, topicOf, type DeadMessage } from './dead-letters';
 import { backoffSeconds, type ConsumerContext, type HandlerMap } from './registry';
@@ -22,11 +24,17 @@ export const handlers: Record<'events' | 'discovery', HandlerMap> = {
     'metrics.histogram': metricsHistogramHandler,
     'alert.webhook': alertWebhookHandler,
   },
-  discovery: {},
+  discovery: { [DISCOVERY_JOB]: discoveryJobHandler },
 };
 
-/** Extra work for dead-letter batches beyond recording them (e.g. marking ledger rows dead). */
-export const deadLetterHooks: Partial<Record<'events-dlq' | 'discovery-dlq', (msgs: readonly Message[], c: ConsumerContext) => Promise<void>>> = {};
+/**
+ * Extra work for dead-letter batches (e.g. marking ledger rows dead). A hook may return the ids of
+ * messages it has recorded itself (their ledger row now shows them as dead); every other message
+ * is recorded in events_queue, so nothing is dropped and nothing shows twice.
+ */
+export const deadLetterHooks: Partial<Record<'events-dlq' | 'discovery-dlq', (msgs: readonly Message[], c: ConsumerContext) => Promise<void | readonly string[]>>> = {
+  'discovery-dlq': markDeadJobs,
+};
 
 export async function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionContext): Promise<void> {
   const log = createLogger({ request_id: crypto.randomUUID(), queue: batch.queue, batch_size: batch.messages.length });
@@ -87,14 +95,14 @@ async function consumeByType(batch: MessageBatch, c: ConsumerContext, map: Handl
 
 async function consumeDeadLetters(batch: MessageBatch, c: ConsumerContext, kind: 'events-dlq' | 'discovery-dlq'): Promise<void> {
   try {
+    const recorded = new Set((await deadLetterHooks[kind]?.(batch.messages, c)) ?? []);
     await recordDeadMessages(
       c.db(),
-      batch.messages.map((m) => ({
+      batch.messages.filter((m) => !recorded.has(m.id)).map((m) => ({
         queue: batch.queue, messageId: m.id, body: m.body, attempts: m.attempts,
         error: `retries exhausted on ${batch.queue.replace(/-dlq$/, '')}`,
       })),
     );
-    await deadLetterHooks[kind]?.(batch.messages, c);
     batch.ackAll();
   } catch (err) {
     c.log.error('queue.dlq_record_failed', errorFields(err));

@@ -212,6 +212,15 @@ describe('burn-rate alert → safe mode → dashboard', () => {
     expect(entry).toMatchObject({ actor: 'dashboard', new_value: { enabled: false }, reason: 'burn traced to a bad deploy, rolled back' });
     await page.screenshot({ path: path.join(OUT, 'dashboard-safe-mode-off.png'), fullPage: true });
 
+    // Redrive the dead letters from the DLQ panel (reason + confirmation), through the DLQ module.
+    await page.fill('[data-panel="dlq"] input[name=reason]', 'catalog fixed');
+    await page.check('[data-panel="dlq"] input[name=confirm]');
+    await Promise.all([page.waitForURL(/done=dlq_redriven/), page.click('[data-action="redrive"]')]);
+    await expect(page.textContent('[role=status]')).resolves.toContain('2 discovery job(s) re-queued');
+    const { rows: [redrive] } = await db.query(
+      `SELECT actor, reason, new_value FROM public.ai_action_ledger WHERE action = 'dlq.redrive' ORDER BY id DESC LIMIT 1`);
+    expect(redrive).toMatchObject({ actor: 'dashboard', reason: 'catalog fixed', new_value: { discovery: 2 } });
+
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
     await phone.addCookies([{ ...cookie!, sameSite: 'Strict' }]);
     const small = await phone.newPage();

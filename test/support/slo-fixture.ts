@@ -18,16 +18,16 @@ export async function seedOperationsFixture(db: pg.Client): Promise<void> {
     FROM generate_series(0, 359) m,
          (VALUES ('POST /v1/rank', 40.0, 21), ('GET /v1/flags', 12.0, 14), ('auth.login', 90.0, 26)) AS o(op, base, c)
     ON CONFLICT (operation, minute) DO NOTHING`);
-  // Discovery jobs: queued (one old), done, and two dead.
+  // Discovery jobs: queued (one old) and done for one interest; two dead ones for two others.
   await db.query(`
     INSERT INTO public.marketplace_discovery_queue (interest_id, topic, status, attempts, last_error, created_at, updated_at, processed_at, dead_at)
-    SELECT ic.id, 'discovery.user-signup', s.status, s.attempts, s.err, now() - s.age, now(),
+    SELECT (SELECT id FROM public.interest_catalog ORDER BY name LIMIT 1 OFFSET s.interest), 'discovery.user-signup',
+           s.status, s.attempts, s.err, now() - s.age, now(),
            CASE WHEN s.status = 'done' THEN now() - s.age + interval '2 seconds' END,
            CASE WHEN s.status = 'error' THEN now() - interval '5 minutes' END
-    FROM (SELECT id FROM public.interest_catalog ORDER BY name LIMIT 1) ic,
-         (VALUES ('queued', 0, NULL, interval '20 seconds'), ('queued', 0, NULL, interval '8 minutes'),
-                 ('done', 1, NULL, interval '30 minutes'), ('error', 5, 'upstream catalog timeout', interval '40 minutes'),
-                 ('error', 5, 'invalid category mapping', interval '50 minutes')) AS s(status, attempts, err, age)`);
+    FROM (VALUES (0, 'queued', 0, NULL, interval '20 seconds'), (0, 'queued', 0, NULL, interval '8 minutes'),
+                 (0, 'done', 1, NULL, interval '30 minutes'), (1, 'error', 5, 'upstream catalog timeout', interval '40 minutes'),
+                 (2, 'error', 5, 'invalid category mapping', interval '50 minutes')) AS s(interest, status, attempts, err, age)`);
   // Outbox: one waiting row; one dead queue message recorded by the dead-letter consumer.
   await db.query(`
     INSERT INTO public.events_queue (topic, payload, status, attempts, last_error, created_at, dead_at)
