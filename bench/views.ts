@@ -155,6 +155,16 @@ async function policyHealthRaw(c: pg.Client): Promise<{ raw: string | null; note
     : { raw, note: 'installed view reads rollups; raw = the 0004 aggregate over learning_events' };
 }
 
+/** The first (0004) queue health views: every row the queue ever held. */
+const QUEUE_HEALTH_0004 = (table: string, groupBy: string) => `
+  SELECT ${groupBy}, count(*)::bigint AS count,
+         round(percentile_cont(0.95) WITHIN GROUP (ORDER BY age_sec)::numeric, 1) AS p95_age_sec,
+         round(avg(age_sec)::numeric, 1) AS avg_age_sec, min(created_at) AS oldest
+  FROM (SELECT topic, status, created_at,
+               extract(epoch FROM coalesce(CASE status WHEN 'done' THEN processed_at WHEN 'error' THEN dead_at END, now()) - created_at) AS age_sec
+        FROM public.${table}) q
+  GROUP BY ${groupBy}`;
+
 async function cases(c: pg.Client): Promise<Case[]> {
   const policy = await policyHealthRaw(c);
   const w = (mins: number) => `ts >= date_trunc('minute', now()) - interval '${mins - 1} minutes'`;
@@ -176,8 +186,16 @@ async function cases(c: pg.Client): Promise<Case[]> {
             GROUP BY t.operation, t.availability_target`,
     },
     { view: 'vw_policy_health', sql: 'SELECT * FROM public.vw_policy_health', raw: policy.raw, note: policy.note },
-    { view: 'vw_discovery_queue_health', sql: 'SELECT * FROM public.vw_discovery_queue_health', raw: null, note: 'reads the queue table itself' },
-    { view: 'vw_events_queue_health', sql: 'SELECT * FROM public.vw_events_queue_health', raw: null, note: 'reads the outbox table itself' },
+    {
+      view: 'vw_discovery_queue_health', sql: 'SELECT * FROM public.vw_discovery_queue_health',
+      raw: QUEUE_HEALTH_0004('marketplace_discovery_queue', 'status'),
+      note: 'live + dead in full, done of the last 24 h (0502); raw = the 0004 view over all history',
+    },
+    {
+      view: 'vw_events_queue_health', sql: 'SELECT * FROM public.vw_events_queue_health',
+      raw: QUEUE_HEALTH_0004('events_queue', 'topic, status'),
+      note: 'same, for the outbox',
+    },
     { view: 'vw_dead_letter_queue', sql: 'SELECT * FROM public.vw_dead_letter_queue', raw: null, note: "status = 'error' rows via the status index" },
     { view: 'vw_metric_gauges', sql: 'SELECT * FROM public.vw_metric_gauges', raw: null, note: 'latest gauge per metric (10-minute slice)' },
     { view: 'vw_alerts_active', sql: 'SELECT * FROM public.vw_alerts_active', raw: null, note: 'open episodes (partial unique index)' },
