@@ -6,17 +6,21 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ConfigError } from './config';
 import type { AppEnv } from './env';
-import { DocsPage } from './handlers/docs-page';
-import { adminFlagRoutes } from './handlers/admin-flags';
-import { flagRoutes } from './handlers/flags';
 import { adminDlqRoutes } from './handlers/admin-dlq';
+import { adminFlagRoutes } from './handlers/admin-flags';
+import { dashboardRoutes } from './handlers/dashboard';
 import { discoveryJobRoutes } from './handlers/discovery-jobs';
+import { DocsPage } from './handlers/docs-page';
+import { flagRoutes } from './handlers/flags';
 import { healthRoutes } from './handlers/health';
 import { meRoutes } from './handlers/me';
+import { sloRoutes } from './handlers/slo';
 import { requestContext } from './lib/context';
 import { ApiError, errorResponse, notFound } from './lib/errors';
 import { createRouter } from './lib/openapi';
+import { faultInjection } from './observability/fault-injection';
 import { errorFields } from './observability/logger';
+import { requestMetrics } from './observability/middleware';
 import { APP_VERSION } from './version';
 
 const HTTP_CODES: Record<number, string> = {
@@ -41,6 +45,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   const app = createRouter();
 
   app.use('*', requestContext);
+  app.use('*', requestMetrics); // times every request by operation; ships histograms via EVENTS
+  app.use('*', faultInjection); // test-only latency/5xx hook; off unless APP_ENV=development + key
 
   // Routes: one sub-app per resource (src/handlers/*), each with its own auth. Add resources here.
   app.route('/', healthRoutes);
@@ -49,6 +55,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/', meRoutes);
   app.route('/', discoveryJobRoutes);
   app.route('/', adminDlqRoutes);
+  app.route('/', sloRoutes);
+  app.route('/', dashboardRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerJwt', {
     type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "A user's JWT (sub = user UUID)",

@@ -16,6 +16,11 @@ export const ConfigSchema = z.object({
   AUTH_ISSUER: optional(z.string()),
   AUTH_AUDIENCE: optional(z.string()),
   ALERT_WEBHOOK_URL: optional(z.string().url()),
+  // Observability (src/observability): how long an isolate aggregates request metrics before it
+  // ships them (ms; 0 = at the end of every request), and the test-only fault injection key
+  // (honoured only when APP_ENV is development). Both optional; absent in deployments.
+  METRICS_FLUSH_MS: optional(z.coerce.number().int().min(0).max(25_000)),
+  FAULT_INJECTION_KEY: optional(z.string().min(16)),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
