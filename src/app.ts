@@ -8,6 +8,9 @@ import { ConfigError } from './config';
 import type { AppEnv } from './env';
 import { DocsPage } from './handlers/docs-page';
 import { healthRoutes } from './handlers/health';
+import { policyRoutes } from './handlers/policy';
+import { rankRoutes } from './handlers/rank';
+import { rewardRoutes } from './handlers/rewards';
 import { requestContext } from './lib/context';
 import { ApiError, errorResponse, notFound } from './lib/errors';
 import { createRouter } from './lib/openapi';
@@ -39,6 +42,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
 
   // Routes: one sub-app per resource (src/handlers/*), each with its own auth. Add resources here.
   app.route('/', healthRoutes);
+  app.route('/', rankRoutes);
+  app.route('/', rewardRoutes);
+  app.route('/', policyRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerJwt', {
     type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "A user's JWT (sub = user UUID)",

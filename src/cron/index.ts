@@ -3,6 +3,7 @@
 // invocation fail so Cloudflare's cron history shows it.
 import { createDb, type Db } from '../db/client';
 import { createLogger, errorFields, type Logger } from '../observability/logger';
+import { hydrateFeaturesJob, learningRollupJob } from '../learning/jobs';
 import { gcIntentSignals, gcLearningEvents } from './gc';
 
 export interface JobContext {
@@ -21,7 +22,8 @@ export interface Job {
 /** The four Cron Triggers of wrangler.toml and what each runs. Features add their jobs here. */
 export const schedules: Record<string, Job[]> = {
   '* * * * *': [],
-  '*/5 * * * *': [],
+  // Rollup first: hydrate-features then publishes the fresh estimates to KV.
+  '*/5 * * * *': [learningRollupJob, hydrateFeaturesJob],
   '0 2 * * *': [gcLearningEvents],
   '0 3 * * *': [gcIntentSignals],
 };

@@ -1,6 +1,7 @@
 // queue(): one entry for every queue the Worker consumes; dispatch on batch.queue, then on each
 // message's `type`. Queue names differ per environment (edge-events, edge-events-staging, …).
 import { createDb, type Db } from '../db/client';
+import { impressionsHandler, rewardHandler } from '../learning/ingest';
 import { createLogger, errorFields } from '../observability/logger';
 import { recordDeadMessages, topicOf, type DeadMessage } from './dead-letters';
 import { backoffSeconds, type ConsumerContext, type HandlerMap } from './registry';
@@ -16,7 +17,10 @@ export function queueKind(name: string): QueueKind | undefined {
 
 /** Message handlers per queue kind; each feature registers its message types here. */
 export const handlers: Record<'events' | 'discovery', HandlerMap> = {
-  events: {},
+  events: {
+    'learning.impressions': impressionsHandler,
+    'learning.reward': rewardHandler,
+  },
   discovery: {},
 };
 
