@@ -45,8 +45,8 @@ describe('learning.impressions', () => {
     const good = impressions({ surface, cands, limit: 2, epsilon: 0.1 });
     const bad = impressions({ surface, cands: [{ id: 'nul\u0000byte', score: 1 }], limit: 1, epsilon: 0.1 });
     const result = await deliver([good, bad], ['good-' + crypto.randomUUID(), 'bad-' + crypto.randomUUID()]);
-    expect(result.explicitAcks.filter((id) => id.startsWith('good-'))).toHaveLength(1);
-    expect(result.retryMessages.map((m) => m.msgId.slice(0, 4))).toEqual(['bad-']);
+    expect(result.explicitAcks.filter((id: string) => id.startsWith('good-'))).toHaveLength(1);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId.slice(0, 4))).toEqual(['bad-']);
     expect(await rows(good.decision_id)).toHaveLength(2);
   });
 });
