@@ -4,7 +4,20 @@ import type { Job } from '../cron';
 import type { Db } from '../db/client';
 import { hydrateFeatures } from './hydrate';
 import { runLearningRollup } from './rollup';
-import { withConnection } from './sql';
+import { fromPg, type SqlRunner } from './sql';
+
+/**
+ * Run fn on one dedicated pooled connection: Db.query may use a different connection per call,
+ * so a transaction must hold a client.
+ */
+async function withConnection<T>(db: Db, fn: (conn: SqlRunner) => Promise<T>): Promise<T> {
+  const client = await db.pool.connect();
+  try {
+    return await fn(fromPg(client));
+  } finally {
+    client.release();
+  }
+}
 
 export const runRollupJob = (db: Db) => withConnection(db, runLearningRollup);
 

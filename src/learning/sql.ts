@@ -1,8 +1,6 @@
 // The smallest database surface the learning code needs, so the same statements run from the
 // Worker (Neon driver), from integration tests and from benchmarks (node-postgres).
-import type { Db } from '../db/client';
-
-/** Runs one statement and returns its rows (Db.query already has this shape). */
+/** Runs one statement and returns its rows (the Worker's Db.query already has this shape). */
 export interface SqlRunner {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
 }
@@ -18,19 +16,6 @@ export function fromPg(client: PgLike): SqlRunner {
       return (await client.query(text, params)).rows as T[];
     },
   };
-}
-
-/**
- * Run fn on one dedicated connection inside BEGIN … COMMIT (ROLLBACK on error). Db.query may use
- * a different pooled connection per call, so transactions must hold a client.
- */
-export async function withConnection<T>(db: Db, fn: (conn: SqlRunner) => Promise<T>): Promise<T> {
-  const client = await db.pool.connect();
-  try {
-    return await fn(fromPg(client));
-  } finally {
-    client.release();
-  }
 }
 
 export async function inTransaction<T>(conn: SqlRunner, fn: () => Promise<T>): Promise<T> {
