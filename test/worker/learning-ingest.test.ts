@@ -40,6 +40,17 @@ describe('learning.impressions', () => {
     expect(await count()).toBe(9);
   });
 
+  it('stores any candidate id and context exactly (quotes, backslashes, braces, NULL, unicode)', async () => {
+    const surface = `ingest-${crypto.randomUUID()}`;
+    const odd = [{ id: 'a"b\\c', score: 0.5 }, { id: '{x,y}', score: 0.4 }, { id: 'NULL', score: 0.3 }, { id: 'ünï ✓ 🚀', score: 0.2 }];
+    const m = { ...impressions({ surface, cands: odd, limit: 4, epsilon: 0 }), context: { q: 'it\'s "quoted" \\ {}', n: [1, null] } };
+    await deliver([m]);
+    const got = await db.query<{ candidate_id: string; context: unknown }>(
+      'SELECT candidate_id, context FROM public.learning_events WHERE decision_id = $1 ORDER BY position', [m.decision_id]);
+    expect(got.map((r) => r.candidate_id)).toEqual(odd.map((c) => c.id));
+    expect(got[0]!.context).toEqual(m.context);
+  });
+
   it('a message Postgres rejects does not hold back the rest of its batch', async () => {
     const surface = `ingest-${crypto.randomUUID()}`;
     const good = impressions({ surface, cands, limit: 2, epsilon: 0.1 });
