@@ -10,7 +10,7 @@
 //   npx tsx bench/rank.ts   BENCH_SECONDS=8 BENCH_ROUNDS=3 BENCH_CONCURRENCY=8
 //   PORT=8802 PG_PORT=55403 NEON_WS_PROXY_PORT=55404 (the stack this bench starts and stops)
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SignJWT } from 'jose';
@@ -27,6 +27,10 @@ const BASE = `http://127.0.0.1:${PORT}`;
 const DB_URL = `postgres://postgres:postgres@127.0.0.1:${PG_PORT}/postgres`;
 const SURFACE = `bench-rank-${Date.now()}`; // fresh per run: the local database persists in .data/pg
 const CANDIDATES = Array.from({ length: 50 }, (_, i) => ({ id: `bench-item-${i}`, score: (i % 10) / 10 }));
+/** The stack's output (Worker logs included), for a look at the consumer's batches afterwards. */
+const STACK_LOG = path.join(ROOT, '.tmp', 'bench-rank-stack.log');
+mkdirSync(path.dirname(STACK_LOG), { recursive: true });
+writeFileSync(STACK_LOG, '');
 const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
 
 function startStack(): Promise<() => Promise<void>> {
@@ -42,11 +46,12 @@ function startStack(): Promise<() => Promise<void>> {
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer) => {
-      out += d.toString();
+      appendFileSync(STACK_LOG, d);
+      if (out.length < 100_000) out += d.toString();
       if (out.includes(`ready ${BASE}`)) resolve(stop);
     };
     child.stdout!.on('data', onData);
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => appendFileSync(STACK_LOG, d));
     child.once('exit', (code) => reject(new Error(`dev stack exited (${code}):\n${out.slice(-2000)}`)));
   });
 }
@@ -70,16 +75,36 @@ async function api(pathname: string, init: RequestInit & { key?: string } = {}) 
  * fresh connection (one transaction of its own, counted by the next reading: a backend's stats
  * are flushed when it exits).
  */
-async function pgStats(): Promise<{ tx: number; autovacuum: number }> {
-  const [row] = await sql<{ tx: string; av: string }>(
+async function pgStats(): Promise<{ tx: number; sessions: number; autovacuum: number }> {
+  const [row] = await sql<{ tx: string; sessions: string; av: string }>(
     `SELECT (SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'postgres')::bigint AS tx,
+            (SELECT sessions FROM pg_stat_database WHERE datname = 'postgres')::bigint AS sessions,
             (SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0) FROM pg_stat_all_tables)::bigint AS av`);
-  return { tx: Number(row!.tx), autovacuum: Number(row!.av) };
+  return { tx: Number(row!.tx), sessions: Number(row!.sessions), autovacuum: Number(row!.av) };
+}
+
+/** Events of the bench surface that have landed in Postgres. */
+async function landedEvents(): Promise<number> {
+  return (await sql<{ n: number }>('SELECT count(*)::int AS n FROM public.learning_events WHERE surface = $1 AND decision_id IS NOT NULL', [SURFACE]))[0]!.n;
+}
+
+/** Poll until `expected` events have landed (the local queue drains one batch at a time). */
+async function waitForEvents(expected: number): Promise<{ landed: number; polls: number }> {
+  let polls = 0;
+  let landed = 0;
+  const deadline = Date.now() + 600_000;
+  while (Date.now() < deadline) {
+    polls++;
+    landed = await landedEvents();
+    if (landed >= expected) break;
+    await new Promise((res) => setTimeout(res, 1_000));
+  }
+  return { landed, polls };
 }
 
 /**
- * One statement on its own short-lived connection: a backend's statistics are flushed when it
- * exits, so every transaction of ours is counted by the next reading, exactly once.
+ * One statement on its own short-lived connection: two transactions (a backend's startup runs one
+ * to read the catalogs, then the statement), both reported by the time the connection closes.
  */
 async function sql<T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
   const c = new pg.Client({ connectionString: DB_URL });
@@ -136,10 +161,11 @@ try {
   await sql('ALTER SYSTEM SET autovacuum = off');
   await sql('SELECT pg_reload_conf()');
   autovacuumOff = true;
-  // Warm both routes (JIT, isolate caches) before measuring.
-  const stats0 = await pgStats();
+  // Warm both routes (JIT, isolate caches), and let the warm-up's events land before measuring.
   const warm = await load(`${BASE}/v1/rank`, 'POST', `Bearer ${jwt}`, bodyFile);
   await load(`${BASE}/v1/rank/ping`, 'GET', `Bearer ${jwt}`);
+  const before = (await waitForEvents((warm.requests + 1) * 10)).landed;
+  const stats0 = await pgStats();
 
   const runs: { rank: LoadResult; ping: LoadResult }[] = [];
   for (let r = 0; r < ROUNDS; r++) {
@@ -150,23 +176,17 @@ try {
       ` | ping ${ping.rps.toFixed(0)} req/s p50 ${ping.p50_ms.toFixed(2)} ms p99 ${ping.p99_ms.toFixed(2)} ms (${ping.errors} errors)`);
   }
 
-  // Every rank since stats0 (warm-up included) logged 10 events: wait until all have landed, so
-  // the transactions counted are all of their inserts and nothing else is in flight.
-  const ranks = warm.requests + runs.reduce((sum, r) => sum + r.rank.requests, 0);
-  const expected = ranks * 10 + 10; // + the check request made before stats0
-  let polls = 0;
-  let landed = 0;
-  const deadline = Date.now() + 600_000;
-  while (Date.now() < deadline) {
-    polls++;
-    landed = (await sql<{ n: number }>('SELECT count(*)::int AS n FROM public.learning_events WHERE surface = $1 AND decision_id IS NOT NULL', [SURFACE]))[0]!.n;
-    if (landed >= expected) break;
-    await new Promise((res) => setTimeout(res, 1_000));
-  }
+  // Every measured rank logged 10 events: wait until all have landed, so the transactions counted
+  // are all of their inserts and nothing else is in flight.
+  const ranks = runs.reduce((sum, r) => sum + r.rank.requests, 0);
+  const expected = before + ranks * 10;
+  const { landed, polls } = await waitForEvents(expected);
   await new Promise((res) => setTimeout(res, 1_500));
   const stats1 = await pgStats();
-  // Ours between the two readings: stats0's own query and each poll.
-  const raw = stats1.tx - stats0.tx - 1 - polls;
+  // Ours between the two readings: stats0's statement, stats1's backend startup, two per poll.
+  const ours = 2 + 2 * polls;
+  const raw = stats1.tx - stats0.tx - ours;
+  const sessions = stats1.sessions - stats0.sessions - (1 + polls);
   const autovacuum = stats1.autovacuum - stats0.autovacuum;
 
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -181,8 +201,11 @@ try {
   console.log(`GET /v1/rank/ping   ${m.ping.rps.toFixed(0).padStart(10)} ${m.ping.p50.toFixed(2).padStart(10)} ${m.ping.p99.toFixed(2).padStart(10)}`);
   console.log(`ratio rank/ping     ${(m.rank.rps / m.ping.rps).toFixed(2).padStart(9)}× ${(m.rank.p50 / m.ping.p50).toFixed(2).padStart(9)}× ${(m.rank.p99 / m.ping.p99).toFixed(2).padStart(9)}×`);
   console.log(`\nPostgres: ${raw} transactions while ${ranks} ranks were served and their events landed` +
-    ` (${landed >= expected ? 'all of them' : `NOT all: ${landed} of ${expected}`}); ${autovacuum} autovacuum/autoanalyze runs among them`);
-  console.log(`transactions per 1,000 ranks: ${txPer1000.toFixed(1)} (counting autovacuum too: ${((raw / ranks) * 1000).toFixed(1)})`);
+    ` (${landed >= expected ? 'all of them' : `NOT all: ${landed - before} of ${expected - before}`}); ${autovacuum} autovacuum/autoanalyze runs among them`);
+  console.log(`  = ${sessions} connection startups (one per consumer batch: a new backend reads the catalogs in a transaction;` +
+    ` a pooled endpoint such as Neon's -pooler has none) + ${raw - sessions - autovacuum} statements`);
+  console.log(`transactions per 1,000 ranks: ${txPer1000.toFixed(1)}; statements only: ${(((raw - sessions - autovacuum) / ranks) * 1000).toFixed(1)}`);
+  console.log(`(Worker and stack logs: ${path.relative(ROOT, STACK_LOG)})`);
   console.log(`rank p50 ≤ 1.5× trivial: ${m.rank.p50 / m.ping.p50 <= 1.5 ? 'PASS' : 'FAIL'}   tx per 1,000 ranks ≤ 20: ${txPer1000 <= 20 ? 'PASS' : 'FAIL'}`);
 } finally {
   if (autovacuumOff) await sql('ALTER SYSTEM RESET autovacuum').then(() => sql('SELECT pg_reload_conf()')).catch(() => undefined);
