@@ -44,6 +44,21 @@ WITH gone AS (
 )
 SELECT count(*) FILTER (WHERE applied_at IS NULL)::int AS expired_pending, count(*)::int AS deleted FROM gone`;
 
+// Rollup rows past the learning_events retention window (plus a margin) are no longer read by
+// vw_policy_health or hydrate-features; drop them in bounded batches.
+const EXPIRE_ROLLUPS = `
+WITH cutoff AS (SELECT now() - public.retention_for('learning_events', interval '90 days') - interval '7 days' AS t),
+daily AS (
+  DELETE FROM public.learning_policy_daily WHERE ctid = ANY (ARRAY(
+    SELECT ctid FROM public.learning_policy_daily, cutoff WHERE day < (cutoff.t AT TIME ZONE 'UTC')::date LIMIT 5000))
+  RETURNING 1
+), stale AS (
+  DELETE FROM public.learning_candidate_stats WHERE ctid = ANY (ARRAY(
+    SELECT ctid FROM public.learning_candidate_stats, cutoff WHERE last_event_at < cutoff.t LIMIT 5000))
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM daily)::int + (SELECT count(*) FROM stale)::int AS deleted`;
+
 const ROLL_UP = `
 WITH tail AS (
   SELECT le.policy, le.surface, le.candidate_id, (le.ts AT TIME ZONE 'UTC')::date AS day, le.ts,
@@ -102,6 +117,7 @@ SELECT (SELECT count(*) FROM tail)::int AS events, (SELECT count(*) FROM deltas)
 export interface RollupResult {
   merged_rewards: number;
   expired_rewards: number;
+  expired_rollup_rows: number;
   events: number;
   rewards: number;
   policy_rows: number;
@@ -119,13 +135,14 @@ export async function runLearningRollup(conn: SqlRunner): Promise<RollupResult> 
     await conn.query('SELECT pg_advisory_xact_lock($1)', [ROLLUP_LOCK]);
     const [sweep] = await conn.query<{ merged: number }>(SWEEP_PENDING_REWARDS);
     const [expired] = await conn.query<{ expired_pending: number }>(EXPIRE_REWARDS, [PENDING_REWARD_RETENTION, APPLIED_REWARD_RETENTION]);
+    const [stale] = await conn.query<{ deleted: number }>(EXPIRE_ROLLUPS);
     // The row is created by the migration; recreate it if an operator deleted it.
     await conn.query("INSERT INTO public.learning_rollup_state (name) VALUES ('learning') ON CONFLICT (name) DO NOTHING");
     const [range] = await conn.query<{ watermark: string; horizon: string }>(
       `SELECT watermark::text AS watermark, pg_snapshot_xmin(pg_current_snapshot())::text AS horizon
        FROM public.learning_rollup_state WHERE name = 'learning'`,
     );
-    const [r] = await conn.query<Omit<RollupResult, 'merged_rewards' | 'expired_rewards'>>(ROLL_UP, [range!.watermark, range!.horizon]);
-    return { merged_rewards: sweep!.merged, expired_rewards: expired!.expired_pending, ...r! };
+    const [r] = await conn.query<Omit<RollupResult, 'merged_rewards' | 'expired_rewards' | 'expired_rollup_rows'>>(ROLL_UP, [range!.watermark, range!.horizon]);
+    return { merged_rewards: sweep!.merged, expired_rewards: expired!.expired_pending, expired_rollup_rows: stale!.deleted, ...r! };
   });
 }

@@ -69,6 +69,16 @@ describe('guide §2H learning heartbeat', () => {
     expect((await db.query(select!)).rows[0]).toEqual(twice);
   });
 
+  it('drops rollup rows once they are past the retention window', async () => {
+    await db.query(`INSERT INTO public.learning_policy_daily (policy, surface, day, impressions) VALUES ('old', 'feed', current_date - 200, 5)`);
+    await db.query(`INSERT INTO public.learning_candidate_stats (surface, candidate_id, impressions, first_seen_at, last_event_at)
+                    VALUES ('feed', 'gone', 5, now() - interval '200 days', now() - interval '199 days')`);
+    expect(await runLearningRollup(fromPg(db))).toMatchObject({ expired_rollup_rows: 2 });
+    expect((await db.query(`SELECT 1 FROM public.learning_policy_daily WHERE policy = 'old'`)).rows).toHaveLength(0);
+    expect((await db.query(`SELECT 1 FROM public.learning_candidate_stats WHERE candidate_id = 'gone'`)).rows).toHaveLength(0);
+    expect((await db.query(`SELECT 1 FROM public.learning_candidate_stats WHERE candidate_id = 'post_abc'`)).rows).toHaveLength(1);
+  });
+
   it('reads rows past the watermark through the ins_xid index, not a scan of learning_events', async () => {
     await db.query('SET enable_seqscan = off');
     try {
