@@ -1,5 +1,5 @@
-// bench/rank — POST /v1/rank (50 candidates, hydrated features) vs GET /v1/rank/ping (same Worker,
-// same middleware and user auth, no work), both served by `wrangler dev` (the local stack on this
+// bench/rank — POST /v1/rank (50 candidates, hydrated features) vs POST /v1/rank/ping (same Worker,
+// same middleware and user auth, the same request body, no work), both served by `wrangler dev` (the local stack on this
 // engineer's ports), load from a separate process, runs alternating. Prints req/s and p50/p99 of
 // each, the ratios, and Postgres transactions per 1,000 rank requests (pg_stat_database), which
 // must come only from the batched learning-event inserts. Autovacuum is paused for the measured
@@ -8,6 +8,8 @@
 // time), so the bench waits until every logged event has landed before the second reading.
 // Targets: rank median latency ≤ 1.5× the trivial route; ≤ 20 transactions per 1,000 ranks.
 //   npx tsx bench/rank.ts   BENCH_SECONDS=8 BENCH_ROUNDS=3 BENCH_CONCURRENCY=8
+//   BENCH_LEARNING=off: learning.enabled off — ranking alone, no queue send and no consumer
+//   sharing the local workerd process (locally the consumer runs in the same process as the route).
 //   PORT=8802 PG_PORT=55403 NEON_WS_PROXY_PORT=55404 (the stack this bench starts and stops)
 import { spawn, execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -23,6 +25,7 @@ const PROXY_PORT = Number(process.env.NEON_WS_PROXY_PORT ?? 55404);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const LEARNING = process.env.BENCH_LEARNING !== 'off';
 const BASE = `http://127.0.0.1:${PORT}`;
 const DB_URL = `postgres://postgres:postgres@127.0.0.1:${PG_PORT}/postgres`;
 const SURFACE = `bench-rank-${Date.now()}`; // fresh per run: the local database persists in .data/pg
@@ -137,7 +140,7 @@ const jwt = await new SignJWT({ role: 'authenticated' }).setProtectedHeader({ al
 putFlagsInKv([
   { key: 'global.safe_mode', value: { enabled: false } },
   { key: 'ranker.policy', value: { version: 'epsilon_greedy_v1', epsilon: 0.08 } },
-  { key: 'learning.enabled', value: { enabled: true } },
+  { key: 'learning.enabled', value: { enabled: LEARNING } },
   { key: 'marketplace.suggest', value: { enabled: true } },
   { key: 'crush_mode.enabled', value: { enabled: false } },
 ]);
@@ -163,14 +166,14 @@ try {
   autovacuumOff = true;
   // Warm both routes (JIT, isolate caches), and let the warm-up's events land before measuring.
   const warm = await load(`${BASE}/v1/rank`, 'POST', `Bearer ${jwt}`, bodyFile);
-  await load(`${BASE}/v1/rank/ping`, 'GET', `Bearer ${jwt}`);
-  const before = (await waitForEvents((warm.requests + 1) * 10)).landed;
+  await load(`${BASE}/v1/rank/ping`, 'POST', `Bearer ${jwt}`, bodyFile);
+  const before = LEARNING ? (await waitForEvents((warm.requests + 1) * 10)).landed : 0;
   const stats0 = await pgStats();
 
   const runs: { rank: LoadResult; ping: LoadResult }[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const rank = await load(`${BASE}/v1/rank`, 'POST', `Bearer ${jwt}`, bodyFile);
-    const ping = await load(`${BASE}/v1/rank/ping`, 'GET', `Bearer ${jwt}`);
+    const ping = await load(`${BASE}/v1/rank/ping`, 'POST', `Bearer ${jwt}`, bodyFile);
     runs.push({ rank, ping });
     console.log(`round ${r + 1}: rank ${rank.rps.toFixed(0)} req/s p50 ${rank.p50_ms.toFixed(2)} ms p99 ${rank.p99_ms.toFixed(2)} ms (${rank.errors} errors)` +
       ` | ping ${ping.rps.toFixed(0)} req/s p50 ${ping.p50_ms.toFixed(2)} ms p99 ${ping.p99_ms.toFixed(2)} ms (${ping.errors} errors)`);
@@ -179,7 +182,7 @@ try {
   // Every measured rank logged 10 events: wait until all have landed, so the transactions counted
   // are all of their inserts and nothing else is in flight.
   const ranks = runs.reduce((sum, r) => sum + r.rank.requests, 0);
-  const expected = before + ranks * 10;
+  const expected = LEARNING ? before + ranks * 10 : 0;
   const { landed, polls } = await waitForEvents(expected);
   await new Promise((res) => setTimeout(res, 1_500));
   const stats1 = await pgStats();
@@ -195,10 +198,10 @@ try {
     ping: { rps: med(runs.map((r) => r.ping.rps)), p50: med(runs.map((r) => r.ping.p50_ms)), p99: med(runs.map((r) => r.ping.p99_ms)) },
   };
   const txPer1000 = ((raw - autovacuum) / ranks) * 1000;
-  console.log(`\nmedian of ${ROUNDS} alternating runs, ${SECONDS} s each, ${CONCURRENCY} concurrent connections`);
+  console.log(`\nmedian of ${ROUNDS} alternating runs, ${SECONDS} s each, ${CONCURRENCY} concurrent connections, learning ${LEARNING ? 'on' : 'OFF'}`);
   console.log('route                    req/s     p50 ms     p99 ms');
   console.log(`POST /v1/rank       ${m.rank.rps.toFixed(0).padStart(10)} ${m.rank.p50.toFixed(2).padStart(10)} ${m.rank.p99.toFixed(2).padStart(10)}`);
-  console.log(`GET /v1/rank/ping   ${m.ping.rps.toFixed(0).padStart(10)} ${m.ping.p50.toFixed(2).padStart(10)} ${m.ping.p99.toFixed(2).padStart(10)}`);
+  console.log(`POST /v1/rank/ping  ${m.ping.rps.toFixed(0).padStart(10)} ${m.ping.p50.toFixed(2).padStart(10)} ${m.ping.p99.toFixed(2).padStart(10)}`);
   console.log(`ratio rank/ping     ${(m.rank.rps / m.ping.rps).toFixed(2).padStart(9)}× ${(m.rank.p50 / m.ping.p50).toFixed(2).padStart(9)}× ${(m.rank.p99 / m.ping.p99).toFixed(2).padStart(9)}×`);
   console.log(`\nPostgres: ${raw} transactions while ${ranks} ranks were served and their events landed` +
     ` (${landed >= expected ? 'all of them' : `NOT all: ${landed - before} of ${expected - before}`}); ${autovacuum} autovacuum/autoanalyze runs among them`);

@@ -114,19 +114,22 @@ for (const path of ['/v1/rank', '/functions/v1/policy-ranker'] as const) {
   });
 }
 
-// The same auth and middleware as /v1/rank with no work behind it: bench/rank's baseline.
-rankRoutes.openapi(
-  createRoute({
-    method: 'get',
-    path: '/v1/rank/ping',
-    tags: ['ranking'],
-    summary: 'Authenticated no-op (latency baseline for /v1/rank)',
-    security: userSecurity,
-    middleware: [requireUser] as const,
-    responses: {
-      200: { description: 'ok', content: { 'application/json': { schema: z.object({ ok: z.literal(true) }) } } },
-      ...errorResponses,
-    },
-  }),
-  (c) => c.json({ ok: true as const }, 200),
-);
+// The same auth and middleware as /v1/rank with no work behind it: bench/rank's baseline. POST so
+// the baseline carries the same request body over the same path; the body is not read.
+for (const method of ['get', 'post'] as const) {
+  rankRoutes.openapi(
+    createRoute({
+      method,
+      path: '/v1/rank/ping',
+      tags: ['ranking'],
+      summary: 'Authenticated no-op (latency baseline for /v1/rank; a POST body is ignored)',
+      security: userSecurity,
+      middleware: [requireUser] as const,
+      responses: {
+        200: { description: 'ok', content: { 'application/json': { schema: z.object({ ok: z.literal(true) }) } } },
+        ...errorResponses,
+      },
+    }),
+    (c) => c.json({ ok: true as const }, 200),
+  );
+}

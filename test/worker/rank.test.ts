@@ -77,6 +77,13 @@ describe('ranking the caller\'s candidates', () => {
     expect(rows[0]!.context).toEqual({ page: 'home' });
   });
 
+  it('/v1/rank/ping (the benchmark baseline) authenticates and does nothing else', async () => {
+    expect((await call('/v1/rank/ping')).status).toBe(401);
+    const headers = await userHeaders(crypto.randomUUID());
+    expect((await call('/v1/rank/ping', { headers })).json).toEqual({ ok: true });
+    expect((await call('/v1/rank/ping', { method: 'POST', headers, json: { surface: 'ignored' } })).json).toEqual({ ok: true });
+  });
+
   it('the guide\'s alias /functions/v1/policy-ranker answers the same way', async () => {
     const res = await rankAs(crypto.randomUUID(), { surface: 'feed', limit: 3, candidates: cands(3) }, '/functions/v1/policy-ranker');
     expect(res.status).toBe(200);
