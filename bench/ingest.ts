@@ -8,7 +8,10 @@
 // and ≥ 20× per-row. Postgres: a throwaway embedded one (child process) on BENCH_PG_PORT.
 // Reported twice: rows per wall-clock second, and rows per CPU second (this process + the Postgres
 // backend, from /proc) — on a shared machine the CPU figure is the one other load does not move.
-//   npx tsx bench/ingest.ts    BENCH_EVENTS=100000  BENCH_ROUNDS=2  BENCH_PG_PORT=55403
+// Durability as in production: fsync on (the test harness runs Postgres with fsync off for speed,
+// which makes a commit — and so one-INSERT-per-row — unrealistically cheap); BENCH_FSYNC=off to compare.
+//   npx tsx bench/ingest.ts    BENCH_EVENTS=100000  BENCH_ROUNDS=2  BENCH_PG_PORT=55403  BENCH_FSYNC=on
+//   BENCH_PER_ROW_EVENTS=20000 times the per-row variant on the first N rows only (a rate; ~4 min for 100k)
 import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
@@ -27,6 +30,8 @@ import { simDecisionId } from '../scripts/lib/sim-world';
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const PORT = Number(process.env.BENCH_PG_PORT ?? 55403);
+const FSYNC = process.env.BENCH_FSYNC !== 'off';
+const PER_ROW = Number(process.env.BENCH_PER_ROW_EVENTS ?? EVENTS);
 const SLATE = 10;
 const BATCH_MESSAGES = 100; // max_batch_size of the edge-events consumer
 
@@ -67,7 +72,7 @@ async function copy(c: pg.Client) {
 async function perRow(c: pg.Client) {
   const text = `INSERT INTO public.learning_events (${COLS.map((x) => `"${x}"`).join(', ')}) VALUES (${COLS.map((_, i) => `$${i + 1}`).join(', ')})
                 ON CONFLICT (decision_id, candidate_id) WHERE decision_id IS NOT NULL DO NOTHING`;
-  for (const r of rows) await c.query(text, values(r));
+  for (const r of rows.slice(0, PER_ROW)) await c.query(text, values(r));
 }
 
 /** CPU ms of this process plus the connection's backend (utime + stime, clock ticks of 10 ms). */
@@ -85,7 +90,7 @@ function cpuMeter(backendPid: number) {
 
 interface Rate { wall: number; cpu: number }
 
-async function timed(c: pg.Client, cpu: () => number, name: string, fn: (c: pg.Client) => Promise<void>): Promise<Rate> {
+async function timed(c: pg.Client, cpu: () => number, name: string, fn: (c: pg.Client) => Promise<void>, count = rows.length): Promise<Rate> {
   await c.query('TRUNCATE public.learning_events, public.learning_reward_deltas, public.learning_rewards');
   await c.query('CHECKPOINT');
   const c0 = cpu();
@@ -94,18 +99,19 @@ async function timed(c: pg.Client, cpu: () => number, name: string, fn: (c: pg.C
   const s = (performance.now() - t) / 1000;
   const cs = (cpu() - c0) / 1000;
   const [{ n }] = (await c.query('SELECT count(*)::int AS n FROM public.learning_events')).rows;
-  if (n !== rows.length) throw new Error(`${name}: ${n} rows, expected ${rows.length}`);
-  console.log(`  ${name.padEnd(9)} ${s.toFixed(2)} s wall, ${cs.toFixed(2)} s CPU  →  ${Math.round(rows.length / s)} rows/s, ${Math.round(rows.length / cs)} rows/CPU-s`);
-  return { wall: rows.length / s, cpu: rows.length / cs };
+  if (n !== count) throw new Error(`${name}: ${n} rows, expected ${count}`);
+  console.log(`  ${name.padEnd(9)} ${n} rows, ${s.toFixed(2)} s wall, ${cs.toFixed(2)} s CPU  →  ${Math.round(n / s)} rows/s, ${Math.round(n / cs)} rows/CPU-s`);
+  return { wall: n / s, cpu: n / cs };
 }
 
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-ingest-pg-'));
-const server = await startPgChild({ port: PORT, dataDir, ephemeral: true });
+const server = await startPgChild({ port: PORT, dataDir, ephemeral: true, durable: FSYNC });
 try {
   await migrate(server.url);
   const c = new pg.Client({ connectionString: server.url });
   await c.connect();
-  console.log(`bench/ingest: ${rows.length} learning events (${decisions.length} decisions × ${SLATE}), PostgreSQL ${(await c.query('SHOW server_version')).rows[0].server_version} on 127.0.0.1:${PORT}`);
+  console.log(`bench/ingest: ${rows.length} learning events (${decisions.length} decisions × ${SLATE}), PostgreSQL ${(await c.query('SHOW server_version')).rows[0].server_version}` +
+    ` on 127.0.0.1:${PORT}, fsync ${(await c.query('SHOW fsync')).rows[0].fsync}, synchronous_commit ${(await c.query('SHOW synchronous_commit')).rows[0].synchronous_commit}`);
   const cpu = cpuMeter((await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
   const best: Record<'consumer' | 'copy' | 'perRow', Rate> = { consumer: { wall: 0, cpu: 0 }, copy: { wall: 0, cpu: 0 }, perRow: { wall: 0, cpu: 0 } };
   const keep = (k: keyof typeof best, r: Rate) => (best[k] = { wall: Math.max(best[k].wall, r.wall), cpu: Math.max(best[k].cpu, r.cpu) });
@@ -114,7 +120,7 @@ try {
     keep('consumer', await timed(c, cpu, 'consumer', consumer));
     keep('copy', await timed(c, cpu, 'copy', copy));
   }
-  keep('perRow', await timed(c, cpu, 'per-row', perRow));
+  keep('perRow', await timed(c, cpu, 'per-row', perRow, Math.min(PER_ROW, rows.length)));
   await c.end();
 
   console.log(`\nvariant      rows/s   vs COPY   vs per-row   rows/CPU-s   vs COPY   vs per-row   (best of ${ROUNDS})`);
