@@ -100,46 +100,46 @@ const actor = (c: Context<AppEnv>) => (c.req.header('x-actor') === 'cli' ? 'cli'
 
 const JobResult = z.record(z.string(), z.union([z.number(), z.string()])).openapi('JobResult');
 
-policyRoutes.openapi(
-  createRoute({
-    method: 'post',
-    path: '/admin/policy/rollup',
-    tags: ['admin'],
-    summary: 'Run the learning rollup now (events and rewards → per-candidate and per-surface estimates)',
-    security: serviceSecurity,
-    middleware: [requireService] as const,
-    responses: {
-      200: { description: 'What was rolled up', content: { 'application/json': { schema: JobResult } } },
-      ...errorResponses,
+/** A "run this job now" route: service key, the job's result as JSON, one ledger row. */
+function jobRoute(
+  def: { path: string; tags: string[]; summary: string; action: string; target: string },
+  run: (c: Context<AppEnv>) => Promise<object>,
+) {
+  policyRoutes.openapi(
+    createRoute({
+      method: 'post',
+      path: def.path,
+      tags: def.tags,
+      summary: def.summary,
+      security: serviceSecurity,
+      middleware: [requireService] as const,
+      responses: {
+        200: { description: 'What the job did', content: { 'application/json': { schema: JobResult } } },
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const result = await run(c);
+      await recordAction(c.get('db')(), {
+        actor: actor(c), action: def.action, target: def.target, newValue: result, requestId: c.get('requestId'),
+      });
+      return c.json(result as Record<string, number | string>, 200);
     },
-  }),
-  async (c) => {
-    const result = await runRollupJob(c.get('db')());
-    await recordAction(c.get('db')(), {
-      actor: actor(c), action: 'learning.rollup', target: 'learning_events', newValue: result, requestId: c.get('requestId'),
-    });
-    return c.json(result as unknown as Record<string, number | string>, 200);
+  );
+}
+
+jobRoute(
+  {
+    path: '/admin/policy/rollup', tags: ['admin'], action: 'learning.rollup', target: 'learning_events',
+    summary: 'Run the learning rollup now (events and rewards → per-candidate and per-surface estimates)',
   },
+  (c) => runRollupJob(c.get('db')()),
 );
 
-policyRoutes.openapi(
-  createRoute({
-    method: 'post',
-    path: '/functions/v1/hydrate-features',
-    tags: ['jobs'],
+jobRoute(
+  {
+    path: '/functions/v1/hydrate-features', tags: ['jobs'], action: 'features.hydrate', target: 'FEATURES',
     summary: 'Write candidate pools and learned scores to KV FEATURES now (guide §1C hydrate-features)',
-    security: serviceSecurity,
-    middleware: [requireService] as const,
-    responses: {
-      200: { description: 'What was written', content: { 'application/json': { schema: JobResult } } },
-      ...errorResponses,
-    },
-  }),
-  async (c) => {
-    const result = await hydrateFeatures({ env: c.env, db: c.get('db'), log: c.get('log') });
-    await recordAction(c.get('db')(), {
-      actor: actor(c), action: 'features.hydrate', target: 'FEATURES', newValue: result, requestId: c.get('requestId'),
-    });
-    return c.json(result, 200);
   },
+  (c) => hydrateFeatures({ env: c.env, db: c.get('db'), log: c.get('log') }),
 );

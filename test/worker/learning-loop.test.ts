@@ -5,15 +5,11 @@ import { env } from 'cloudflare:test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FEATURE_KEYS } from '../../src/learning/feature-keys';
 import { call, testDb, userHeaders } from './support';
-import { deliver, impressions, reward, runCron, setFlag, waitFor } from './learning-support';
+import { deliver, impressions, reward, runCron, setRankFlags, waitFor } from './learning-support';
 
 const db = testDb();
 afterAll(() => db.end());
-beforeAll(async () => {
-  await setFlag('global.safe_mode', { enabled: false });
-  await setFlag('learning.enabled', { enabled: true });
-  await setFlag('ranker.policy', { version: 'epsilon_greedy_v1', epsilon: 0 });
-});
+beforeAll(() => setRankFlags({ safeMode: false, learning: true, policy: { version: 'epsilon_greedy_v1', epsilon: 0 } }));
 
 async function candidateStats(surface: string) {
   return db.query<{ candidate_id: string; impressions: string; rewarded: string; reward_sum: number }>(

@@ -48,3 +48,10 @@ export function reward(decisionId: string, candidateId: string, userId: string, 
 }
 
 export const setFlag = (key: string, value: unknown) => env.FLAGS.put(key, JSON.stringify(value));
+
+/** The flags the ranker reads, in this test file's KV (set before the file's first request). */
+export async function setRankFlags(f: { safeMode: boolean; learning: boolean; policy: { version: string; epsilon: number } }) {
+  await setFlag('global.safe_mode', { enabled: f.safeMode });
+  await setFlag('learning.enabled', { enabled: f.learning });
+  await setFlag('ranker.policy', f.policy);
+}

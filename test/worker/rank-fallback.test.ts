@@ -2,15 +2,11 @@
 // learning.enabled = false in this file: nothing is queued, rewards are refused politely.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { call, testDb, userHeaders } from './support';
-import { setFlag } from './learning-support';
+import { setRankFlags } from './learning-support';
 
 const db = testDb();
 afterAll(() => db.end());
-beforeAll(async () => {
-  await setFlag('global.safe_mode', { enabled: false });
-  await setFlag('learning.enabled', { enabled: false });
-  await setFlag('ranker.policy', { version: 'thompson_v7', epsilon: 0.2 });
-});
+beforeAll(() => setRankFlags({ safeMode: false, learning: false, policy: { version: 'thompson_v7', epsilon: 0.2 } }));
 
 describe('unknown policy version', () => {
   it('serves the safe slate, logs an error naming the version, and queues nothing with learning off', async () => {

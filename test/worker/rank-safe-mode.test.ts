@@ -3,15 +3,11 @@
 // impressions still logged under the policy name 'safe_mode' (no propensities).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, serviceHeaders, testDb, userHeaders } from './support';
-import { setFlag, waitFor } from './learning-support';
+import { setRankFlags, waitFor } from './learning-support';
 
 const db = testDb();
 afterAll(() => db.end());
-beforeAll(async () => {
-  await setFlag('global.safe_mode', { enabled: true });
-  await setFlag('learning.enabled', { enabled: true });
-  await setFlag('ranker.policy', { version: 'epsilon_greedy_v1', epsilon: 0.5 });
-});
+beforeAll(() => setRankFlags({ safeMode: true, learning: true, policy: { version: 'epsilon_greedy_v1', epsilon: 0.5 } }));
 
 async function rank(body: unknown) {
   return call('/v1/rank', { method: 'POST', headers: await userHeaders(crypto.randomUUID()), json: body });

@@ -6,15 +6,11 @@ import { FEATURE_KEYS } from '../../src/learning/feature-keys';
 import { loadRankFeatures } from '../../src/learning/features-store';
 import { createLogger } from '../../src/observability/logger';
 import { call, envelope, serviceHeaders, testDb, userHeaders } from './support';
-import { setFlag, waitFor } from './learning-support';
+import { setRankFlags, waitFor } from './learning-support';
 
 const db = testDb();
 afterAll(() => db.end());
-beforeAll(async () => {
-  await setFlag('global.safe_mode', { enabled: false });
-  await setFlag('learning.enabled', { enabled: true });
-  await setFlag('ranker.policy', { version: 'epsilon_greedy_v1', epsilon: 0.5 });
-});
+beforeAll(() => setRankFlags({ safeMode: false, learning: true, policy: { version: 'epsilon_greedy_v1', epsilon: 0.5 } }));
 
 const cands = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `cand-${i}`, score: i / n }));
 
