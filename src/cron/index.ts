@@ -8,6 +8,7 @@ import { discoveryRelayJob } from './discovery';
 import { alertsEvaluator } from '../alerts/evaluate';
 import { isolateMetrics } from '../observability/collector';
 import { gcMetrics, metricsSampler } from '../observability/sampler';
+import { hydrateFeaturesJob, learningRollupJob } from '../learning/jobs';
 import { gcIntentSignals, gcLearningEvents } from './gc';
 
 export interface JobContext {
@@ -26,7 +27,8 @@ export interface Job {
 /** The four Cron Triggers of wrangler.toml and what each runs. Features add their jobs here. */
 export const schedules: Record<string, Job[]> = {
   '* * * * *': [flagSync, discoveryRelayJob, metricsSampler, alertsEvaluator],
-  '*/5 * * * *': [],
+  // Rollup first: hydrate-features then publishes the fresh estimates to KV.
+  '*/5 * * * *': [learningRollupJob, hydrateFeaturesJob],
   '0 2 * * *': [gcLearningEvents, gcMetrics],
   '0 3 * * *': [gcIntentSignals],
 };

@@ -5,6 +5,7 @@ import { createDb, type Db } from '../db/client';
 import { metricsHistogramHandler } from '../observability/ingest';
 import { discoveryJobHandler, markDeadJobs } from '../discovery/consumer';
 import { DISCOVERY_JOB } from '../discovery/messages';
+import { impressionsHandler, rewardHandler } from '../learning/ingest';
 import { createLogger, errorFields } from '../observability/logger';
 import { recordDeadMessages, topicOf, type DeadMessage } from './dead-letters';
 import { backoffSeconds, type ConsumerContext, type HandlerMap } from './registry';
@@ -23,6 +24,8 @@ export const handlers: Record<'events' | 'discovery', HandlerMap> = {
   events: {
     'metrics.histogram': metricsHistogramHandler,
     'alert.webhook': alertWebhookHandler,
+    'learning.impressions': impressionsHandler,
+    'learning.reward': rewardHandler,
   },
   discovery: { [DISCOVERY_JOB]: discoveryJobHandler },
 };

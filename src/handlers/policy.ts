@@ -1,0 +1,145 @@
+// Admin side of the learning loop (service key):
+//   GET  /admin/policy/ope                  off-policy estimates of target policies from the log
+//   POST /admin/policy/rollup               run the learning rollup now (the */5 cron does it too)
+//   POST /functions/v1/hydrate-features     write pools and scores to KV now (guide's edge function)
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { recordAction } from '../db/ledger';
+import type { AppEnv } from '../env';
+import { evaluateFlags } from '../flags';
+import { hydrateFeatures } from '../learning/hydrate';
+import { runRollupJob } from '../learning/jobs';
+import { loggedSummary, opeSums } from '../learning/ope-query';
+import { requireService } from '../lib/auth';
+import { createRouter, errorResponses, serviceSecurity } from '../lib/openapi';
+import { DEFAULT_CLIP, defaultTargets, estimatesFromSums } from '../ranker';
+
+const Estimate = z.object({
+  estimate: z.number().nullable(), se: z.number().nullable(), ci_low: z.number().nullable(), ci_high: z.number().nullable(),
+});
+
+const OpeResponse = z
+  .object({
+    policy: z.string(),
+    days: z.number(),
+    surface: z.string().nullable(),
+    clip: z.number(),
+    logged: z.object({
+      decisions: z.number(), impressions: z.number(), rewarded: z.number(), reward_per_impression: z.number().nullable(),
+      without_propensity: z.number().openapi({ description: 'Impressions left out of OPE (safe mode, direct inserts)' }),
+    }),
+    targets: z.array(z.object({
+      name: z.string(),
+      epsilon: z.number().nullable().openapi({ description: 'null = the logging policy itself' }),
+      decisions: z.number(),
+      impressions: z.number(),
+      ips: Estimate, snips: Estimate, dr: Estimate,
+      ess: z.number().nullable(),
+      clipped: z.number(),
+    })),
+  })
+  .openapi('PolicyOpe');
+
+const epsilonList = z
+  .string()
+  .regex(/^(0(\.\d+)?|1(\.0+)?)(,(0(\.\d+)?|1(\.0+)?)){0,4}$/, 'comma-separated numbers in [0, 1], at most 5')
+  .transform((s) => s.split(',').map(Number));
+
+export const policyRoutes = createRouter();
+
+policyRoutes.openapi(
+  createRoute({
+    method: 'get',
+    path: '/admin/policy/ope',
+    tags: ['admin'],
+    summary: 'Off-policy evaluation: IPS, SNIPS and DR with 95% CIs for greedy, uniform, other ε and the logged policy',
+    security: serviceSecurity,
+    middleware: [requireService] as const,
+    request: {
+      query: z.object({
+        policy: z.string().min(1).max(64).optional().openapi({ description: 'Logged policy (default: the ranker.policy flag version)' }),
+        days: z.coerce.number().int().min(1).max(90).default(7),
+        surface: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).optional(),
+        epsilons: epsilonList.optional().openapi({ type: 'string', description: 'Extra target epsilons (default: ε/2 and 2ε of the flag)' }),
+        clip: z.coerce.number().min(1).max(1e9).default(DEFAULT_CLIP),
+      }),
+    },
+    responses: {
+      200: { description: 'Estimates per target policy', content: { 'application/json': { schema: OpeResponse } } },
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const q = c.req.valid('query');
+    const flags = await evaluateFlags({ env: c.env, db: c.get('db'), log: c.get('log') });
+    const configured = flags.values['ranker.policy'];
+    const policy = q.policy ?? configured.version;
+    const eps = configured.epsilon;
+    const targets = defaultTargets(q.epsilons ?? [eps / 2, Math.min(1, eps * 2)].map((e) => Math.round(e * 1e6) / 1e6));
+    const db = c.get('db')();
+    const [sums, logged] = await Promise.all([
+      opeSums(db, { policy, days: q.days, surface: q.surface, targets, clip: q.clip }),
+      loggedSummary(db, { policy, days: q.days, surface: q.surface }),
+    ]);
+    return c.json({
+      policy, days: q.days, surface: q.surface ?? null, clip: q.clip,
+      logged: {
+        decisions: logged.decisions, impressions: logged.impressions, rewarded: logged.rewarded,
+        reward_per_impression: logged.impressions > 0 ? logged.reward_sum / logged.impressions : null,
+        without_propensity: logged.without_propensity,
+      },
+      targets: targets.map((t) => {
+        const e = estimatesFromSums(sums.get(t.name)!);
+        return { name: t.name, epsilon: t.epsilon, decisions: e.decisions, impressions: e.impressions, ips: e.ips, snips: e.snips, dr: e.dr, ess: e.ess, clipped: e.clipped };
+      }),
+    }, 200);
+  },
+);
+
+const actor = (c: Context<AppEnv>) => (c.req.header('x-actor') === 'cli' ? 'cli' : 'api:service');
+
+const JobResult = z.record(z.string(), z.union([z.number(), z.string()])).openapi('JobResult');
+
+/** A "run this job now" route: service key, the job's result as JSON, one ledger row. */
+function jobRoute(
+  def: { path: string; tags: string[]; summary: string; action: string; target: string },
+  run: (c: Context<AppEnv>) => Promise<object>,
+) {
+  policyRoutes.openapi(
+    createRoute({
+      method: 'post',
+      path: def.path,
+      tags: def.tags,
+      summary: def.summary,
+      security: serviceSecurity,
+      middleware: [requireService] as const,
+      responses: {
+        200: { description: 'What the job did', content: { 'application/json': { schema: JobResult } } },
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const result = await run(c);
+      await recordAction(c.get('db')(), {
+        actor: actor(c), action: def.action, target: def.target, newValue: result, requestId: c.get('requestId'),
+      });
+      return c.json(result as Record<string, number | string>, 200);
+    },
+  );
+}
+
+jobRoute(
+  {
+    path: '/admin/policy/rollup', tags: ['admin'], action: 'learning.rollup', target: 'learning_events',
+    summary: 'Run the learning rollup now (events and rewards → per-candidate and per-surface estimates)',
+  },
+  (c) => runRollupJob(c.get('db')()),
+);
+
+jobRoute(
+  {
+    path: '/functions/v1/hydrate-features', tags: ['jobs'], action: 'features.hydrate', target: 'FEATURES',
+    summary: 'Write candidate pools and learned scores to KV FEATURES now (guide §1C hydrate-features)',
+  },
+  (c) => hydrateFeatures({ env: c.env, db: c.get('db'), log: c.get('log') }),
+);

@@ -1,0 +1,50 @@
+// EVENTS consumer handlers for the learning messages (registered in src/queues/index.ts). Each
+// batch is written with one statement (ingest-sql.ts); if that fails, each message is tried alone.
+import { errorFields } from '../observability/logger';
+import type { MessageHandler } from '../queues/registry';
+import { insertImpressions, recordRewards } from './ingest-sql';
+import { ImpressionsMessage, RewardMessage } from './messages';
+import type { SqlRunner } from './sql';
+
+/**
+ * A batch handler that writes all messages at once; if that statement fails with more than one
+ * message, each is tried alone so one bad message cannot hold the others back (it is retried,
+ * and after max_retries the queue moves it to the dead-letter queue).
+ */
+function batchHandler<T>(
+  schema: MessageHandler<T>['schema'],
+  name: string,
+  write: (sql: SqlRunner, bodies: T[]) => Promise<Record<string, number>>,
+): MessageHandler<T> {
+  return {
+    schema,
+    async handle(messages, c) {
+      const db = c.db();
+      try {
+        const result = await write(db, messages.map((m) => m.body));
+        for (const m of messages) m.ack();
+        c.log.info(`${name}.written`, { messages: messages.length, ...result });
+        return;
+      } catch (err) {
+        if (messages.length === 1) throw err;
+        c.log.warn(`${name}.batch_failed`, { messages: messages.length, ...errorFields(err) });
+      }
+      let failed = 0;
+      for (const m of messages) {
+        try {
+          await write(db, [m.body]);
+          m.ack();
+        } catch (err) {
+          failed++;
+          c.log.error(`${name}.message_failed`, { message_id: m.id, attempts: m.attempts, ...errorFields(err) });
+        }
+      }
+      // The registry retries (with backoff) every message of this batch that was not acked.
+      if (failed > 0) throw new Error(`${failed} of ${messages.length} ${name} messages failed`);
+    },
+  };
+}
+
+export const impressionsHandler = batchHandler(ImpressionsMessage, 'learning.impressions', insertImpressions);
+
+export const rewardHandler = batchHandler(RewardMessage, 'learning.reward', recordRewards);
