@@ -52,6 +52,9 @@ export default defineConfig({
                 // waitOnExecutionContext or fake timers would wait for; deployments aggregate 10 s
                 // slices) and enable the test-only fault injection hook (APP_ENV is development here).
                 METRICS_FLUSH_MS: '0',
+                // Learning impressions leave at once in tests (one message per decision); the batching
+                // window is exercised explicitly in rank-batching.test.ts.
+                LEARNING_FLUSH_MS: '0',
                 FAULT_INJECTION_KEY: TEST_FAULT_KEY,
               },
             },

@@ -20,6 +20,7 @@ export const ConfigSchema = z.object({
   // ships them (ms; 0 = at the end of every request), and the test-only fault injection key
   // (honoured only when APP_ENV is development). Both optional; absent in deployments.
   METRICS_FLUSH_MS: optional(z.coerce.number().int().min(0).max(25_000)),
+  LEARNING_FLUSH_MS: optional(z.coerce.number().int().min(0).max(25_000)),
   FAULT_INJECTION_KEY: optional(z.string().min(16)),
 });
 export type Config = z.infer<typeof ConfigSchema>;

@@ -1,14 +1,15 @@
 // POST /v1/rank (alias POST /functions/v1/policy-ranker): a ranked slate for the caller, decided at
 // the edge with no database round trip — flags via evaluateFlags(), features from KV/memory —
-// and its learning events handed to the EVENTS queue after the response (ctx.waitUntil).
+// and its learning events handed to the EVENTS queue after the response (ctx.waitUntil), grouped
+// with the isolate's other decisions of the same second (learning/impression-sender.ts).
 import { createRoute, z } from '@hono/zod-openapi';
 import { evaluateFlags } from '../flags';
 import { loadRankFeatures } from '../learning/features-store';
 import { impressionsMessage } from '../learning/messages';
 import { waitUntil } from '../lib/context';
+import { impressionSender } from '../learning/impression-sender';
 import { requireUser } from '../lib/auth';
 import { createRouter, errorResponses, userSecurity } from '../lib/openapi';
-import { errorFields } from '../observability/logger';
 import { rank } from '../ranker';
 
 /** Input bounds: past them the request is a 400. */
@@ -98,9 +99,7 @@ for (const path of ['/v1/rank', '/functions/v1/policy-ranker'] as const) {
       const msg = impressionsMessage(decision, {
         userId: user.id, surface: body.surface, context: body.context ?? {}, ts: new Date().toISOString(),
       });
-      waitUntil(c, c.env.EVENTS.send(msg, { contentType: 'json' }).catch((err) => {
-        log.error('learning.enqueue_failed', { decision_id: decision.decision_id, ...errorFields(err) });
-      }));
+      impressionSender.add(msg, c.env, (p) => waitUntil(c, p), log);
     }
     return c.json({
       decision_id: decision.decision_id,

@@ -3,7 +3,7 @@
 import { errorFields } from '../observability/logger';
 import type { MessageHandler } from '../queues/registry';
 import { insertImpressions, recordRewards } from './ingest-sql';
-import { ImpressionsMessage, RewardMessage } from './messages';
+import { ImpressionsBatchMessage, ImpressionsMessage, RewardMessage } from './messages';
 import type { SqlRunner } from './sql';
 
 /**
@@ -46,5 +46,8 @@ function batchHandler<T>(
 }
 
 export const impressionsHandler = batchHandler(ImpressionsMessage, 'learning.impressions', insertImpressions);
+
+export const impressionsBatchHandler = batchHandler(ImpressionsBatchMessage, 'learning.impressions.batch',
+  (sql, bodies) => insertImpressions(sql, bodies.flatMap((b) => b.decisions)));
 
 export const rewardHandler = batchHandler(RewardMessage, 'learning.reward', recordRewards);

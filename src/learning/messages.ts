@@ -1,6 +1,8 @@
-// Learning messages on the EVENTS queue. One `learning.impressions` message per decision carries
-// one event per slate item (everything a learning_events row holds, plus the propensity log), so a
-// consumer batch of 100 messages is ~1,000 rows in one INSERT. `learning.reward` carries one reward.
+// Learning messages on the EVENTS queue. A `learning.impressions` body describes one decision: one
+// event per slate item (everything a learning_events row holds, plus the propensity log). The rank
+// route sends them grouped, many decisions per `learning.impressions.batch` message; the consumer
+// still accepts single `learning.impressions` messages (sent by earlier versions during a deploy).
+// `learning.reward` carries one reward.
 import { z } from 'zod';
 import type { Decision } from '../ranker';
 
@@ -34,6 +36,14 @@ export const ImpressionsMessage = z.object({
   events: z.array(ImpressionEvent).min(1).max(1000),
 });
 export type ImpressionsMessage = z.infer<typeof ImpressionsMessage>;
+
+/** Many decisions in one message: what the rank route's per-isolate buffer sends (impression-sender.ts). */
+export const ImpressionsBatchMessage = z.object({
+  type: z.literal('learning.impressions.batch'),
+  v: z.literal(1),
+  decisions: z.array(ImpressionsMessage).min(1).max(2_000),
+});
+export type ImpressionsBatchMessage = z.infer<typeof ImpressionsBatchMessage>;
 
 export const RewardMessage = z.object({
   type: z.literal('learning.reward'),

@@ -17,6 +17,7 @@ import { getConfig } from '../config';
 import type { Logger } from './logger';
 import { errorFields } from './logger';
 import type { MetricsCollector } from './metrics';
+import { FlushTimer } from '../lib/flush-timer';
 import { bucketIndex, trimHistogram } from './histogram';
 
 /** One operation's minute in a message: requests, 5xx-or-equivalent, latency sum (ms), histogram. */
@@ -136,7 +137,7 @@ function flushDelayMs(env: Env): number {
 /** The isolate's buffer and its flush schedule. One per isolate (module scope, request-independent). */
 export class MetricsShipper {
   readonly buffer = new HistogramBuffer();
-  private armed = false;
+  private readonly timer = new FlushTimer();
 
   readonly collector: MetricsCollector = {
     observe: (operation, durationMs, failed) => this.buffer.observe(operation, durationMs, failed, Date.now()),
@@ -153,14 +154,7 @@ export class MetricsShipper {
       waitUntil(this.flush(env, log));
       return;
     }
-    if (this.armed) return;
-    this.armed = true;
-    waitUntil(
-      new Promise((resolve) => setTimeout(resolve, delay)).then(() => {
-        this.armed = false;
-        return this.flush(env, log);
-      }),
-    );
+    this.timer.arm(delay, waitUntil, () => this.flush(env, log));
   }
 
   /** Send what is buffered now. A failed send is merged back once and retried by the next flush. */

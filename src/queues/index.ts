@@ -5,7 +5,7 @@ import { createDb, type Db } from '../db/client';
 import { metricsHistogramHandler } from '../observability/ingest';
 import { discoveryJobHandler, markDeadJobs } from '../discovery/consumer';
 import { DISCOVERY_JOB } from '../discovery/messages';
-import { impressionsHandler, rewardHandler } from '../learning/ingest';
+import { impressionsBatchHandler, impressionsHandler, rewardHandler } from '../learning/ingest';
 import { createLogger, errorFields } from '../observability/logger';
 import { recordDeadMessages, topicOf, type DeadMessage } from './dead-letters';
 import { backoffSeconds, type ConsumerContext, type HandlerMap } from './registry';
@@ -25,6 +25,7 @@ export const handlers: Record<'events' | 'discovery', HandlerMap> = {
     'metrics.histogram': metricsHistogramHandler,
     'alert.webhook': alertWebhookHandler,
     'learning.impressions': impressionsHandler,
+    'learning.impressions.batch': impressionsBatchHandler,
     'learning.reward': rewardHandler,
   },
   discovery: { [DISCOVERY_JOB]: discoveryJobHandler },

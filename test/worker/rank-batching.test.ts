@@ -1,0 +1,120 @@
+// The rank route's impressions leave grouped: every decision this isolate makes within the window
+// travels in one `learning.impressions.batch` message, and all of them land in learning_events.
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app';
+import { impressionSender } from '../../src/learning/impression-sender';
+import { BatchingSender, pack } from '../../src/queues/batching-sender';
+import { createLogger } from '../../src/observability/logger';
+import { setRankFlags, waitFor } from './learning-support';
+import { testDb, userToken } from './support';
+
+const db = testDb();
+afterAll(() => db.end());
+beforeAll(() => setRankFlags({ safeMode: false, learning: true, policy: { version: 'epsilon_greedy_v1', epsilon: 0.2 } }));
+const log = createLogger({ test: 'batching' });
+
+/** Records what the sender would have put on the queue (to count envelopes), or fails on demand. */
+function recordingQueue() {
+  const sent: unknown[] = [];
+  let failNext = 0;
+  return {
+    sent,
+    failNext: (n: number) => { failNext = n; },
+    binding: { send: async (body: unknown) => { if (failNext-- > 0) throw new Error('queue down'); sent.push(body); } } as unknown as Queue,
+  };
+}
+
+function sender(q: ReturnType<typeof recordingQueue>, delayMs: number, maxMessageBytes = 1_000, maxBufferedBytes = 10_000) {
+  return new BatchingSender<{ n: number; pad: string }>({
+    name: 'test', envelope: (items) => ({ items }), maxMessageBytes, maxBufferedBytes, delayMs: () => delayMs, queue: () => q.binding,
+  });
+}
+
+const item = (n: number) => ({ n, pad: 'x'.repeat(80) });
+
+describe('BatchingSender', () => {
+  it('ships everything added within the window as one envelope, from the first add\'s waitUntil', async () => {
+    const q = recordingQueue();
+    const s = sender(q, 50);
+    const ctx = createExecutionContext();
+    for (let i = 0; i < 5; i++) s.add(item(i), env, (p) => ctx.waitUntil(p), log);
+    expect(q.sent).toEqual([]);
+    await waitOnExecutionContext(ctx);
+    expect(q.sent).toEqual([{ items: [0, 1, 2, 3, 4].map(item) }]);
+  });
+
+  it('splits a window into envelopes under the size bound and sends at once when one is full', async () => {
+    const q = recordingQueue();
+    const s = sender(q, 50, 300);
+    const ctx = createExecutionContext();
+    for (let i = 0; i < 7; i++) s.add(item(i), env, (p) => ctx.waitUntil(p), log);
+    expect(q.sent.length + s.buffered).toBeGreaterThan(0);
+    expect(s.buffered).toBeLessThan(7); // a full envelope left without waiting for the window
+    await waitOnExecutionContext(ctx);
+    // Envelopes of concurrent flushes may leave in any order (decisions are independent).
+    const groups = q.sent.map((e) => (e as { items: { n: number }[] }).items.map((x) => x.n));
+    expect(groups.flat().sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(groups.every((g) => JSON.stringify(g.map(item)).length <= 300 + 20)).toBe(true);
+    expect(groups.length).toBeGreaterThan(1);
+  });
+
+  it('keeps items whose send failed and ships them with the next flush', async () => {
+    const q = recordingQueue();
+    const s = sender(q, 0);
+    q.failNext(1);
+    const ctx = createExecutionContext();
+    s.add(item(1), env, (p) => ctx.waitUntil(p), log);
+    await waitOnExecutionContext(ctx);
+    expect(q.sent).toEqual([]);
+    expect(s.buffered).toBe(1);
+    const ctx2 = createExecutionContext();
+    s.add(item(2), env, (p) => ctx2.waitUntil(p), log);
+    await waitOnExecutionContext(ctx2);
+    expect(q.sent.flatMap((e) => (e as { items: { n: number }[] }).items.map((x) => x.n))).toEqual([1, 2]);
+  });
+
+  it('is bounded: past maxBufferedBytes items are dropped and counted, not held', async () => {
+    const q = recordingQueue();
+    const s = sender(q, 60_000, 100_000, 500);
+    const ctx = createExecutionContext();
+    const accepted = Array.from({ length: 10 }, (_, i) => s.add(item(i), env, (p) => ctx.waitUntil(p), log));
+    expect(accepted.filter(Boolean).length).toBe(s.buffered);
+    expect(s.dropped).toBe(10 - s.buffered);
+    expect(s.dropped).toBeGreaterThan(0);
+  });
+
+  it('pack() keeps order, respects the bound, and lets an oversized item travel alone', () => {
+    const groups = pack([{ bytes: 5 }, { bytes: 5 }, { bytes: 50 }, { bytes: 5 }], 12);
+    expect(groups.map((g) => g.map((x) => x.bytes))).toEqual([[5, 5], [50], [5]]);
+  });
+});
+
+describe('POST /v1/rank with a batching window', () => {
+  it('ships a burst of decisions together and every impression lands', async () => {
+    const app = createApp();
+    const windowEnv = { ...env, LEARNING_FLUSH_MS: '200' };
+    const surface = `batch-${crypto.randomUUID()}`;
+    const ctx = createExecutionContext();
+    const decisions: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const user = crypto.randomUUID();
+      const res = await app.request('/v1/rank', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await userToken(user)}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ surface, limit: 3, candidates: Array.from({ length: 8 }, (_, k) => ({ id: `c${k}`, score: k / 8 })) }),
+      }, windowEnv, ctx);
+      expect(res.status).toBe(200);
+      decisions.push(((await res.json()) as { decision_id: string }).decision_id);
+    }
+    // All six are still in this isolate's buffer: nothing has left yet.
+    expect(impressionSender.buffered).toBe(6);
+    await waitOnExecutionContext(ctx);
+    expect(impressionSender.buffered).toBe(0);
+    const rows = await waitFor(async () => {
+      const r = await db.query<{ n: string }>('SELECT count(*) AS n FROM public.learning_events WHERE decision_id = ANY($1)', [decisions]);
+      return Number(r[0]!.n) === 18 && r;
+    }, 'all 18 impressions of the burst');
+    expect(Number(rows[0]!.n)).toBe(18);
+  });
+});
