@@ -1,6 +1,7 @@
 // createApp(): the middleware order, route mounting, error envelope and the OpenAPI document.
 // Order: request context (id, logger, db, access log) → metrics → auth → rate limit → route.
-// Auth and rate limits are attached per route group inside each sub-app.
+// Auth, rate limits and input limits are CENTRAL (src/lib/gate.ts, route classes in
+// src/lib/route-policy.ts): a route added under /v1, /admin or /functions/v1 gets them for free.
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -8,9 +9,14 @@ import { ConfigError } from './config';
 import type { AppEnv } from './env';
 import { DocsPage } from './handlers/docs-page';
 import { healthRoutes } from './handlers/health';
+import { rateLimitRoutes } from './handlers/rate-limits';
 import { requestContext } from './lib/context';
+import { authenticate, rateLimit } from './lib/gate';
+import { inputGuard } from './lib/input-guard';
+import { corsPreflight, securityHeaders } from './lib/security-headers';
 import { ApiError, errorResponse, notFound } from './lib/errors';
 import { createRouter } from './lib/openapi';
+import { rateLimitHeaders } from './ratelimit/middleware';
 import { errorFields } from './observability/logger';
 import { APP_VERSION } from './version';
 
@@ -36,9 +42,19 @@ export function createApp(): OpenAPIHono<AppEnv> {
   const app = createRouter();
 
   app.use('*', requestContext);
+  // ── metrics: the request-metrics middleware (SLO work) goes HERE, right after requestContext ──
+
+  // Hardening and access, in this order (outer steps see every response, errors included):
+  app.use('*', securityHeaders); //  security headers + CORS allow-list headers on every response
+  app.use('*', rateLimitHeaders); // RateLimit-* headers from the decision below, on every response
+  app.use('*', authenticate); //     by route class: user JWT / service key / none (401, 403)
+  app.use('*', rateLimit); //        one Durable Object decision per request (429 + Retry-After)
+  app.use('*', corsPreflight); //    OPTIONS preflights for allowed origins (403 otherwise)
+  app.use('*', inputGuard); //       body size (413), content type (415), UTF-8 and JSON depth (400)
 
   // Routes: one sub-app per resource (src/handlers/*), each with its own auth. Add resources here.
   app.route('/', healthRoutes);
+  app.route('/', rateLimitRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerJwt', {
     type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "A user's JWT (sub = user UUID)",

@@ -3,6 +3,7 @@
 // invocation fail so Cloudflare's cron history shows it.
 import { createDb, type Db } from '../db/client';
 import { createLogger, errorFields, type Logger } from '../observability/logger';
+import { rateLimitSync } from '../ratelimit/sync-job';
 import { gcIntentSignals, gcLearningEvents } from './gc';
 
 export interface JobContext {
@@ -20,7 +21,7 @@ export interface Job {
 
 /** The four Cron Triggers of wrangler.toml and what each runs. Features add their jobs here. */
 export const schedules: Record<string, Job[]> = {
-  '* * * * *': [],
+  '* * * * *': [rateLimitSync],
   '*/5 * * * *': [],
   '0 2 * * *': [gcLearningEvents],
   '0 3 * * *': [gcIntentSignals],

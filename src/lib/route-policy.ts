@@ -1,0 +1,56 @@
+// Who may call a route, how often, and with how big a body — decided in ONE place from the path and
+// method, so every route (including ones added later) gets auth, rate limits and input limits
+// without its handler doing anything. First matching rule wins.
+//
+//   path                              method      class        auth     body limit
+//   /functions/v1/health              any         anon         none     16 KiB
+//   /functions/v1/policy-ranker       any         user (hot)   user JWT 64 KiB
+//   /functions/v1/*                   any         job          service  64 KiB
+//   /admin/*                          GET/HEAD    admin_read   service  16 KiB
+//   /admin/*                          other       admin_write  service  1 MiB
+//   /v1/rank, /v1/flags               any         user (hot)   user JWT 64 KiB
+//   /v1/*                             any         user         user JWT 64 KiB
+//   everything else (/health, /docs…) any         anon         none     16 KiB
+//
+// "hot" routes must not wait for Postgres: the first-sight users upsert runs in the background.
+// When the limiter Durable Object is unreachable, reads fail open and service writes fail closed.
+
+export type RouteClass = 'anon' | 'user' | 'admin_read' | 'admin_write' | 'job';
+export const ROUTE_CLASSES: readonly RouteClass[] = ['anon', 'user', 'admin_read', 'admin_write', 'job'];
+
+export interface RoutePolicy {
+  class: RouteClass;
+  auth: 'none' | 'user' | 'service';
+  /** Largest accepted request body in bytes (413 above it). */
+  maxBodyBytes: number;
+  /** If the limiter is unreachable: true = serve anyway (logged), false = 503. */
+  failOpen: boolean;
+  /** Latency-critical route: never block on Postgres in the auth step. */
+  hot: boolean;
+}
+
+const KiB = 1024;
+const READ = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+const anon: RoutePolicy = { class: 'anon', auth: 'none', maxBodyBytes: 16 * KiB, failOpen: true, hot: false };
+const user: RoutePolicy = { class: 'user', auth: 'user', maxBodyBytes: 64 * KiB, failOpen: true, hot: false };
+const hotUser: RoutePolicy = { ...user, hot: true };
+const job: RoutePolicy = { class: 'job', auth: 'service', maxBodyBytes: 64 * KiB, failOpen: false, hot: false };
+const adminRead: RoutePolicy = { class: 'admin_read', auth: 'service', maxBodyBytes: 16 * KiB, failOpen: true, hot: false };
+const adminWrite: RoutePolicy = { class: 'admin_write', auth: 'service', maxBodyBytes: 1024 * KiB, failOpen: false, hot: false };
+
+/** Requests that match no route (404s, CORS preflights): anonymous, limited per client IP. */
+export const UNMATCHED_POLICY: RoutePolicy = anon;
+
+const HOT_USER_PATHS = new Set(['/v1/rank', '/v1/flags', '/functions/v1/policy-ranker']);
+
+/** The policy of a request. Paths are matched case-sensitively, like Hono's router. */
+export function classifyRoute(method: string, path: string): RoutePolicy {
+  const p = path.length > 1 ? path.replace(/\/+$/, '') : path;
+  if (p === '/functions/v1/health') return anon;
+  if (HOT_USER_PATHS.has(p)) return hotUser;
+  if (p.startsWith('/functions/v1/')) return job;
+  if (p === '/admin' || p.startsWith('/admin/')) return READ.has(method.toUpperCase()) ? adminRead : adminWrite;
+  if (p.startsWith('/v1/')) return user;
+  return anon;
+}
