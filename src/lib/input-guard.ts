@@ -8,6 +8,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
 import { badRequest, payloadTooLarge, unsupportedMediaType } from './errors';
 import { routePolicy } from './gate';
+import { UNMATCHED_POLICY } from './route-policy';
 
 export const MAX_JSON_DEPTH = 32;
 const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
@@ -56,8 +57,10 @@ export function jsonDepth(text: string, stopAt = MAX_JSON_DEPTH + 1): number {
 
 export const inputGuard: MiddlewareHandler<AppEnv> = async (c, next) => {
   const raw = c.req.raw;
-  if (!raw.body) return next();
-  const { maxBodyBytes } = routePolicy(c);
+  const policy = routePolicy(c);
+  // No route will read it (the answer is 404): leave the body alone.
+  if (!raw.body || policy === UNMATCHED_POLICY) return next();
+  const { maxBodyBytes } = policy;
   const declared = raw.headers.get('content-length');
   if (declared !== null && Number(declared) > maxBodyBytes) throw payloadTooLarge(maxBodyBytes);
   const bytes = await readCapped(raw.body, maxBodyBytes);

@@ -40,7 +40,7 @@ const adminRead: RoutePolicy = { class: 'admin_read', auth: 'service', maxBodyBy
 const adminWrite: RoutePolicy = { class: 'admin_write', auth: 'service', maxBodyBytes: 1024 * KiB, failOpen: false, hot: false };
 
 /** Requests that match no route (404s, CORS preflights): anonymous, limited per client IP. */
-export const UNMATCHED_POLICY: RoutePolicy = anon;
+export const UNMATCHED_POLICY: RoutePolicy = { ...anon };
 
 const HOT_USER_PATHS = new Set(['/v1/rank', '/v1/flags', '/functions/v1/policy-ranker']);
 
