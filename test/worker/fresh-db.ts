@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 // A fresh database on the test server, created and migrated from inside workerd (the migrations
 // and seeds are bundled as text by Vite), for worker tests that need exact counts no other test
 // file can disturb. The Worker under test is pointed at it through DATABASE_URL.

@@ -180,7 +180,7 @@ describe('hostile input on every documented route', () => {
         r.route.params.filter((p) => p.in === 'path').forEach((p, i) => {
           path = path.replace(`{${p.name}}`, urlValue(r.pathValues[i]));
         });
-        const qs = new URLSearchParams(Object.entries(r.query).map(([k, v]) => [k, typeof v === 'string' ? v.slice(0, 2_000) : JSON.stringify(v) ?? '']));
+        const qs = new URLSearchParams(Object.entries(r.query).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v.slice(0, 2_000) : JSON.stringify(v) ?? '']));
         const headers = new Headers({ 'cf-connecting-ip': r.ip, 'x-request-id': `fuzz-${crypto.randomUUID()}` });
         const auth = await authHeader(r.cred, r.pick);
         if (auth) headers.set('authorization', auth);
