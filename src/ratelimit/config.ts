@@ -52,6 +52,9 @@ const fallbackConfig = (): LimitsConfig => ({ defaults: { ...FALLBACK_LIMITS }, 
 
 let memory: { config: LimitsConfig; fetchedAt: number } | undefined;
 let refreshing: Promise<unknown> | undefined;
+/** After a failed refill, wait this long before trying Postgres again (it may be down). */
+const REFILL_BACKOFF_MS = 30_000;
+let nextRefillAt = 0;
 
 export async function loadLimitsFromDb(db: Db): Promise<LimitsConfig> {
   const rows = await db.query<{ route_class: string; user_id: string | null; max_requests: number; window_seconds: number }>(
@@ -99,14 +102,21 @@ export async function getLimits(s: LimitsSource): Promise<LimitsConfig> {
     return parsed.data;
   }
   if (parsed && !parsed.success) s.log.error('ratelimit.config_invalid', { key: LIMITS_KV_KEY });
-  // Nothing usable in KV: refill it from Postgres after the response (once per isolate at a time).
-  refreshing ??= s
-    .withDb((db) => syncLimits(s.env, db))
-    .catch((err) => s.log.warn('ratelimit.config_refill_failed', errorFields(err)))
-    .finally(() => {
-      refreshing = undefined;
-    });
-  s.background(refreshing);
+  // Nothing usable in KV: refill it from Postgres after the response (one attempt at a time per
+  // isolate, and not again for REFILL_BACKOFF_MS after a failure).
+  if (!refreshing && now >= nextRefillAt) {
+    nextRefillAt = now + REFILL_BACKOFF_MS;
+    refreshing = s
+      .withDb((db) => syncLimits(s.env, db))
+      .then(() => {
+        nextRefillAt = 0;
+      })
+      .catch((err) => s.log.warn('ratelimit.config_refill_failed', errorFields(err)))
+      .finally(() => {
+        refreshing = undefined;
+      });
+    s.background(refreshing);
+  }
   return memory?.config ?? fallbackConfig();
 }
 
@@ -122,4 +132,5 @@ export function limitFor(config: LimitsConfig, cls: RouteClass, userId?: string)
 /** Tests only: forget the isolate's cached limits. */
 export function resetLimitsCache(): void {
   memory = undefined;
+  nextRefillAt = 0;
 }
