@@ -2,9 +2,10 @@
 // limit (route class + per-user override, from src/ratelimit/config.ts), one decision by that
 // subject's RateLimiter Durable Object, and the RateLimit-* headers on every response.
 //
-// Limiter unreachable (error or > CHECK_TIMEOUT_MS): the route policy decides — reads fail open
-// (served, nothing counted), admin writes and jobs fail closed (503). Either way a warn log line
-// 'ratelimit.unavailable' and a failed 'ratelimit.check' metric record it.
+// Limiter unreachable (error or timeout): the route policy decides — reads fail open (served,
+// nothing counted) after FAIL_OPEN_TIMEOUT_MS, admin writes and jobs fail closed (503) after the
+// longer FAIL_CLOSED_TIMEOUT_MS (a slow limiter should delay a write, not refuse it). Either way a
+// warn log line 'ratelimit.unavailable' and a failed 'ratelimit.check' metric record it.
 import type { Context, MiddlewareHandler } from 'hono';
 import { withDb } from '../db/client';
 import type { AppEnv } from '../env';
@@ -13,10 +14,12 @@ import { serviceUnavailable, tooManyRequests } from '../lib/errors';
 import type { RouteClass } from '../lib/route-policy';
 import { withTimeout } from '../lib/time';
 import { errorFields } from '../observability/logger';
+import { ipSubject } from './client-ip';
 import { getLimits, limitFor } from './config';
 import type { LimitDecision } from './rate-limiter';
 
-const CHECK_TIMEOUT_MS = 1_000;
+const FAIL_OPEN_TIMEOUT_MS = 1_000;
+const FAIL_CLOSED_TIMEOUT_MS = 3_000;
 
 export interface Subject {
   /** Durable Object name: 'user:<uuid>', 'service' or 'ip:<address>'. */
@@ -34,20 +37,11 @@ export function limitsEnabled(env: Env): boolean {
   return (env.RATE_LIMITS ?? '').trim().toLowerCase() !== 'off';
 }
 
-/** Client address as Cloudflare reports it; IPv6 clients are grouped by their /64 network. */
-export function clientIp(c: Context): string {
-  const ip = (c.req.header('cf-connecting-ip') ?? '').trim();
-  if (!ip) return 'unknown';
-  if (!ip.includes(':')) return ip;
-  const groups = ip.split('::')[0]!.split(':');
-  return `${groups.slice(0, 4).join(':')}::/64`;
-}
-
 export function subjectFor(c: Context<AppEnv>): Subject {
   const user = c.get('user');
   if (user) return { key: `user:${user.id}`, userId: user.id };
   if (c.get('service')) return { key: 'service' };
-  return { key: `ip:${clientIp(c)}` };
+  return { key: `ip:${ipSubject(c.req.header('cf-connecting-ip'))}` };
 }
 
 /**
@@ -70,7 +64,7 @@ export async function enforceLimit(c: Context<AppEnv>, subject: Subject, cls: Ro
     const stub = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName(subject.key));
     decision = await withTimeout(
       Promise.resolve(stub.check({ bucket: cls, limit: limit.max, windowSec: limit.windowSec })),
-      CHECK_TIMEOUT_MS,
+      failOpen ? FAIL_OPEN_TIMEOUT_MS : FAIL_CLOSED_TIMEOUT_MS,
       'rate limiter',
     );
     c.get('metrics').observe('ratelimit.check', performance.now() - started, false);

@@ -10,10 +10,15 @@ const migrations = import.meta.glob('../../migrations/*.sql', { query: '?raw', i
 const seeds = import.meta.glob('../../seeds/*.sql', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
 const ordered = (files: Record<string, string>) => Object.keys(files).sort().map((k) => files[k]!);
 
+const RECYCLE_MS = 15_000;
+
 export interface FreshDb {
   url: string;
   env: Env;
+  /** The test's own connection pool (reopened by query() if a connection is lost). */
   db: Db;
+  /** A query that survives one dropped connection (long property runs on a loaded machine). */
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   drop(): Promise<void>;
 }
 
@@ -29,12 +34,34 @@ export async function freshWorkerDatabase(): Promise<FreshDb> {
   const url = new URL(env.DATABASE_URL);
   url.pathname = `/${name}`;
   const freshEnv = { ...env, DATABASE_URL: url.toString() };
-  const db = createDb(freshEnv, log);
+  let db = createDb(freshEnv, log);
+  let openedAt = Date.now();
   for (const sql of [...ordered(migrations), ...ordered(seeds)]) await db.query(sql);
+  const reopen = async () => {
+    await db.end();
+    db = createDb(freshEnv, log);
+    openedAt = Date.now();
+  };
   return {
     url: url.toString(),
     env: freshEnv,
-    db,
+    get db() {
+      return db;
+    },
+    async query<T>(text: string, params: unknown[] = []) {
+      // Long runs on a loaded machine saw pooled WebSocket connections drop after a minute or
+      // two; a connection younger than RECYCLE_MS has not, so recycle before it gets there.
+      if (Date.now() - openedAt > RECYCLE_MS) await reopen();
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await db.query<T>(text, params);
+        } catch (err) {
+          if (attempt >= 4) throw err;
+          await reopen();
+          await new Promise((r) => setTimeout(r, 500 * attempt));
+        }
+      }
+    },
     async drop() {
       await db.end();
       const c = createDb(env, log);

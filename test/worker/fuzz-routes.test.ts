@@ -6,7 +6,7 @@
 //   - every error uses the envelope, with the response's request id;
 //   - a rejected request (4xx) wrote nothing: a fingerprint (row count + content hash) of every
 //     table in a database of its own, and of KV FLAGS, is unchanged.
-// Scale: FUZZ_RUNS (default 1000 requests, about a minute; CI-sized), e.g. FUZZ_RUNS=10000 npm test
+// Scale: FUZZ_RUNS (default 500 requests, about a minute; CI-sized), e.g. FUZZ_RUNS=10000 npm test
 // for a deep run. FUZZ_SEED replays a failing run (fast-check prints the seed).
 // Routes that take input (path/query parameters or a body) are drawn 3× as often as those that do not.
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
@@ -17,7 +17,7 @@ import { createApp } from '../../src/app';
 import { freshWorkerDatabase, type FreshDb } from './fresh-db';
 import { envelope, userToken } from './support';
 
-const RUNS = Number((env as unknown as { FUZZ_RUNS?: string }).FUZZ_RUNS) || 1000;
+const RUNS = Number((env as unknown as { FUZZ_RUNS?: string }).FUZZ_RUNS) || 500;
 const SEED = Number((env as unknown as { FUZZ_SEED?: string }).FUZZ_SEED) || undefined;
 
 interface RouteInfo {
@@ -25,6 +25,8 @@ interface RouteInfo {
   path: string;
   params: { name: string; in: string }[];
   body?: Record<string, any>;
+  /** Statuses ≥ 500 (other than 500) the route documents with its own schema, e.g. /health's 503. */
+  documented5xx: Set<number>;
 }
 
 let fresh: FreshDb;
@@ -123,7 +125,7 @@ const urlValue = (v: unknown) => encodeURIComponent(typeof v === 'string' ? v : 
 // ------------------------------------------------------------------ what "nothing written" means
 // (KV FLAGS is not fingerprinted: every flag write goes through setFlag, which writes Postgres too.)
 async function fingerprint(): Promise<string> {
-  const rows = await fresh.db.query<{ t: string; n: string; h: string }>(fingerprintSql);
+  const rows = await fresh.query<{ t: string; n: string; h: string }>(fingerprintSql);
   return rows.map((r) => `${r.t}:${r.n}:${r.h}`).join(' ');
 }
 
@@ -145,7 +147,10 @@ beforeAll(async () => {
   for (const f of flags) await env.FLAGS.put(f.key, JSON.stringify(f.value));
   doc = await (await app.request('/openapi.json', {}, fresh.env)).json();
   routes = Object.entries<any>(doc.paths).flatMap(([path, ops]) =>
-    Object.entries<any>(ops).map(([method, op]) => ({ method: method.toUpperCase(), path, params: op.parameters ?? [], body: op.requestBody })));
+    Object.entries<any>(ops).map(([method, op]) => ({
+      method: method.toUpperCase(), path, params: op.parameters ?? [], body: op.requestBody,
+      documented5xx: new Set(Object.keys(op.responses ?? {}).map(Number).filter((s) => s > 500)),
+    })));
 }, 120_000);
 
 afterAll(async () => {
@@ -198,20 +203,26 @@ describe('hostile input on every documented route', () => {
         stats.total++;
         stats.byStatus.set(res.status, (stats.byStatus.get(res.status) ?? 0) + 1);
         const label = `${r.method} ${path} (${r.cred}) → ${res.status}: ${text.slice(0, 300)}`;
-        expect(res.status, label).toBeLessThan(500);
+        // A dependency verdict the route documents (GET /health: 503 when a check fails, e.g. a
+        // database slowed down by a loaded machine) is an answer, not a crash of input handling.
+        const documented = r.method === r.route.method && r.route.documented5xx.has(res.status);
+        if (!documented) expect(res.status, label).toBeLessThan(500);
         const after = await fingerprint();
         if (res.status >= 400) {
-          const err = envelope(JSON.parse(text));
-          expect(err.request_id, label).toBe(res.headers.get('x-request-id'));
+          if (!documented) {
+            const err = envelope(JSON.parse(text));
+            expect(err.request_id, label).toBe(res.headers.get('x-request-id'));
+          }
           expect(after, `${label}: a rejected request changed stored data`).toBe(before);
         }
         before = after;
       }),
       { numRuns: RUNS, seed: SEED, endOnFailure: true },
     );
-    // The inputs must actually reach the routes, not just bounce off auth or the limiter.
+    // The inputs must actually reach the routes, not just bounce off auth or the limiter
+    // (checked at the default scale and above; a tiny FUZZ_RUNS may not draw every outcome).
     const statuses = [...stats.byStatus.keys()];
     console.log(`fuzz: ${stats.total} requests, statuses ${JSON.stringify(Object.fromEntries(stats.byStatus))}, ms per route ${JSON.stringify(Object.fromEntries(stats.ms))}`);
-    expect(statuses).toEqual(expect.arrayContaining([200, 400, 401, 403, 413, 415]));
+    if (RUNS >= 500) expect(statuses).toEqual(expect.arrayContaining([200, 400, 401, 403, 413, 415]));
   }, 600_000);
 });
