@@ -3,7 +3,7 @@
 // share process, isolate and machine load:
 //   /…          limits on  (the deployed configuration)
 //   /__off/…    the same request with RATE_LIMITS=off (the limiter is skipped entirely)
-// and /__bench/decisions, which drives one limiter object directly.
+// and /__bench/decisions?object=&n=&concurrency=, which drives one limiter object directly.
 import { createRoute, z } from '@hono/zod-openapi';
 import { createApp } from '../../src/app';
 import { errorResponses, userSecurity } from '../../src/lib/openapi';
@@ -22,8 +22,8 @@ function offEnv(env: Env): Env {
 }
 
 /** n limiter decisions against one object: sequentially, or `concurrency` at a time. */
-async function decisions(env: Env, n: number, concurrency: number): Promise<{ allowed: number }> {
-  const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`bench:${crypto.randomUUID()}`));
+async function decisions(env: Env, object: string, n: number, concurrency: number): Promise<{ allowed: number }> {
+  const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`bench:${object}`));
   let allowed = 0;
   for (let done = 0; done < n; done += concurrency) {
     const batch = Array.from({ length: Math.min(concurrency, n - done) }, () =>
@@ -39,7 +39,7 @@ export default {
     if (url.pathname === '/__bench/decisions') {
       const n = Number(url.searchParams.get('n') ?? 1000);
       const concurrency = Number(url.searchParams.get('concurrency') ?? 1);
-      return Response.json(await decisions(env, n, concurrency));
+      return Response.json(await decisions(env, url.searchParams.get('object') ?? 'one', n, concurrency));
     }
     if (url.pathname.startsWith('/__off/')) {
       url.pathname = url.pathname.slice('/__off'.length);
