@@ -14,7 +14,7 @@ import { requestContext } from './lib/context';
 import { authenticate, rateLimit } from './lib/gate';
 import { inputGuard } from './lib/input-guard';
 import { corsPreflight, securityHeaders } from './lib/security-headers';
-import { ApiError, errorResponse, notFound } from './lib/errors';
+import { ApiError, errorResponse, isDatabaseUnreachable, notFound } from './lib/errors';
 import { createRouter } from './lib/openapi';
 import { rateLimitHeaders } from './ratelimit/middleware';
 import { errorFields } from './observability/logger';
@@ -78,6 +78,11 @@ export function createApp(): OpenAPIHono<AppEnv> {
     if (err instanceof ConfigError) {
       log?.error('config.invalid', { keys: err.keys });
       return errorResponse(c, new ApiError(500, 'misconfigured', 'the service is misconfigured'));
+    }
+    if (isDatabaseUnreachable(err)) {
+      // Not a bug in this request: the database could not be reached. Retryable, so say so.
+      log?.error('db.unavailable', { ...errorFields(err), operation: c.req.path });
+      return errorResponse(c, new ApiError(503, 'unavailable', 'database unavailable; retry shortly', undefined, { 'Retry-After': '1' }));
     }
     log?.error('unhandled_error', { ...errorFields(err), operation: c.req.path });
     return errorResponse(c, new ApiError(500, 'internal', 'internal error'));

@@ -94,6 +94,21 @@ describe('request bodies', () => {
   });
 });
 
+describe('dependency failures', () => {
+  it('a database that cannot be reached answers 503 unavailable with Retry-After, not 500', async () => {
+    const broken = gateApp();
+    broken.get('/__test/db-down', () => { throw new Error('Connection terminated due to connection timeout'); });
+    broken.get('/__test/bug', () => { throw new TypeError("Cannot read properties of undefined (reading 'x')"); });
+    const down = await send(broken, '/__test/db-down');
+    expect(down.status).toBe(503);
+    expect(envelope(down.json).code).toBe('unavailable');
+    expect(down.headers.get('retry-after')).toBe('1');
+    const bug = await send(broken, '/__test/bug');
+    expect(bug.status).toBe(500);
+    expect(envelope(bug.json).code).toBe('internal');
+  });
+});
+
 describe('CORS', () => {
   it('echoes an allowed origin on every response, errors included', async () => {
     for (const path of ['/health', '/v1/__test/me', '/nope']) {
