@@ -48,6 +48,11 @@ export default defineConfig({
                 RATE_LIMITS: 'on',
                 // Scale of the hostile-input property test (test/worker/fuzz-routes.test.ts).
                 FUZZ_RUNS: process.env.FUZZ_RUNS ?? '',
+                // Discovery retries in seconds rather than minutes, and its test-only fault
+                // injection (ignored in production; see src/discovery/config.ts).
+                DISCOVERY_RETRY_BASE_SECONDS: '1',
+                DISCOVERY_RETRY_CAP_SECONDS: '2',
+                DISCOVERY_FAULT_INJECTION: 'on',
               },
             },
           })),

@@ -22,6 +22,7 @@ const apiPort = Number(process.env.PORT || DEFAULT_API_PORT);
 const pgPort = Number(process.env.PG_PORT || DEFAULT_PG_PORT);
 const proxyPort = Number(process.env.NEON_WS_PROXY_PORT || vars.NEON_WS_PROXY_PORT || DEFAULT_PROXY_PORT);
 const externalUrl = process.env.DATABASE_URL;
+const pgDataDir = path.resolve(ROOT, process.env.PG_DATA_DIR || '.data/pg');
 
 let pg: PgChild | undefined;
 let proxy: WsProxy | undefined;
@@ -63,14 +64,14 @@ async function main() {
     if (await portInUse(pgPort)) {
       fail(`port ${pgPort} is in use (another Postgres or a previous \`npm run dev\`?); stop it, or set DATABASE_URL to use that database`);
     }
-    mkdirSync(path.join(ROOT, '.data'), { recursive: true });
+    mkdirSync(path.dirname(pgDataDir), { recursive: true });
     try {
-      pg = await startPgChild({ port: pgPort, dataDir: path.join(ROOT, '.data/pg') });
+      pg = await startPgChild({ port: pgPort, dataDir: pgDataDir });
     } catch (err) {
       fail(`Postgres could not start on 127.0.0.1:${pgPort}: ${(err as Error).message}`);
     }
     url = pg.url;
-    console.log(`postgres  ${url.replace(/:[^:@/]+@/, ':***@')} (data in .data/pg)`);
+    console.log(`postgres  ${url.replace(/:[^:@/]+@/, ':***@')} (data in ${path.relative(ROOT, pgDataDir)})`);
   }
 
   try {

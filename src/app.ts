@@ -8,8 +8,13 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ConfigError } from './config';
 import type { AppEnv } from './env';
 import { DocsPage } from './handlers/docs-page';
+import { adminFlagRoutes } from './handlers/admin-flags';
+import { flagRoutes } from './handlers/flags';
+import { adminDlqRoutes } from './handlers/admin-dlq';
+import { discoveryJobRoutes } from './handlers/discovery-jobs';
 import { healthRoutes } from './handlers/health';
 import { rateLimitRoutes } from './handlers/rate-limits';
+import { meRoutes } from './handlers/me';
 import { requestContext } from './lib/context';
 import { authenticate, rateLimit } from './lib/gate';
 import { inputGuard } from './lib/input-guard';
@@ -55,6 +60,11 @@ export function createApp(): OpenAPIHono<AppEnv> {
   // Routes: one sub-app per resource (src/handlers/*), each with its own auth. Add resources here.
   app.route('/', healthRoutes);
   app.route('/', rateLimitRoutes);
+  app.route('/', flagRoutes);
+  app.route('/', adminFlagRoutes);
+  app.route('/', meRoutes);
+  app.route('/', discoveryJobRoutes);
+  app.route('/', adminDlqRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerJwt', {
     type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "A user's JWT (sub = user UUID)",

@@ -21,7 +21,9 @@ export async function startWsProxy(port: number, host = '127.0.0.1'): Promise<Ws
       ws.close(1008, 'address not allowed');
       return;
     }
-    pipe(ws, net.connect(Number(match[2]), match[1]!));
+    // No Nagle: the driver sends each protocol message (Parse, Bind, Execute, Sync…) as its own
+    // frame; batching the small writes behind delayed ACKs cost ~40 ms per parameterised query.
+    pipe(ws, net.connect({ port: Number(match[2]), host: match[1]!, noDelay: true }));
   });
   await new Promise<void>((resolve, reject) => {
     wss.once('listening', resolve);
@@ -59,10 +61,13 @@ function pipe(ws: WebSocket, tcp: net.Socket): void {
     if (ws.readyState === ws.OPEN) ws.send(chunk);
   });
   // After the client's Terminate, Postgres closes TCP first; closing the WebSocket from our side
-  // then makes workerd report "Network connection lost". Let the client close it (with a fallback).
+  // at once makes workerd report "Network connection lost". Let the client close it, with a short
+  // fallback: the Neon driver (1.2.0) never does — Connection.end() passes its "then close"
+  // callback to Socket.write() as the encoding argument — and workerd keeps a queue or cron
+  // invocation open until its sockets close, so a long fallback adds that much to every batch.
   tcp.on('close', () => {
     if (ws.readyState !== ws.OPEN) return;
-    if (clientTerminated) setTimeout(() => ws.readyState === ws.OPEN && ws.close(1000), 5_000).unref();
+    if (clientTerminated) setTimeout(() => ws.readyState === ws.OPEN && ws.close(1000), 100).unref();
     else ws.close(1011, 'database connection closed');
   });
   // Close a moment later, not at once: the driver writes its startup message right after the

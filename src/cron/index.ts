@@ -4,6 +4,8 @@
 import { createDb, type Db } from '../db/client';
 import { createLogger, errorFields, type Logger } from '../observability/logger';
 import { rateLimitSync } from '../ratelimit/sync-job';
+import { flagSync } from './flag-sync';
+import { discoveryRelayJob } from './discovery';
 import { gcIntentSignals, gcLearningEvents } from './gc';
 
 export interface JobContext {
@@ -21,7 +23,7 @@ export interface Job {
 
 /** The four Cron Triggers of wrangler.toml and what each runs. Features add their jobs here. */
 export const schedules: Record<string, Job[]> = {
-  '* * * * *': [rateLimitSync],
+  '* * * * *': [flagSync, discoveryRelayJob, rateLimitSync],
   '*/5 * * * *': [],
   '0 2 * * *': [gcLearningEvents],
   '0 3 * * *': [gcIntentSignals],

@@ -86,4 +86,7 @@ export async function withUserTransaction<T>(
   });
 }
 
+/** The rows of a drizzle tx.execute(sql`…`) result (the driver's QueryResult). */
+export const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
+
 export type { SQL };

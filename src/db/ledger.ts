@@ -2,19 +2,9 @@
 // (API, CLI, SQL sync, cron, alert). Who/what path, on which key, old → new, and why.
 import { sql } from 'drizzle-orm';
 import type { Db, Tx } from './client';
+import type { LedgerEntry } from './ledger-entry';
 
-export interface LedgerEntry {
-  /** Who acted: 'api:service', 'cli', 'sql', 'kv', 'cron:<job>', 'alert:<rule>', a user id… */
-  actor: string;
-  /** What was done, dotted: 'flag.set', 'flag.sync', 'dlq.redrive', 'safe_mode.auto_on'… */
-  action: string;
-  target?: string;
-  oldValue?: unknown;
-  newValue?: unknown;
-  reason?: string;
-  requestId?: string;
-  metadata?: Record<string, unknown>;
-}
+export type { LedgerEntry };
 
 const INSERT = `INSERT INTO public.ai_action_ledger (actor, action, target, old_value, new_value, reason, request_id, metadata)
                 VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7, $8::jsonb) RETURNING id`;

@@ -26,6 +26,17 @@ export const featureFlags = pgTable('feature_flags', {
   updatedBy: text('updated_by'),
 });
 
+// Flag sync bookkeeping (migrations/0100_flag_sync.sql): the three-way merge base per key.
+export const featureFlagSync = pgTable('feature_flag_sync', {
+  key: text('key').primaryKey(),
+  value: jsonb('value'),
+  rev: bigint('rev', { mode: 'number' }).notNull().default(0),
+  source: text('source'),
+  syncedAt: ts('synced_at').notNull().defaultNow(),
+  lastConflict: jsonb('last_conflict'),
+  rejected: jsonb('rejected').notNull().default({}),
+});
+
 export const retentionPolicies = pgTable('retention_policies', {
   tableName: text('table_name').primaryKey(),
   retain: interval('retain').notNull(),

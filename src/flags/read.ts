@@ -1,29 +1,91 @@
-// Read one flag: KV FLAGS first (the edge copy), Postgres feature_flags when KV has nothing.
-// An invalid stored value yields the default and an error log, never an exception.
+// Load every flag from the edge copy: KV FLAGS first (one bulk read), Postgres feature_flags only
+// for keys KV has nothing for (a fresh namespace before the first sync). A value that is not
+// valid JSON or fails its zod schema never reaches a request: the last good value this isolate
+// saw (or the built-in default) is used instead, and an error is logged.
 import type { Db } from '../db/client';
-import type { Logger } from '../observability/logger';
-import { flagDefaults, flagSchemas, type FlagKey, type FlagValues } from './definitions';
+import { zodIssues } from '../lib/errors';
+import { withTimeout } from '../lib/time';
+import { errorFields, type Logger } from '../observability/logger';
+import { defaultFlag, FLAG_KEYS, parseFlag, type FlagKey, type ParsedFlag } from './definitions';
+import { parseJsonText, readFlagTexts } from './kv';
 
-export type FlagSource = 'kv' | 'db' | 'default';
+export type FlagSource = 'kv' | 'db' | 'last_good' | 'default';
+export type ParsedFlags = { [K in FlagKey]: ParsedFlag<K> };
 
-export async function readFlag<K extends FlagKey>(
+export interface LoadedFlags {
+  flags: ParsedFlags;
+  sources: Record<FlagKey, FlagSource>;
+}
+
+/** Bounds the KV-empty fallback: a hung database must not hang every request of the isolate. */
+const DB_TIMEOUT_MS = 2_000;
+
+export async function loadFlags(
   env: Env,
   db: () => Db,
   log: Logger,
-  key: K,
-): Promise<{ value: FlagValues[K]; source: FlagSource }> {
-  let raw: unknown = await env.FLAGS.get(key, 'json');
-  let source: FlagSource = 'kv';
-  if (raw === null) {
-    const rows = await db().query<{ value: unknown }>('SELECT value FROM public.feature_flags WHERE key = $1', [key]);
-    raw = rows[0]?.value ?? null;
-    source = 'db';
+  lastGood: Partial<ParsedFlags>,
+): Promise<LoadedFlags> {
+  const flags = {} as Record<FlagKey, ParsedFlag>;
+  const sources = {} as Record<FlagKey, FlagSource>;
+  const fallback = (key: FlagKey) => {
+    const good = lastGood[key];
+    flags[key] = good ?? defaultFlag(key);
+    sources[key] = good ? 'last_good' : 'default';
+  };
+  const accept = (key: FlagKey, raw: unknown, from: 'kv' | 'db') => {
+    const parsed = parseFlag(key, raw);
+    if (parsed.success) {
+      flags[key] = parsed.data;
+      sources[key] = from;
+    } else {
+      log.error('flags.invalid_value', { key, source: from, issues: zodIssues(parsed.error) });
+      fallback(key);
+    }
+  };
+
+  let texts: Map<string, string | null>;
+  try {
+    texts = await readFlagTexts(env, FLAG_KEYS);
+  } catch (err) {
+    // KV failing is not "KV has nothing": keep serving what we know rather than load Postgres.
+    log.error('flags.kv_unavailable', errorFields(err));
+    FLAG_KEYS.forEach(fallback);
+    return { flags: flags as ParsedFlags, sources };
   }
-  if (raw === null) return { value: flagDefaults[key], source: 'default' };
-  const parsed = flagSchemas[key].safeParse(raw);
-  if (!parsed.success) {
-    log.error('flags.invalid_value', { key, source });
-    return { value: flagDefaults[key], source: 'default' };
+
+  const missing: FlagKey[] = [];
+  for (const key of FLAG_KEYS) {
+    const text = texts.get(key) ?? null;
+    if (text === null) {
+      missing.push(key);
+      continue;
+    }
+    const json = parseJsonText(text);
+    if (json.ok) accept(key, json.value, 'kv');
+    else {
+      log.error('flags.invalid_value', { key, source: 'kv', issues: [{ path: '(root)', message: 'not JSON', code: 'invalid_json' }] });
+      fallback(key);
+    }
   }
-  return { value: parsed.data as FlagValues[K], source };
+
+  if (missing.length > 0) {
+    log.warn('flags.kv_missing', { keys: missing });
+    try {
+      const rows = await withTimeout(
+        db().query<{ key: FlagKey; value: unknown }>('SELECT key, value FROM public.feature_flags WHERE key = ANY($1)', [missing]),
+        DB_TIMEOUT_MS,
+        'flags db read',
+      );
+      const byKey = new Map(rows.map((r) => [r.key, r.value]));
+      for (const key of missing) {
+        if (byKey.has(key)) accept(key, byKey.get(key), 'db');
+        else fallback(key);
+      }
+    } catch (err) {
+      log.error('flags.db_unavailable', errorFields(err));
+      missing.forEach(fallback);
+    }
+  }
+  return { flags: flags as ParsedFlags, sources };
 }

@@ -1,6 +1,8 @@
 // queue(): one entry for every queue the Worker consumes; dispatch on batch.queue, then on each
 // message's `type`. Queue names differ per environment (edge-events, edge-events-staging, …).
 import { createDb, type Db } from '../db/client';
+import { discoveryJobHandler, markDeadJobs } from '../discovery/consumer';
+import { DISCOVERY_JOB } from '../discovery/messages';
 import { createLogger, errorFields } from '../observability/logger';
 import { recordDeadMessages, topicOf, type DeadMessage } from './dead-letters';
 import { backoffSeconds, type ConsumerContext, type HandlerMap } from './registry';
@@ -17,11 +19,17 @@ export function queueKind(name: string): QueueKind | undefined {
 /** Message handlers per queue kind; each feature registers its message types here. */
 export const handlers: Record<'events' | 'discovery', HandlerMap> = {
   events: {},
-  discovery: {},
+  discovery: { [DISCOVERY_JOB]: discoveryJobHandler },
 };
 
-/** Extra work for dead-letter batches beyond recording them (e.g. marking ledger rows dead). */
-export const deadLetterHooks: Partial<Record<'events-dlq' | 'discovery-dlq', (msgs: readonly Message[], c: ConsumerContext) => Promise<void>>> = {};
+/**
+ * Extra work for dead-letter batches (e.g. marking ledger rows dead). A hook may return the ids of
+ * messages it has recorded itself (their ledger row now shows them as dead); every other message
+ * is recorded in events_queue, so nothing is dropped and nothing shows twice.
+ */
+export const deadLetterHooks: Partial<Record<'events-dlq' | 'discovery-dlq', (msgs: readonly Message[], c: ConsumerContext) => Promise<void | readonly string[]>>> = {
+  'discovery-dlq': markDeadJobs,
+};
 
 export async function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionContext): Promise<void> {
   const log = createLogger({ queue: batch.queue, batch_size: batch.messages.length });
@@ -82,14 +90,14 @@ async function consumeByType(batch: MessageBatch, c: ConsumerContext, map: Handl
 
 async function consumeDeadLetters(batch: MessageBatch, c: ConsumerContext, kind: 'events-dlq' | 'discovery-dlq'): Promise<void> {
   try {
+    const recorded = new Set((await deadLetterHooks[kind]?.(batch.messages, c)) ?? []);
     await recordDeadMessages(
       c.db(),
-      batch.messages.map((m) => ({
+      batch.messages.filter((m) => !recorded.has(m.id)).map((m) => ({
         queue: batch.queue, messageId: m.id, body: m.body, attempts: m.attempts,
         error: `retries exhausted on ${batch.queue.replace(/-dlq$/, '')}`,
       })),
     );
-    await deadLetterHooks[kind]?.(batch.messages, c);
     batch.ackAll();
   } catch (err) {
     c.log.error('queue.dlq_record_failed', errorFields(err));

@@ -5,5 +5,7 @@ declare module 'vitest' {
     databaseUrl: string;
     wsProxyPort: number;
     blackholePort: number;
+    /** Name of a migrated + seeded template database (clone it with CREATE DATABASE … TEMPLATE). */
+    templateDatabase: string;
   }
 }

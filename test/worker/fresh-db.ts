@@ -1,75 +1,81 @@
-/// <reference types="vite/client" />
-// A fresh database on the test server, created and migrated from inside workerd (the migrations
-// and seeds are bundled as text by Vite), for worker tests that need exact counts no other test
-// file can disturb. The Worker under test is pointed at it through DATABASE_URL.
-import { env } from 'cloudflare:test';
+// A private database for a worker test file that needs exact results (or runs whole-database jobs
+// such as the relay or the queue-worker) without touching rows of test files running in parallel:
+// cloned from the migrated + seeded template the global setup prepared.
+//   const fresh = useFreshWorkerDatabase();      // at file level: clone before, drop after
+//   await fresh.db.query(…); await fresh.fetch('/functions/v1/…', { method: 'POST', json: {…} });
+// Messages the Worker sends still go to the real queues, whose consumer uses the shared database.
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { createDb, type Db } from '../../src/db/client';
+import worker from '../../src/index';
 import { createLogger } from '../../src/observability/logger';
+import { BASE, serviceHeaders, testDb } from './support';
 
-const migrations = import.meta.glob('../../migrations/*.sql', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
-const seeds = import.meta.glob('../../seeds/*.sql', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
-const ordered = (files: Record<string, string>) => Object.keys(files).sort().map((k) => files[k]!);
-
-const RECYCLE_MS = 15_000;
-
-export interface FreshDb {
+export interface FreshDatabase {
   url: string;
+  /** The Worker's env pointed at this database. */
   env: Env;
-  /** The test's own connection pool (reopened by query() if a connection is lost). */
   db: Db;
-  /** A query that survives one dropped connection (long property runs on a loaded machine). */
-  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** The Worker's fetch() against this database (service key by default); JSON in and out. */
+  fetch(path: string, init?: { method?: string; json?: unknown; headers?: Record<string, string> }): Promise<{ status: number; json: any }>;
   drop(): Promise<void>;
 }
 
-export async function freshWorkerDatabase(): Promise<FreshDb> {
-  const log = createLogger({ test: 'fresh-db' });
-  const name = `w_${crypto.randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  const admin = createDb(env, log);
+export async function freshWorkerDatabase(): Promise<FreshDatabase> {
+  const name = `tw_${crypto.randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  const admin = testDb();
   try {
-    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${inject('templateDatabase')}`);
   } finally {
     await admin.end();
   }
   const url = new URL(env.DATABASE_URL);
   url.pathname = `/${name}`;
-  const freshEnv = { ...env, DATABASE_URL: url.toString() };
-  let db = createDb(freshEnv, log);
-  let openedAt = Date.now();
-  for (const sql of [...ordered(migrations), ...ordered(seeds)]) await db.query(sql);
-  const reopen = async () => {
-    await db.end();
-    db = createDb(freshEnv, log);
-    openedAt = Date.now();
-  };
+  const freshEnv = { ...env, DATABASE_URL: url.toString() } as Env;
+  const db = createDb(freshEnv, createLogger({ test: true, db: name }));
   return {
     url: url.toString(),
     env: freshEnv,
-    get db() {
-      return db;
-    },
-    async query<T>(text: string, params: unknown[] = []) {
-      // Long runs on a loaded machine saw pooled WebSocket connections drop after a minute or
-      // two; a connection younger than RECYCLE_MS has not, so recycle before it gets there.
-      if (Date.now() - openedAt > RECYCLE_MS) await reopen();
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await db.query<T>(text, params);
-        } catch (err) {
-          if (attempt >= 4) throw err;
-          await reopen();
-          await new Promise((r) => setTimeout(r, 500 * attempt));
-        }
-      }
+    db,
+    async fetch(path, init = {}) {
+      const headers: Record<string, string> = { ...serviceHeaders(), ...init.headers };
+      if (init.json !== undefined) headers['content-type'] = 'application/json';
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(
+        new Request(`${BASE}${path}`, { method: init.method ?? 'GET', headers, body: init.json === undefined ? undefined : JSON.stringify(init.json) }),
+        freshEnv,
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      const text = await res.text();
+      return { status: res.status, json: text ? JSON.parse(text) : undefined };
     },
     async drop() {
       await db.end();
-      const c = createDb(env, log);
+      const a = testDb();
       try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       } finally {
-        await c.end();
+        await a.end();
       }
     },
+  };
+}
+
+/** A private database for this test file: cloned before its tests, dropped after. */
+export function useFreshWorkerDatabase(): FreshDatabase {
+  let current: FreshDatabase | undefined;
+  beforeAll(async () => { current = await freshWorkerDatabase(); }, 60_000);
+  afterAll(async () => { await current?.drop(); });
+  const ready = () => {
+    if (!current) throw new Error('the fresh database exists only inside tests');
+    return current;
+  };
+  return {
+    get url() { return ready().url; },
+    get env() { return ready().env; },
+    get db() { return ready().db; },
+    fetch: (path, init) => ready().fetch(path, init),
+    drop: () => ready().drop(),
   };
 }

@@ -16,7 +16,9 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
 import { classifyRoute } from '../../src/lib/route-policy';
-import { freshWorkerDatabase, type FreshDb } from './fresh-db';
+import { createDb, type Db } from '../../src/db/client';
+import { createLogger } from '../../src/observability/logger';
+import { freshWorkerDatabase, type FreshDatabase } from './fresh-db';
 import { envelope, userToken } from './support';
 
 const RUNS = Number((env as unknown as { FUZZ_RUNS?: string }).FUZZ_RUNS) || 300;
@@ -31,7 +33,7 @@ interface RouteInfo {
   documented5xx: Set<number>;
 }
 
-let fresh: FreshDb;
+let fresh: FreshDatabase;
 const app = createApp();
 // The live document, read when the file loads (it needs no database): one test per route below.
 const doc: any = await (await app.request('/openapi.json', {}, env)).json();
@@ -142,8 +144,28 @@ const urlValue = (v: unknown) => encodeURIComponent(typeof v === 'string' ? v : 
 
 // ------------------------------------------------------------------ what "nothing written" means
 // (KV FLAGS is not fingerprinted: every flag write goes through setFlag, which writes Postgres too.)
+// The test's own connection is recycled every RECYCLE_MS and retried on failure: long runs on a
+// loaded shared machine saw pooled WebSocket connections drop after a minute or two.
+const RECYCLE_MS = 15_000;
+let probe: { db: Db; openedAt: number } | undefined;
+async function probeQuery<T>(text: string): Promise<T[]> {
+  for (let attempt = 1; ; attempt++) {
+    if (!probe || Date.now() - probe.openedAt > RECYCLE_MS) {
+      await probe?.db.end();
+      probe = { db: createDb(fresh.env, createLogger({ test: 'fuzz-probe' })), openedAt: Date.now() };
+    }
+    try {
+      return await probe.db.query<T>(text);
+    } catch (err) {
+      if (attempt >= 4) throw err;
+      await probe.db.end();
+      probe = undefined;
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
+}
 async function fingerprint(): Promise<string> {
-  const rows = await fresh.query<{ t: string; n: string; h: string }>(fingerprintSql);
+  const rows = await probeQuery<{ t: string; n: string; h: string }>(fingerprintSql);
   return rows.map((r) => `${r.t}:${r.n}:${r.h}`).join(' ');
 }
 
@@ -166,6 +188,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await probe?.db.end();
   await fresh?.drop();
 });
 

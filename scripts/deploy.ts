@@ -1,0 +1,187 @@
+// Canary deploys with Workers gradual deployments (guide §5).
+//   npm run deploy:canary  -- --percent 5        upload a version; split new@5% / stable@95%
+//   npm run deploy:promote -- [--percent 25]      move the canary to N% (default 100)
+//   npm run deploy:rollback                       everything back to the stable version
+//   npm run deploy:auto    -- [--steps 5,25,100] [--wait 1h] [--interval 1m]
+//                                                 step up with the canary gate between steps;
+//                                                 any no-go rolls back automatically
+// Common flags: --env <name> (default production), --dry-run (print the wrangler invocations),
+// --database-url (gate + ledger; default $DATABASE_URL), --message.
+// Users keep one version during a split when clients send Cloudflare-Workers-Version-Key: <user id>.
+import { execSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { evaluateGate, formatGate, type GateResult } from './lib/canary-gate';
+import { parseDuration } from './lib/duration';
+import { ROOT, fail } from './lib/env';
+import { runWrangler } from './lib/wrangler-cli';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    env: { type: 'string', default: 'production' },
+    percent: { type: 'string' },
+    steps: { type: 'string', default: '5,25,100' },
+    wait: { type: 'string', default: '1h' },
+    interval: { type: 'string', default: '1m' },
+    'dry-run': { type: 'boolean', default: false },
+    'database-url': { type: 'string' },
+    message: { type: 'string' },
+  },
+});
+const command = positionals[0];
+const dryRun = values['dry-run']!;
+const envName = values.env!;
+const databaseUrl = values['database-url'] ?? process.env.DATABASE_URL;
+const envArgs = ['--env', envName];
+
+interface DeployState {
+  env: string;
+  stable: string;
+  canary: string;
+  percent: number;
+  updatedAt: string;
+}
+
+const stateFile = path.join(process.env.DEPLOY_STATE_DIR ?? path.join(ROOT, '.wrangler/deploy-state'), `${envName}.json`);
+
+function loadState(): DeployState {
+  if (!existsSync(stateFile)) fail(`no canary in progress for env "${envName}" (${path.relative(ROOT, stateFile)} missing); start one with deploy:canary`);
+  return JSON.parse(readFileSync(stateFile, 'utf8'));
+}
+
+function saveState(s: Omit<DeployState, 'updatedAt'> | null): void {
+  if (dryRun) return;
+  mkdirSync(path.dirname(stateFile), { recursive: true });
+  writeFileSync(stateFile, s ? JSON.stringify({ ...s, updatedAt: new Date().toISOString() }, null, 2) + '\n' : '{}\n');
+}
+
+function percentArg(text: string | undefined, fallback: number): number {
+  const n = text === undefined ? fallback : Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 100) fail(`--percent must be an integer from 1 to 100 (got ${text})`);
+  return n;
+}
+
+/** Record the deploy action in ai_action_ledger when a database is reachable (best effort). */
+async function ledger(action: string, detail: Record<string, unknown>, reason?: string): Promise<void> {
+  if (!databaseUrl || dryRun) return;
+  const db = new pg.Client({ connectionString: databaseUrl });
+  try {
+    await db.connect();
+    await db.query(
+      `INSERT INTO public.ai_action_ledger (actor, action, target, new_value, reason) VALUES ('cli:deploy', $1, $2, $3::jsonb, $4)`,
+      [action, envName, JSON.stringify(detail), reason ?? null],
+    );
+  } catch (err) {
+    console.warn(`warning: could not write the ledger: ${(err as Error).message}`);
+  } finally {
+    await db.end().catch(() => {});
+  }
+}
+
+function currentStableVersion(): string {
+  if (dryRun) {
+    runWrangler(['deployments', 'status', '--json', ...envArgs], { dryRun });
+    return '<current-version-id>';
+  }
+  const { stdout } = runWrangler(['deployments', 'status', '--json', ...envArgs]);
+  const deployment = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { versions: { version_id: string; percentage: number }[] };
+  const versions = [...deployment.versions].sort((a, b) => b.percentage - a.percentage);
+  if (versions.length !== 1 || versions[0]!.percentage !== 100) {
+    fail(`a split deployment is already active (${versions.map((v) => `${v.version_id}@${v.percentage}%`).join(', ')}); promote or roll it back first`);
+  }
+  return versions[0]!.version_id;
+}
+
+function gitTag(): string | undefined {
+  try {
+    return execSync('git rev-parse --short HEAD', { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function split(canary: string, stable: string, percent: number, message: string): void {
+  const specs = percent >= 100 ? [`${canary}@100%`] : [`${canary}@${percent}%`, `${stable}@${100 - percent}%`];
+  runWrangler(['versions', 'deploy', ...specs, '--yes', '--message', message, ...envArgs], { dryRun });
+}
+
+async function canary(percent: number): Promise<DeployState> {
+  const stable = currentStableVersion();
+  const tag = gitTag();
+  const upload = runWrangler(
+    ['versions', 'upload', ...(tag ? ['--tag', tag] : []), '--message', values.message ?? `canary ${tag ?? ''}`.trim(), ...envArgs],
+    { dryRun },
+  );
+  const canaryId = dryRun ? '<new-version-id>' : String(upload.outputs.find((o) => o.type === 'version-upload')?.version_id ?? '');
+  if (!canaryId) fail('wrangler versions upload reported no version id');
+  split(canaryId, stable, percent, `canary ${percent}%`);
+  const state = { env: envName, stable, canary: canaryId, percent };
+  saveState(state);
+  await ledger('deploy.canary', state);
+  console.log(`canary ${canaryId} at ${percent}% (stable ${stable} at ${100 - percent}%)`);
+  return { ...state, updatedAt: new Date().toISOString() };
+}
+
+async function promote(state: DeployState, percent: number): Promise<DeployState> {
+  split(state.canary, state.stable, percent, `promote ${percent}%`);
+  const next = percent >= 100 ? null : { ...state, percent };
+  saveState(next);
+  await ledger('deploy.promote', { ...state, percent });
+  console.log(percent >= 100 ? `promoted ${state.canary} to 100%` : `canary ${state.canary} at ${percent}%`);
+  return { ...state, percent, updatedAt: new Date().toISOString() };
+}
+
+async function rollback(state: DeployState, reason: string): Promise<void> {
+  runWrangler(['versions', 'deploy', `${state.stable}@100%`, '--yes', '--message', `rollback: ${reason}`, ...envArgs], { dryRun });
+  saveState(null);
+  await ledger('deploy.rollback', { ...state }, reason);
+  console.log(`rolled back to ${state.stable} (${reason})`);
+}
+
+async function gate(): Promise<GateResult> {
+  if (dryRun && !databaseUrl) return { go: true, checks: [] };
+  return evaluateGate(databaseUrl!);
+}
+
+async function auto(): Promise<void> {
+  const steps = values.steps!.split(',').map((s) => percentArg(s, 0));
+  if (steps.some((s, i) => i > 0 && s <= steps[i - 1]!) || steps.at(-1) !== 100) {
+    fail('--steps must increase and end at 100, e.g. 5,25,100');
+  }
+  if (!databaseUrl && !dryRun) fail('deploy:auto needs the gate: pass --database-url or set DATABASE_URL');
+  const waitMs = parseDuration(values.wait!);
+  const intervalMs = Math.min(parseDuration(values.interval!), waitMs);
+  let state = await canary(steps[0]!);
+  for (let i = 0; i < steps.length; i++) {
+    if (steps[i] === 100) break;
+    const until = Date.now() + waitMs;
+    do {
+      if (!dryRun) await new Promise((r) => setTimeout(r, Math.min(intervalMs, Math.max(0, until - Date.now()))));
+      const result = await gate();
+      console.log(`gate at ${steps[i]}%:\n${formatGate(result)}`);
+      if (!result.go) {
+        const reasons = result.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
+        await rollback(state, `canary gate no-go at ${steps[i]}%: ${reasons}`);
+        process.exit(1);
+      }
+    } while (!dryRun && Date.now() < until);
+    state = await promote(state, steps[i + 1]!);
+  }
+  console.log('canary completed: 100%');
+}
+
+async function main(): Promise<void> {
+  switch (command) {
+    case 'canary': await canary(percentArg(values.percent, 5)); break;
+    case 'promote': await promote(loadState(), percentArg(values.percent, 100)); break;
+    case 'rollback': await rollback(loadState(), values.message ?? 'manual rollback'); break;
+    case 'auto': await auto(); break;
+    case 'status': console.log(existsSync(stateFile) ? readFileSync(stateFile, 'utf8') : `no canary in progress for ${envName}`); break;
+    default: fail('usage: tsx scripts/deploy.ts canary|promote|rollback|auto|status [--env production] [--dry-run] …');
+  }
+}
+
+main().catch((err) => fail((err as Error).message));

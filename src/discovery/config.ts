@@ -1,0 +1,66 @@
+// Discovery's operational knobs. All optional (defaults below), read from the Worker's env (vars or
+// secrets) and validated once per env object. Not in wrangler.toml [vars]: the defaults are the
+// production values; tests and local experiments override them.
+//   DISCOVERY_RETRY_BASE_SECONDS  first retry delay; doubles per attempt        (default 5)
+//   DISCOVERY_RETRY_CAP_SECONDS   longest retry delay                            (default 300)
+//   DISCOVERY_FAULT_INJECTION     'on' honours a message's test_fault (TEST ONLY; ignored in production)
+import { z } from 'zod';
+import { createLogger } from '../observability/logger';
+import { backoffSeconds } from '../queues/registry';
+
+/** Rows leased by the DISCOVERY consumer expire after this (a job takes milliseconds). */
+export const CONSUMER_LEASE_SECONDS = 120;
+/** Every lock wait inside a job is bounded; a blocked job fails fast and retries with backoff. */
+export const JOB_LOCK_TIMEOUT_MS = 1_000;
+/** Attempts before a job is dead: wrangler.toml's DISCOVERY max_retries (5) + the first delivery. */
+export const MAX_ATTEMPTS = 6;
+
+const seconds = (def: number) =>
+  z.preprocess((v) => (v === '' || v === undefined || v === null ? undefined : v), z.coerce.number().int().min(0).max(43_200).default(def));
+
+const Schema = z
+  .object({
+    APP_ENV: z.string().optional(),
+    DISCOVERY_RETRY_BASE_SECONDS: seconds(5),
+    DISCOVERY_RETRY_CAP_SECONDS: seconds(300),
+    DISCOVERY_FAULT_INJECTION: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['on', 'off']).default('off')),
+  })
+  .refine((c) => !(c.APP_ENV === 'production' && c.DISCOVERY_FAULT_INJECTION === 'on'), {
+    path: ['DISCOVERY_FAULT_INJECTION'],
+    message: 'fault injection is for tests only and is ignored in production',
+  });
+
+export interface DiscoveryConfig {
+  retryBaseSeconds: number;
+  retryCapSeconds: number;
+  faultInjection: boolean;
+}
+
+const cache = new WeakMap<object, DiscoveryConfig>();
+
+/**
+ * The knobs for this env. A bad value must not cost jobs (a throw here would fail every batch until
+ * the DLQ): it is logged by key and the defaults apply, with fault injection off.
+ */
+export function discoveryConfig(env: Env): DiscoveryConfig {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  const parsed = Schema.safeParse(env);
+  if (!parsed.success) {
+    createLogger({}).error('config.invalid', { keys: [...new Set(parsed.error.issues.map((i) => i.path.join('.')))], scope: 'discovery' });
+  }
+  const c = parsed.success ? parsed.data : Schema.parse({});
+  const config = {
+    retryBaseSeconds: c.DISCOVERY_RETRY_BASE_SECONDS,
+    retryCapSeconds: c.DISCOVERY_RETRY_CAP_SECONDS,
+    faultInjection: c.DISCOVERY_FAULT_INJECTION === 'on',
+  };
+  cache.set(env, config);
+  return config;
+}
+
+/** Delay before the next delivery of a message that failed on its `attempts`-th delivery. */
+export function retryDelaySeconds(env: Env, attempts: number): number {
+  const c = discoveryConfig(env);
+  return backoffSeconds(attempts, c.retryBaseSeconds, c.retryCapSeconds);
+}

@@ -1,0 +1,25 @@
+// The DISCOVERY queue's message: one per discovery job (a marketplace_discovery_queue row), so
+// ack, retry and dead-lettering act on exactly one job. The ledger row holds the job's data; the
+// message only names it.
+import { z } from 'zod';
+
+export const DISCOVERY_JOB = 'discovery.job';
+
+/** Ledger topics the discovery handler processes (the queue-worker route accepts these). */
+export const DISCOVERY_TOPIC = /^discovery\.[a-z0-9][a-z0-9._-]{0,99}$/;
+
+export const DiscoveryJobMessage = z.object({
+  type: z.literal(DISCOVERY_JOB),
+  job_id: z.guid(),
+  topic: z.string().max(100).optional(),
+  /**
+   * TEST ONLY, honoured only when DISCOVERY_FAULT_INJECTION=on (ignored in production): simulate
+   * the consumer dying right after leasing this job on the given delivery attempt.
+   */
+  test_fault: z.object({ crash_on_attempt: z.number().int().min(1) }).optional(),
+});
+export type DiscoveryJobMessage = z.infer<typeof DiscoveryJobMessage>;
+
+export function jobMessage(jobId: string, topic: string): DiscoveryJobMessage {
+  return { type: DISCOVERY_JOB, job_id: jobId, topic };
+}

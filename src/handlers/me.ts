@@ -1,0 +1,239 @@
+// The caller's own discovery data: interests (affinity 0–1 per catalog interest), intent signals,
+// and marketplace suggestions. Every query runs in withUserTransaction, so Postgres RLS limits it
+// to the caller's rows. Writing interests queues discovery in the same transaction
+// (enqueue_discovery_for_user writes the jobs and their outbox row), so either both happen or neither.
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { sql } from 'drizzle-orm';
+import { rowsOf as rows, withUserTransaction, type Tx } from '../db/client';
+import type { AppEnv } from '../env';
+import { evaluateFlags } from '../flags';
+import { requireUser } from '../lib/auth';
+import { maxBody } from '../lib/body-limit';
+import { ApiError, badRequest } from '../lib/errors';
+import { createRouter, errorResponses, userSecurity } from '../lib/openapi';
+
+const MAX_BODY_BYTES = 64 * 1024;
+const MAX_INTERESTS = 100;
+const MAX_SIGNALS = 50;
+const MAX_CONTEXT_BYTES = 2048;
+
+const UserInterest = z
+  .object({
+    interest_id: z.guid(),
+    name: z.string(),
+    affinity: z.number(),
+    updated_at: z.string(),
+  })
+  .openapi('UserInterest');
+
+const InterestsResponse = z
+  .object({
+    interests: z.array(UserInterest),
+    discovery: z.object({ queued: z.number().int().openapi({ description: 'discovery jobs queued by this write' }) }).optional(),
+  })
+  .openapi('UserInterests');
+
+const PutInterestsBody = z
+  .object({
+    interests: z
+      .array(z.object({ interest_id: z.guid(), affinity: z.number().min(0).max(1) }).strict())
+      .max(MAX_INTERESTS),
+  })
+  .strict()
+  .openapi('PutInterests', {
+    example: { interests: [{ interest_id: '11111111-1111-1111-1111-111111111111', affinity: 0.9 }] },
+  });
+
+const SignalsBody = z
+  .object({
+    signals: z
+      .array(
+        z
+          .object({
+            kind: z.string().regex(/^[a-z0-9][a-z0-9_.:-]*$/i, 'letters, digits and _ . : - only').max(64),
+            interest_id: z.guid().optional(),
+            strength: z.number().min(0).max(1).default(1),
+            context: z
+              .record(z.string(), z.unknown())
+              .refine((v) => JSON.stringify(v).length <= MAX_CONTEXT_BYTES, `at most ${MAX_CONTEXT_BYTES} bytes of JSON`)
+              .optional(),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(MAX_SIGNALS),
+  })
+  .strict()
+  .openapi('IntentSignals', { example: { signals: [{ kind: 'view', interest_id: '22222222-2222-2222-2222-222222222222', strength: 0.5 }] } });
+
+const Suggestion = z
+  .object({
+    candidate_id: z.guid(),
+    title: z.string(),
+    url: z.string().nullable(),
+    category_id: z.guid(),
+    category_name: z.string(),
+    interest_id: z.guid(),
+    interest_name: z.string(),
+    affinity: z.number(),
+    candidate_score: z.number(),
+    score: z.number(),
+  })
+  .openapi('Suggestion');
+
+const SuggestionsResponse = z
+  .object({
+    suggestions: z.array(Suggestion),
+    reason: z
+      .enum(['suggestions_disabled', 'no_interests', 'no_candidates'])
+      .optional()
+      .openapi({ description: 'Why the list is empty: the marketplace.suggest flag is off, the caller has no interests, or their categories have no active candidates' }),
+  })
+  .openapi('Suggestions');
+
+const json = <T extends z.ZodTypeAny>(schema: T) => ({ content: { 'application/json': { schema } } });
+const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, ...json(schema) });
+
+const claimsOf = (c: Context<AppEnv>) => {
+  const user = c.get('user')!;
+  return { ...user.claims, sub: user.id, role: 'authenticated' };
+};
+
+/** 400 naming the first entry whose interest is not in the catalog. */
+async function assertCatalogInterests(tx: Tx, ids: (string | undefined)[], field: (i: number) => string): Promise<void> {
+  const wanted = [...new Set(ids.filter((x): x is string => !!x).map((x) => x.toLowerCase()))];
+  if (wanted.length === 0) return;
+  const known = new Set(
+    rows<{ id: string }>(await tx.execute(sql`SELECT id FROM public.interest_catalog WHERE id = ANY(${sql.param(wanted)}::uuid[])`)).map((r) => r.id),
+  );
+  const bad = ids.findIndex((x) => x && !known.has(x.toLowerCase()));
+  if (bad >= 0) throw badRequest(`${field(bad)}: unknown interest`, { issues: [{ path: field(bad), message: 'unknown interest', code: 'unknown_interest' }] });
+}
+
+/** The user row must exist (auth.users) before user-owned rows can reference it. */
+function mapUserMissing(err: unknown): never {
+  const pg = (err as { cause?: { code?: string; constraint?: string } })?.cause ?? (err as { code?: string; constraint?: string });
+  if (pg?.code === '23503' && /user_id_fkey$/.test(pg.constraint ?? '')) {
+    throw new ApiError(409, 'user_not_provisioned', 'the calling user is not known to the database yet');
+  }
+  throw err;
+}
+
+async function listInterests(tx: Tx) {
+  return rows<z.infer<typeof UserInterest>>(await tx.execute(sql`
+    SELECT ui.interest_id, ic.name, ui.affinity, to_char(ui.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS updated_at
+      FROM public.user_interests ui JOIN public.interest_catalog ic ON ic.id = ui.interest_id
+     WHERE ui.user_id = auth.uid()
+     ORDER BY ui.affinity DESC, ui.interest_id`));
+}
+
+export const meRoutes = createRouter();
+
+meRoutes.openapi(
+  createRoute({
+    method: 'get', path: '/v1/me/interests', tags: ['me'], security: userSecurity, middleware: [requireUser] as const,
+    summary: "The caller's interests with their affinities",
+    responses: { 200: { description: 'Interests, strongest first', ...json(InterestsResponse) }, ...errorResponses },
+  }),
+  async (c) => {
+    const interests = await withUserTransaction(c.get('db')(), claimsOf(c), listInterests);
+    return c.json({ interests }, 200);
+  },
+);
+
+meRoutes.openapi(
+  createRoute({
+    method: 'put', path: '/v1/me/interests', tags: ['me'], security: userSecurity,
+    middleware: [requireUser, maxBody(MAX_BODY_BYTES)] as const,
+    summary: "Replace the caller's interests and queue discovery for them",
+    description:
+      `The list replaces the caller's interests (at most ${MAX_INTERESTS}; affinity 0–1; catalog interests only). ` +
+      'In the same transaction, enqueue_discovery_for_user queues one discovery job per interest without a live job.',
+    request: { body: jsonBody(PutInterestsBody) },
+    responses: {
+      200: { description: 'The interests now stored, and how many discovery jobs were queued', ...json(InterestsResponse) },
+      409: { description: 'The caller is not provisioned in auth.users', ...json(z.any()) },
+      413: { description: `Body over ${MAX_BODY_BYTES} bytes`, ...json(z.any()) },
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const { interests } = c.req.valid('json');
+    const seen = new Set<string>();
+    interests.forEach((x, i) => {
+      const id = x.interest_id.toLowerCase();
+      if (seen.has(id)) throw badRequest(`interests.${i}.interest_id: listed twice`);
+      seen.add(id);
+    });
+    const result = await withUserTransaction(c.get('db')(), claimsOf(c), async (tx) => {
+      await assertCatalogInterests(tx, interests.map((x) => x.interest_id), (i) => `interests.${i}.interest_id`);
+      const payload = JSON.stringify(interests.map((x) => ({ interest_id: x.interest_id.toLowerCase(), affinity: x.affinity })));
+      await tx.execute(sql`DELETE FROM public.user_interests
+                            WHERE user_id = auth.uid() AND interest_id <> ALL(${sql.param([...seen])}::uuid[])`);
+      await tx.execute(sql`
+        INSERT INTO public.user_interests AS ui (user_id, interest_id, affinity)
+        SELECT auth.uid(), r.interest_id, r.affinity FROM jsonb_to_recordset(${payload}::jsonb) AS r(interest_id uuid, affinity real)
+        ON CONFLICT (user_id, interest_id) DO UPDATE SET affinity = EXCLUDED.affinity
+         WHERE ui.affinity IS DISTINCT FROM EXCLUDED.affinity`);
+      const [queued] = rows<{ n: number }>(await tx.execute(sql`SELECT public.enqueue_discovery_for_user(auth.uid()) AS n`));
+      return { interests: await listInterests(tx), discovery: { queued: queued?.n ?? 0 } };
+    }).catch(mapUserMissing);
+    c.get('log').info('me.interests_set', { count: interests.length, queued: result.discovery.queued });
+    return c.json(result, 200);
+  },
+);
+
+meRoutes.openapi(
+  createRoute({
+    method: 'post', path: '/v1/me/signals', tags: ['me'], security: userSecurity,
+    middleware: [requireUser, maxBody(MAX_BODY_BYTES)] as const,
+    summary: 'Record intent signals (views, saves, searches…) of the caller',
+    request: { body: jsonBody(SignalsBody) },
+    responses: {
+      201: { description: 'Signals stored', ...json(z.object({ accepted: z.number().int() })) },
+      409: { description: 'The caller is not provisioned in auth.users', ...json(z.any()) },
+      413: { description: `Body over ${MAX_BODY_BYTES} bytes`, ...json(z.any()) },
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const { signals } = c.req.valid('json');
+    const accepted = await withUserTransaction(c.get('db')(), claimsOf(c), async (tx) => {
+      await assertCatalogInterests(tx, signals.map((s) => s.interest_id), (i) => `signals.${i}.interest_id`);
+      const inserted = rows<{ n: number }>(await tx.execute(sql`
+        WITH ins AS (
+          INSERT INTO public.intent_signals (user_id, interest_id, kind, strength, context)
+          SELECT auth.uid(), r.interest_id, r.kind, r.strength, coalesce(r.context, '{}'::jsonb)
+            FROM jsonb_to_recordset(${JSON.stringify(signals)}::jsonb) AS r(interest_id uuid, kind text, strength real, context jsonb)
+          RETURNING 1)
+        SELECT count(*)::int AS n FROM ins`));
+      return inserted[0]?.n ?? 0;
+    }).catch(mapUserMissing);
+    return c.json({ accepted }, 201);
+  },
+);
+
+meRoutes.openapi(
+  createRoute({
+    method: 'get', path: '/v1/me/suggestions', tags: ['me'], security: userSecurity, middleware: [requireUser] as const,
+    summary: 'Marketplace suggestions for the caller (marketplace_suggestions_for_user)',
+    request: { query: z.object({ limit: z.coerce.number().int().min(1).max(50).default(12).openapi({ example: 12 }) }) },
+    responses: { 200: { description: 'Suggestions, best first; empty with a reason when there are none', ...json(SuggestionsResponse) }, ...errorResponses },
+  }),
+  async (c) => {
+    const { limit } = c.req.valid('query');
+    const user = c.get('user')!;
+    const flags = await evaluateFlags({ env: c.env, db: c.get('db'), log: c.get('log'), userId: user.id });
+    if (!flags.suggest) return c.json({ suggestions: [], reason: 'suggestions_disabled' as const }, 200);
+    const out = await withUserTransaction(c.get('db')(), claimsOf(c), async (tx) => {
+      const suggestions = rows<z.infer<typeof Suggestion>>(
+        await tx.execute(sql`SELECT * FROM public.marketplace_suggestions_for_user(auth.uid(), ${limit}::int)`),
+      );
+      if (suggestions.length > 0) return { suggestions };
+      const [has] = rows<{ any: boolean }>(await tx.execute(sql`SELECT EXISTS (SELECT 1 FROM public.user_interests WHERE user_id = auth.uid()) AS any`));
+      return { suggestions, reason: has?.any ? ('no_candidates' as const) : ('no_interests' as const) };
+    });
+    return c.json(out, 200);
+  },
+);

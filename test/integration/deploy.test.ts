@@ -1,0 +1,105 @@
+// Canary deploy automation, with a fake wrangler on PATH recording the exact invocations
+// (the real one needs a Cloudflare account) and a real database behind the gate.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fakeWrangler } from '../support/fake-wrangler';
+import { connect, freshDatabase } from '../support/pg';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const dbs: { drop(): Promise<void> }[] = [];
+afterAll(async () => { for (const d of dbs) await d.drop(); });
+
+function deploy(args: string[], fake: { path: string; dir: string }, env: Record<string, string> = {}) {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/deploy.ts', ...args], {
+    cwd: ROOT, encoding: 'utf8',
+    env: { ...process.env, PATH: fake.path, FAKE_WRANGLER_DIR: fake.dir, DEPLOY_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'deploy-state-')), DATABASE_URL: '', ...env },
+  });
+  return { code: res.status, out: res.stdout + res.stderr };
+}
+
+/** The deploy subcommands share a state dir; one per scenario. */
+function scenario() {
+  const fake = fakeWrangler();
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'deploy-state-'));
+  return { fake, run: (args: string[], env: Record<string, string> = {}) => deploy(args, fake, { DEPLOY_STATE_DIR: stateDir, ...env }) };
+}
+
+describe('deploy:canary / promote / rollback', () => {
+  it('uploads a version and splits 5 / 95, then promotes 25 and 100 with the exact invocations', async () => {
+    const { fake, run } = scenario();
+    expect(run(['canary', '--percent', '5']).code).toBe(0);
+    expect(run(['promote', '--percent', '25']).code).toBe(0);
+    expect(run(['promote']).code).toBe(0);
+    const calls = fake.calls();
+    expect(calls[0]).toEqual(['deployments', 'status', '--json', '--env', 'production']);
+    expect(calls[1]!.slice(0, 2)).toEqual(['versions', 'upload']);
+    expect(calls[1]).toEqual(expect.arrayContaining(['--env', 'production']));
+    expect(calls[2]).toEqual(['versions', 'deploy', 'v-new-1@5%', 'v-stable@95%', '--yes', '--message', 'canary 5%', '--env', 'production']);
+    expect(calls[3]).toEqual(['versions', 'deploy', 'v-new-1@25%', 'v-stable@75%', '--yes', '--message', 'promote 25%', '--env', 'production']);
+    expect(calls[4]).toEqual(['versions', 'deploy', 'v-new-1@100%', '--yes', '--message', 'promote 100%', '--env', 'production']);
+    expect(fake.deployment()).toEqual([{ version_id: 'v-new-1', percentage: 100 }]);
+  });
+
+  it('rolls everything back to the stable version', async () => {
+    const { fake, run } = scenario();
+    run(['canary', '--percent', '5', '--env', 'staging']);
+    const res = run(['rollback', '--env', 'staging']);
+    expect(res.code).toBe(0);
+    expect(fake.calls().at(-1)).toEqual(['versions', 'deploy', 'v-stable@100%', '--yes', '--message', 'rollback: manual rollback', '--env', 'staging']);
+    expect(fake.deployment()).toEqual([{ version_id: 'v-stable', percentage: 100 }]);
+  });
+
+  it('refuses to start a canary while a split is active', async () => {
+    const fake = fakeWrangler([{ version_id: 'a', percentage: 90 }, { version_id: 'b', percentage: 10 }]);
+    const res = deploy(['canary'], fake);
+    expect(res.code).toBe(1);
+    expect(res.out).toMatch(/split deployment is already active/);
+    expect(fake.calls().map((c) => c[1])).toEqual(['status']);
+  });
+
+  it('--dry-run prints the invocations and runs no wrangler', async () => {
+    const fake = fakeWrangler();
+    const res = deploy(['auto', '--dry-run'], fake);
+    expect(res.code).toBe(0);
+    expect(res.out).toContain("[dry-run] wrangler versions deploy '<new-version-id>@5%' '<current-version-id>@95%'");
+    expect(res.out).toContain("[dry-run] wrangler versions deploy '<new-version-id>@100%'");
+    expect(fake.calls()).toEqual([]);
+  });
+});
+
+describe('deploy:auto with the canary gate', () => {
+  it('steps 5 → 25 → 100 while the gate says go', async () => {
+    const fresh = await freshDatabase();
+    dbs.push(fresh);
+    const { fake, run } = scenario();
+    const res = run(['auto', '--wait', '1s', '--interval', '1s'], { DATABASE_URL: fresh.url });
+    expect(res.code, res.out).toBe(0);
+    const deploys = fake.calls().filter((c) => c[1] === 'deploy').map((c) => c.filter((a) => a.includes('@')));
+    expect(deploys).toEqual([['v-new-1@5%', 'v-stable@95%'], ['v-new-1@25%', 'v-stable@75%'], ['v-new-1@100%']]);
+  });
+
+  it('an SLO breach during the 5% step produces the rollback invocation, and a ledger row', async () => {
+    const fresh = await freshDatabase();
+    dbs.push(fresh);
+    // Injected breach: 10% of auth.login requests failing in the current minute.
+    const db = await connect(fresh.url);
+    await db.query(`INSERT INTO public.request_metrics_minute (operation, minute, requests, errors, buckets)
+                    VALUES ('auth.login', date_trunc('minute', now()), 1000, 100, '{0,0,1000}')`);
+    const { fake, run } = scenario();
+    const res = run(['auto', '--wait', '1s', '--interval', '1s'], { DATABASE_URL: fresh.url });
+    expect(res.code).toBe(1);
+    expect(res.out).toMatch(/NO-GO/);
+    const deploys = fake.calls().filter((c) => c[1] === 'deploy');
+    expect(deploys).toHaveLength(2);
+    expect(deploys[1]!.slice(0, 4)).toEqual(['versions', 'deploy', 'v-stable@100%', '--yes']);
+    expect(deploys[1]!.join(' ')).toMatch(/rollback: canary gate no-go at 5%/);
+    expect(fake.deployment()).toEqual([{ version_id: 'v-stable', percentage: 100 }]);
+    const { rows } = await db.query(`SELECT action, reason FROM public.ai_action_ledger WHERE actor = 'cli:deploy' ORDER BY id`);
+    expect(rows.map((r) => r.action)).toEqual(['deploy.canary', 'deploy.rollback']);
+    expect(rows[1].reason).toMatch(/5xx rate|burn rate/);
+    await db.end();
+  });
+});
