@@ -31,10 +31,11 @@ export function routePolicy(c: Context<AppEnv>): RoutePolicy {
 /** Auth by route class. A failed attempt still counts against the client IP's anonymous limit. */
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   const policy = routePolicy(c);
-  if (policy.auth !== 'none') {
+  const anonymousAllowed = policy.auth === 'optional_user' && c.req.header('authorization') === undefined;
+  if (policy.auth !== 'none' && !anonymousAllowed) {
     try {
-      if (policy.auth === 'user') await authenticateUser(c, { hot: policy.hot });
-      else await authenticateService(c);
+      if (policy.auth === 'service') await authenticateService(c);
+      else await authenticateUser(c, { hot: policy.hot });
     } catch (err) {
       if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
         await enforceLimit(c, subjectFor(c), UNMATCHED_POLICY.class, true);
@@ -48,6 +49,8 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
 /** One limiter decision per request: subject from the auth step, limit from the route class. */
 export const rateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   const policy = routePolicy(c);
-  await enforceLimit(c, subjectFor(c), policy.class, policy.failOpen);
+  // An anonymous caller of an optional-auth route is limited like any anonymous caller.
+  const cls = policy.auth === 'optional_user' && !c.get('user') ? UNMATCHED_POLICY.class : policy.class;
+  await enforceLimit(c, subjectFor(c), cls, policy.failOpen);
   await next();
 };

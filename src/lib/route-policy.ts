@@ -8,7 +8,8 @@
 //   /functions/v1/*                   any         job          service  64 KiB
 //   /admin/*                          GET/HEAD    admin_read   service  16 KiB
 //   /admin/*                          other       admin_write  service  1 MiB
-//   /v1/rank, /v1/flags               any         user (hot)   user JWT 64 KiB
+//   /v1/rank                          any         user (hot)   user JWT 64 KiB
+//   /v1/flags                         any         user (hot)   optional 64 KiB   (anonymous: anon class, per IP)
 //   /v1/*                             any         user         user JWT 64 KiB
 //   everything else (/health, /docs…) any         anon         none     16 KiB
 //
@@ -20,7 +21,8 @@ export const ROUTE_CLASSES: readonly RouteClass[] = ['anon', 'user', 'admin_read
 
 export interface RoutePolicy {
   class: RouteClass;
-  auth: 'none' | 'user' | 'service';
+  /** optional_user: no Authorization header = anonymous (limited as anon); a header must be a valid JWT. */
+  auth: 'none' | 'user' | 'optional_user' | 'service';
   /** Largest accepted request body in bytes (413 above it). */
   maxBodyBytes: number;
   /** If the limiter is unreachable: true = serve anyway (logged), false = 503. */
@@ -42,13 +44,17 @@ const adminWrite: RoutePolicy = { class: 'admin_write', auth: 'service', maxBody
 /** Requests that match no route (404s, CORS preflights): anonymous, limited per client IP. */
 export const UNMATCHED_POLICY: RoutePolicy = { ...anon };
 
-const HOT_USER_PATHS = new Set(['/v1/rank', '/v1/flags', '/functions/v1/policy-ranker']);
+const HOT_USER_PATHS = new Set(['/v1/rank', '/functions/v1/policy-ranker']);
+// Flags are readable before sign-in (the abort switch): see src/handlers/flags.ts.
+const optionalUser: RoutePolicy = { ...hotUser, auth: 'optional_user' };
+const OPTIONAL_USER_PATHS = new Set(['/v1/flags']);
 
 /** The policy of a request. Paths are matched case-sensitively, like Hono's router. */
 export function classifyRoute(method: string, path: string): RoutePolicy {
   const p = path.length > 1 ? path.replace(/\/+$/, '') : path;
   if (p === '/functions/v1/health') return anon;
   if (HOT_USER_PATHS.has(p)) return hotUser;
+  if (OPTIONAL_USER_PATHS.has(p)) return optionalUser;
   if (p.startsWith('/functions/v1/')) return job;
   if (p === '/admin' || p.startsWith('/admin/')) return READ.has(method.toUpperCase()) ? adminRead : adminWrite;
   if (p.startsWith('/v1/')) return user;

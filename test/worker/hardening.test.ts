@@ -175,6 +175,7 @@ describe('route classes', () => {
     expect(classifyRoute('POST', '/functions/v1/queue-worker')).toMatchObject({ class: 'job', auth: 'service', failOpen: false });
     expect(classifyRoute('GET', '/functions/v1/health')).toMatchObject({ class: 'anon', auth: 'none' });
     expect(classifyRoute('GET', '/health')).toMatchObject({ class: 'anon' });
+    expect(classifyRoute('GET', '/v1/flags')).toMatchObject({ auth: 'optional_user', hot: true });
   });
 
   it('every documented route declares the security its route class enforces', async () => {
@@ -182,7 +183,7 @@ describe('route classes', () => {
     const mismatches: string[] = [];
     for (const [path, ops] of Object.entries<any>(doc.paths)) {
       for (const [method, op] of Object.entries<any>(ops)) {
-        const expected = { user: 'bearerJwt', service: 'serviceKey', none: undefined }[classifyRoute(method.toUpperCase(), path.replace(/\{[^}]+\}/g, 'x')).auth];
+        const expected = { user: 'bearerJwt', optional_user: 'bearerJwt', service: 'serviceKey', none: undefined }[classifyRoute(method.toUpperCase(), path.replace(/\{[^}]+\}/g, 'x')).auth];
         const declared = (op.security ?? []).flatMap((s: object) => Object.keys(s));
         if (expected ? !declared.includes(expected) : declared.length > 0) {
           mismatches.push(`${method.toUpperCase()} ${path}: declares [${declared}] but is enforced as ${expected ?? 'public'}`);
