@@ -5,7 +5,7 @@
 INSERT INTO public.rate_limits (route_class, user_id, max_requests, window_seconds) VALUES
   ('anon',        NULL,  300, 60),
   ('user',        NULL,  600, 60),
-  ('admin_read',  NULL, 1200, 60),
+  ('admin_read',  NULL, 6000, 60),
   ('admin_write', NULL,  300, 60),
   ('job',         NULL,  120, 60)
 ON CONFLICT (route_class, user_id) DO NOTHING;

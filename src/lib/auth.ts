@@ -139,7 +139,9 @@ export async function authenticateUser(c: Context<AppEnv>, opts: { hot?: boolean
     if (notAJwt && matchServiceKey(c.env, token)) throw forbidden('user token required');
     throw unauthorized('invalid or expired token');
   }
-  await rememberUser(c, user, { background: opts.hot === true });
+  // Hot routes (/v1/rank, /v1/flags) never touch Postgres: the user is provisioned by the first
+  // route that does (every /v1/me/* and /v1/rewards call), which is also the first that needs the row.
+  if (!opts.hot) await rememberUser(c, user);
   c.get('metrics').observe('auth.login', performance.now() - started, false);
   c.set('user', user);
   return user;

@@ -1,12 +1,10 @@
 // First sight of a user upserts auth.users (id, email, claims, last_seen_at), so user-owned rows
 // can reference it. Remembered per isolate for SEEN_TTL_MS: a user's requests do not each write
 // to Postgres. A failed upsert is logged and retried after FAILURE_BACKOFF_MS; it never fails the
-// request (the token was valid), and on hot routes it runs after the response instead.
+// request (the token was valid). Hot routes (rank, flags) skip it: they never touch Postgres.
 import type { Context } from 'hono';
-import { withDb } from '../db/client';
 import type { AppEnv, AuthUser } from '../env';
 import { errorFields } from '../observability/logger';
-import { waitUntil } from './context';
 import { withTimeout } from './time';
 
 const SEEN_TTL_MS = 10 * 60_000;
@@ -37,27 +35,21 @@ function storedClaims(claims: Record<string, unknown>): string {
   return JSON.stringify(rest);
 }
 
-export async function rememberUser(c: Context<AppEnv>, user: AuthUser, opts: { background: boolean }): Promise<void> {
+export async function rememberUser(c: Context<AppEnv>, user: AuthUser): Promise<void> {
   const now = Date.now();
   if ((seenUntil.get(user.id) ?? 0) > now) return;
   // Claim the slot before the write so concurrent requests of the same user do not all upsert.
   remember(user.id, now + FAILURE_BACKOFF_MS);
   const log = c.get('log');
   const params = [user.id, user.email ?? null, storedClaims(user.claims)];
-  // In the background the request's own handle may already be closing: use one of our own.
-  const query = opts.background
-    ? withDb(c.env, log, (db) => db.query(UPSERT, params))
-    : c.get('db')().query(UPSERT, params);
-  const write = withTimeout(
-    query,
+  await withTimeout(
+    c.get('db')().query(UPSERT, params),
     UPSERT_TIMEOUT_MS,
     'users upsert',
   ).then(
     () => remember(user.id, Date.now() + SEEN_TTL_MS),
     (err) => log.warn('auth.user_upsert_failed', { user_id: user.id, ...errorFields(err) }),
   );
-  if (opts.background) waitUntil(c, write);
-  else await write;
 }
 
 /** Tests only: forget every remembered user (isolate memory is shared by a test file). */

@@ -33,7 +33,7 @@ export interface LimitsConfig {
 export const FALLBACK_LIMITS: Record<RouteClass, Limit> = {
   anon: { max: 300, windowSec: 60 },
   user: { max: 600, windowSec: 60 },
-  admin_read: { max: 1200, windowSec: 60 },
+  admin_read: { max: 6000, windowSec: 60 },
   admin_write: { max: 300, windowSec: 60 },
   job: { max: 120, windowSec: 60 },
 };

@@ -110,10 +110,10 @@ describe('limits come from public.rate_limits', () => {
     const config = await loadLimitsFromDb(db);
     expect(config.defaults).toMatchObject({
       anon: { max: 300, windowSec: 60 }, user: { max: 600, windowSec: 60 },
-      admin_read: { max: 1200, windowSec: 60 }, admin_write: { max: 300, windowSec: 60 }, job: { max: 120, windowSec: 60 },
+      admin_read: { max: 6000, windowSec: 60 }, admin_write: { max: 300, windowSec: 60 }, job: { max: 120, windowSec: 60 },
     });
     expect(limitFor(config, 'user', id)).toEqual({ max: 7, windowSec: 30, source: 'override' });
-    expect(limitFor(config, 'admin_read', id)).toMatchObject({ max: 1200, source: 'default' });
+    expect(limitFor(config, 'admin_read', id)).toMatchObject({ max: 6000, source: 'default' });
     expect(limitFor(config, 'user', uuid())).toMatchObject({ max: 600, source: 'default' });
   });
 
@@ -195,7 +195,7 @@ describe('over HTTP', () => {
     expect(cases[0]!.headers.get('ratelimit-limit')).toBe('300');
     // The 401 counted against the same client IP as the anonymous calls before it.
     expect(Number(cases[2]!.headers.get('ratelimit-remaining'))).toBe(Number(cases[0]!.headers.get('ratelimit-remaining')) - 2);
-    expect(cases[3]!.headers.get('ratelimit-limit')).toBe('1200');
+    expect(cases[3]!.headers.get('ratelimit-limit')).toBe('6000');
   });
 
   it('RATE_LIMITS=off: no limiter call, no headers', async () => {
