@@ -45,10 +45,10 @@ const routes: RouteInfo[] = Object.entries<any>(doc.paths).flatMap(([path, ops])
 const takesInput = (r: RouteInfo) => r.params.length > 0 || r.body !== undefined || r.method !== 'GET';
 // Routes that take no input get a small share (they ignore what they are sent); the rest is split
 // evenly among routes with parameters or bodies, where hostile input can actually land.
-const SMALL_SHARE = Math.max(10, Math.round(RUNS * 0.04));
+const SMALL_SHARE = Math.max(5, Math.round(RUNS * 0.02));
 const inputRoutes = routes.filter(takesInput).length;
 const runsFor = (r: RouteInfo) => takesInput(r)
-  ? Math.max(50, Math.round((RUNS - SMALL_SHARE * (routes.length - inputRoutes)) / Math.max(1, inputRoutes)))
+  ? Math.max(20, Math.round((RUNS - SMALL_SHARE * (routes.length - inputRoutes)) / Math.max(1, inputRoutes)))
   : SMALL_SHARE;
 const stats = { total: 0, unavailable: 0, byStatus: new Map<number, number>() };
 const users = Array.from({ length: 4 }, () => crypto.randomUUID());
