@@ -4,6 +4,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { createApp } from '../../src/app';
 import { errorResponses, serviceSecurity, userSecurity } from '../../src/lib/openapi';
+import { BASE, readBody, withJsonBody } from './support';
 
 const ok = { 200: { description: 'ok' }, ...errorResponses };
 const json = (schema: z.ZodType) => ({ body: { content: { 'application/json': { schema } }, required: true } });
@@ -36,17 +37,9 @@ export type GateApp = ReturnType<typeof gateApp>;
 
 /** One request through `app` with a real execution context (background work is awaited). */
 export async function send(app: GateApp, path: string, init: RequestInit & { json?: unknown } = {}, bindings: Partial<Env> = {}) {
-  const headers = new Headers(init.headers);
-  let body = init.body;
-  if (init.json !== undefined) {
-    headers.set('content-type', 'application/json');
-    body = JSON.stringify(init.json);
-  }
   const ctx = createExecutionContext();
-  const res = await app.request(`http://edge.test${path}`, { ...init, headers, body }, { ...env, ...bindings }, ctx);
+  const res = await app.request(`${BASE}${path}`, withJsonBody(init), { ...env, ...bindings }, ctx);
   await waitOnExecutionContext(ctx);
-  const text = await res.text();
-  let parsed: any;
-  try { parsed = text ? JSON.parse(text) : undefined; } catch { parsed = undefined; }
-  return { res, status: res.status, json: parsed, text, headers: res.headers };
+  const { text, json } = await readBody(res);
+  return { res, status: res.status, json, text, headers: res.headers };
 }
