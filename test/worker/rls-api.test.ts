@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withUserTransaction, type Db } from '../../src/db/client';
 import { userSecurity } from '../../src/lib/openapi';
 import { gateApp, send } from './gate-support';
-import { testDb, userToken } from './support';
+import { call, testDb, userToken } from './support';
 
 const HIKING = '11111111-1111-1111-1111-111111111111';
 const PHOTO = '22222222-2222-2222-2222-222222222222';
@@ -99,5 +99,30 @@ describe('through an HTTP route whose queries forgot their WHERE', () => {
   it('no token: 401 before any query runs', async () => {
     const r = await send(app, '/v1/__test/careless-interests');
     expect(r.status).toBe(401);
+  });
+});
+
+describe('through the real user routes (/v1/me/*)', () => {
+  it("one user's writes and reads never reach another user's rows", async () => {
+    const alice = crypto.randomUUID();
+    const bob = crypto.randomUUID();
+    const as = async (id: string) => ({ authorization: `Bearer ${await userToken(id)}` });
+    const put = async (id: string, interests: unknown[]) =>
+      call('/v1/me/interests', { method: 'PUT', headers: await as(id), json: { interests } });
+    expect((await put(alice, [{ interest_id: HIKING, affinity: 0.9 }, { interest_id: PHOTO, affinity: 0.3 }])).status).toBe(200);
+    const aliceBefore = await db.query('SELECT interest_id, affinity FROM public.user_interests WHERE user_id = $1 ORDER BY 1', [alice]);
+    expect(aliceBefore).toHaveLength(2);
+
+    // Bob replaces HIS set (the route deletes what is not listed): Alice keeps hers.
+    expect((await put(bob, [{ interest_id: PHOTO, affinity: 0.5 }])).status).toBe(200);
+    expect((await put(bob, [])).status).toBe(200);
+    expect(await db.query('SELECT interest_id, affinity FROM public.user_interests WHERE user_id = $1 ORDER BY 1', [alice])).toEqual(aliceBefore);
+
+    // Bob reads only his own (none now), and a user_id smuggled into the body is refused.
+    const bobView = await call('/v1/me/interests', { headers: await as(bob) });
+    expect(bobView.json.interests).toEqual([]);
+    const smuggled = await call('/v1/me/interests', { method: 'PUT', headers: await as(bob), json: { user_id: alice, interests: [] } });
+    expect(smuggled.status).toBe(400);
+    await db.query('DELETE FROM auth.users WHERE id = ANY($1)', [[alice, bob]]);
   });
 });
