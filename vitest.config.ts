@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
 export const TEST_SERVICE_KEY = 'test-service-role-key';
 export const TEST_JWT_SECRET = 'test-jwt-secret';
 export const TEST_CORS_ORIGIN = 'https://app.example.test';
+export const TEST_FAULT_KEY = 'test-fault-injection-key';
 
 export default defineConfig({
   test: {
@@ -53,6 +54,11 @@ export default defineConfig({
                 DISCOVERY_RETRY_BASE_SECONDS: '1',
                 DISCOVERY_RETRY_CAP_SECONDS: '2',
                 DISCOVERY_FAULT_INJECTION: 'on',
+                // Observability: ship request metrics at the end of each request (0: no timer that
+                // waitOnExecutionContext or fake timers would wait for; deployments aggregate 10 s
+                // slices) and enable the test-only fault injection hook (APP_ENV is development here).
+                METRICS_FLUSH_MS: '0',
+                FAULT_INJECTION_KEY: TEST_FAULT_KEY,
               },
             },
           })),

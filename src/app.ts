@@ -7,14 +7,16 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ConfigError } from './config';
 import type { AppEnv } from './env';
-import { DocsPage } from './handlers/docs-page';
-import { adminFlagRoutes } from './handlers/admin-flags';
-import { flagRoutes } from './handlers/flags';
 import { adminDlqRoutes } from './handlers/admin-dlq';
+import { adminFlagRoutes } from './handlers/admin-flags';
+import { dashboardRoutes } from './handlers/dashboard';
 import { discoveryJobRoutes } from './handlers/discovery-jobs';
+import { DocsPage } from './handlers/docs-page';
+import { flagRoutes } from './handlers/flags';
 import { healthRoutes } from './handlers/health';
 import { rateLimitRoutes } from './handlers/rate-limits';
 import { meRoutes } from './handlers/me';
+import { sloRoutes } from './handlers/slo';
 import { requestContext } from './lib/context';
 import { authenticate, rateLimit } from './lib/gate';
 import { inputGuard } from './lib/input-guard';
@@ -22,7 +24,9 @@ import { corsPreflight, securityHeaders } from './lib/security-headers';
 import { ApiError, errorResponse, isDatabaseUnreachable, notFound } from './lib/errors';
 import { createRouter } from './lib/openapi';
 import { rateLimitHeaders } from './ratelimit/middleware';
+import { faultInjection } from './observability/fault-injection';
 import { errorFields } from './observability/logger';
+import { requestMetrics } from './observability/middleware';
 import { APP_VERSION } from './version';
 
 const HTTP_CODES: Record<number, string> = {
@@ -47,7 +51,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   const app = createRouter();
 
   app.use('*', requestContext);
-  // ── metrics: the request-metrics middleware (SLO work) goes HERE, right after requestContext ──
+  app.use('*', requestMetrics); // times every request by operation; ships histograms via EVENTS
+  app.use('*', faultInjection); // test-only latency/5xx hook; off unless APP_ENV=development + key
 
   // Hardening and access, in this order (outer steps see every response, errors included):
   app.use('*', securityHeaders); //  security headers + CORS allow-list headers on every response
@@ -65,6 +70,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/', meRoutes);
   app.route('/', discoveryJobRoutes);
   app.route('/', adminDlqRoutes);
+  app.route('/', sloRoutes);
+  app.route('/', dashboardRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerJwt', {
     type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "A user's JWT (sub = user UUID)",

@@ -22,6 +22,11 @@ export const ConfigSchema = z.object({
   CORS_ORIGINS: optional(z.string().refine((v) => parseOrigins(v) !== undefined, 'must be comma-separated http(s) origins')),
   /** Rate limiting: 'on' (default) or 'off' (emergency switch; also the benchmark's baseline). */
   RATE_LIMITS: optional(z.enum(['on', 'off'])),
+  // Observability (src/observability): how long an isolate aggregates request metrics before it
+  // ships them (ms; 0 = at the end of every request), and the test-only fault injection key
+  // (honoured only when APP_ENV is development). Both optional; absent in deployments.
+  METRICS_FLUSH_MS: optional(z.coerce.number().int().min(0).max(25_000)),
+  FAULT_INJECTION_KEY: optional(z.string().min(16)),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

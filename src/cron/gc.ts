@@ -4,7 +4,7 @@ import type { Job, JobContext } from './index';
 
 const TIME_BUDGET_MS = 20_000;
 
-async function gcInBatches(c: JobContext, table: string, fn: string): Promise<{ deleted: number; batches: number }> {
+export async function gcInBatches(c: JobContext, table: string, fn: string): Promise<{ deleted: number; batches: number }> {
   const db = c.db();
   const [policy] = await db.query<{ batch_size: number }>(
     'SELECT batch_size FROM public.retention_policies WHERE table_name = $1',

@@ -6,6 +6,9 @@ import { createLogger, errorFields, type Logger } from '../observability/logger'
 import { rateLimitSync } from '../ratelimit/sync-job';
 import { flagSync } from './flag-sync';
 import { discoveryRelayJob } from './discovery';
+import { alertsEvaluator } from '../alerts/evaluate';
+import { isolateMetrics } from '../observability/collector';
+import { gcMetrics, metricsSampler } from '../observability/sampler';
 import { gcIntentSignals, gcLearningEvents } from './gc';
 
 export interface JobContext {
@@ -23,9 +26,9 @@ export interface Job {
 
 /** The four Cron Triggers of wrangler.toml and what each runs. Features add their jobs here. */
 export const schedules: Record<string, Job[]> = {
-  '* * * * *': [flagSync, discoveryRelayJob, rateLimitSync],
+  '* * * * *': [flagSync, discoveryRelayJob, metricsSampler, alertsEvaluator, rateLimitSync],
   '*/5 * * * *': [],
-  '0 2 * * *': [gcLearningEvents],
+  '0 2 * * *': [gcLearningEvents, gcMetrics],
   '0 3 * * *': [gcIntentSignals],
 };
 
@@ -38,10 +41,12 @@ export async function runJobs(jobs: Job[], env: Env, ctx: ExecutionContext, sche
       const started = Date.now();
       try {
         const result = await job.run({ ...c, log: log.child({ job: job.name }) });
-        log.info('job.done', { job: job.name, duration_ms: Date.now() - started, ...(result ?? {}) });
+        isolateMetrics.collector.observe(`cron.${job.name}`, Date.now() - started, false);
+        log.info('job.done', { job: job.name, ...(result ?? {}), operation: `cron.${job.name}`, status: 'ok', duration_ms: Date.now() - started });
       } catch (err) {
         failed.push(job.name);
-        log.error('job.failed', { job: job.name, duration_ms: Date.now() - started, ...errorFields(err) });
+        isolateMetrics.collector.observe(`cron.${job.name}`, Date.now() - started, true);
+        log.error('job.failed', { job: job.name, operation: `cron.${job.name}`, status: 'failed', duration_ms: Date.now() - started, ...errorFields(err) });
       }
     }
   } finally {
@@ -51,7 +56,8 @@ export async function runJobs(jobs: Job[], env: Env, ctx: ExecutionContext, sche
 }
 
 export async function handleScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
-  const log = createLogger({ cron: controller.cron });
+  // One id per invocation, under the same key as HTTP requests: every job line of a run shares it.
+  const log = createLogger({ request_id: crypto.randomUUID(), cron: controller.cron });
   const jobs = schedules[controller.cron];
   if (!jobs) {
     log.error('cron.unknown_schedule', {});

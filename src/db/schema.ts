@@ -199,3 +199,58 @@ export const requestMetricsMinute = pgTable(
   },
   (t) => [primaryKey({ columns: [t.operation, t.minute] })],
 );
+
+// ---------------------------------------------------------------- SLOs and alerts (migrations 0500, 0501)
+export const metricsIngestLedger = pgTable('metrics_ingest_ledger', {
+  messageId: text('message_id').primaryKey(),
+  receivedAt: ts('received_at').notNull().defaultNow(),
+});
+
+export const gaugeMetricsMinute = pgTable(
+  'gauge_metrics_minute',
+  {
+    metric: text('metric').notNull(),
+    subject: text('subject').notNull().default(''),
+    minute: ts('minute').notNull(),
+    value: doublePrecision('value').notNull(),
+    samples: bigint('samples', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.metric, t.subject, t.minute] })],
+);
+
+export const alertRules = pgTable('alert_rules', {
+  id: text('id').primaryKey(),
+  description: text('description').notNull(),
+  metric: text('metric').notNull(),
+  subject: text('subject'),
+  comparator: text('comparator').notNull().default('>'),
+  threshold: doublePrecision('threshold').notNull(),
+  forSeconds: integer('for_seconds').notNull().default(300),
+  minSamples: bigint('min_samples', { mode: 'number' }).notNull().default(0),
+  severity: text('severity').notNull().default('ticket'),
+  action: text('action').notNull().default('notify'),
+  runbook: text('runbook'),
+  enabled: boolean('enabled').notNull().default(true),
+  silencedUntil: ts('silenced_until'),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+  updatedBy: text('updated_by'),
+});
+
+export const alerts = pgTable('alerts', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  ruleId: text('rule_id').notNull(),
+  subject: text('subject').notNull(),
+  state: text('state').notNull(),
+  severity: text('severity').notNull(),
+  threshold: doublePrecision('threshold').notNull(),
+  firstValue: doublePrecision('first_value'),
+  firedValue: doublePrecision('fired_value'),
+  lastValue: doublePrecision('last_value'),
+  pendingSince: ts('pending_since').notNull(),
+  firedAt: ts('fired_at'),
+  resolvedAt: ts('resolved_at'),
+  lastEvaluatedAt: ts('last_evaluated_at').notNull(),
+  actionResult: text('action_result'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});

@@ -32,7 +32,7 @@ export function routePolicy(c: Context<AppEnv>): RoutePolicy {
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   const policy = routePolicy(c);
   const anonymousAllowed = policy.auth === 'optional_user' && c.req.header('authorization') === undefined;
-  if (policy.auth !== 'none' && !anonymousAllowed) {
+  if (policy.auth !== 'none' && policy.auth !== 'self' && !anonymousAllowed) {
     try {
       if (policy.auth === 'service') await authenticateService(c);
       else await authenticateUser(c, { hot: policy.hot });

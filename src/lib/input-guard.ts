@@ -12,6 +12,7 @@ import { UNMATCHED_POLICY } from './route-policy';
 
 export const MAX_JSON_DEPTH = 32;
 const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
 /** Read at most `max` bytes; undefined when the body is longer. */
 async function readCapped(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array | undefined> {
@@ -71,7 +72,12 @@ export const inputGuard: MiddlewareHandler<AppEnv> = async (c, next) => {
     return next();
   }
   if (bytes.byteLength > 0) {
-    if (!JSON_TYPE.test(raw.headers.get('content-type') ?? '')) throw unsupportedMediaType('application/json');
+    const type = raw.headers.get('content-type') ?? '';
+    if (policy.forms && FORM_TYPE.test(type)) {
+      c.req.raw = new Request(raw, { body: bytes });
+      return next();
+    }
+    if (!JSON_TYPE.test(type)) throw unsupportedMediaType('application/json');
     let text: string;
     try {
       text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);

@@ -6,6 +6,7 @@
 //   /functions/v1/health              any         anon         none     16 KiB
 //   /functions/v1/policy-ranker       any         user (hot)   user JWT 64 KiB
 //   /functions/v1/*                   any         job          service  64 KiB
+//   /admin/dashboard[/*]              any         admin_*      its own (key or session cookie), forms
 //   /admin/*                          GET/HEAD    admin_read   service  16 KiB
 //   /admin/*                          other       admin_write  service  1 MiB
 //   /v1/rank                          any         user (hot)   user JWT 64 KiB
@@ -21,8 +22,13 @@ export const ROUTE_CLASSES: readonly RouteClass[] = ['anon', 'user', 'admin_read
 
 export interface RoutePolicy {
   class: RouteClass;
-  /** optional_user: no Authorization header = anonymous (limited as anon); a header must be a valid JWT. */
-  auth: 'none' | 'user' | 'optional_user' | 'service';
+  /**
+   * optional_user: no Authorization header = anonymous (limited as anon); a header must be a valid JWT.
+   * self: the route authenticates itself (the operator dashboard: service key or its session cookie).
+   */
+  auth: 'none' | 'user' | 'optional_user' | 'service' | 'self';
+  /** HTML form posts (application/x-www-form-urlencoded) accepted besides JSON. */
+  forms?: boolean;
   /** Largest accepted request body in bytes (413 above it). */
   maxBodyBytes: number;
   /** If the limiter is unreachable: true = serve anyway (logged), false = 503. */
@@ -49,6 +55,11 @@ const HOT_USER_PATHS = new Set(['/v1/rank', '/functions/v1/policy-ranker']);
 const optionalUser: RoutePolicy = { ...hotUser, auth: 'optional_user' };
 const OPTIONAL_USER_PATHS = new Set(['/v1/flags']);
 
+// The operator dashboard (src/handlers/dashboard.tsx) checks the service key OR its own signed
+// session cookie, and its login/logout/action forms post urlencoded bodies.
+const dashboardRead: RoutePolicy = { ...adminRead, auth: 'self', forms: true };
+const dashboardWrite: RoutePolicy = { ...adminWrite, auth: 'self', forms: true, maxBodyBytes: 16 * KiB };
+
 /** The policy of a request. Paths are matched case-sensitively, like Hono's router. */
 export function classifyRoute(method: string, path: string): RoutePolicy {
   const p = path.length > 1 ? path.replace(/\/+$/, '') : path;
@@ -56,6 +67,7 @@ export function classifyRoute(method: string, path: string): RoutePolicy {
   if (HOT_USER_PATHS.has(p)) return hotUser;
   if (OPTIONAL_USER_PATHS.has(p)) return optionalUser;
   if (p.startsWith('/functions/v1/')) return job;
+  if (p === '/admin/dashboard' || p.startsWith('/admin/dashboard/')) return READ.has(method.toUpperCase()) ? dashboardRead : dashboardWrite;
   if (p === '/admin' || p.startsWith('/admin/')) return READ.has(method.toUpperCase()) ? adminRead : adminWrite;
   if (p.startsWith('/v1/')) return user;
   return anon;

@@ -12,6 +12,8 @@ import { forbidden } from './errors';
 const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 // /docs is server-rendered HTML with an inline <style>; nothing else may load.
 const DOCS_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+// The operator dashboard: its inline refresh script and its same-origin forms.
+const DASHBOARD_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 const STATIC_HEADERS: Record<string, string> = {
   'X-Content-Type-Options': 'nosniff',
@@ -51,7 +53,11 @@ export const securityHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
   const h = c.res.headers;
   for (const [k, v] of Object.entries(STATIC_HEADERS)) h.set(k, v);
   const isHtml = (h.get('content-type') ?? '').startsWith('text/html');
-  h.set('Content-Security-Policy', isHtml ? DOCS_CSP : API_CSP);
+  // A route that sets its own policy keeps it.
+  if (!h.has('Content-Security-Policy')) {
+    const dashboard = c.req.path.startsWith('/admin/dashboard');
+    h.set('Content-Security-Policy', !isHtml ? API_CSP : dashboard ? DASHBOARD_CSP : DOCS_CSP);
+  }
   // Anything answered to a credentialed caller must not be stored by shared caches.
   if (c.req.header('authorization') && !h.has('Cache-Control')) h.set('Cache-Control', 'no-store');
   h.delete('X-Powered-By');

@@ -13,11 +13,26 @@ export interface Logger {
 
 const SECRET_KEY = /authorization|token|secret|password|api[_-]?key|service[_-]?key|cookie|database_url/i;
 
+// Values can carry secrets too (an error message quoting a header or a connection string): bearer
+// credentials, JWTs and URL passwords are masked wherever they appear in a string field.
+const SECRET_VALUES: [RegExp, string][] = [
+  [/Bearer\s+[^\s"',;]+/gi, 'Bearer [redacted]'],
+  [/eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g, '[redacted-jwt]'],
+  [/(\w+:\/\/[^:/@\s]+:)[^@\s]+@/g, '$1[redacted]@'],
+];
+
+export function scrub(value: string): string {
+  let out = value;
+  for (const [re, replacement] of SECRET_VALUES) out = out.replace(re, replacement);
+  return out;
+}
+
 function redact(fields: LogFields): LogFields {
   const out: LogFields = {};
   for (const [k, v] of Object.entries(fields)) {
     if (SECRET_KEY.test(k)) out[k] = '[redacted]';
-    else if (v instanceof Error) out[k] = { name: v.name, message: v.message };
+    else if (v instanceof Error) out[k] = { name: v.name, message: scrub(v.message) };
+    else if (typeof v === 'string') out[k] = scrub(v);
     else out[k] = v;
   }
   return out;

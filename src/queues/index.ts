@@ -1,6 +1,8 @@
 // queue(): one entry for every queue the Worker consumes; dispatch on batch.queue, then on each
 // message's `type`. Queue names differ per environment (edge-events, edge-events-staging, …).
+import { alertWebhookHandler } from '../alerts/notify';
 import { createDb, type Db } from '../db/client';
+import { metricsHistogramHandler } from '../observability/ingest';
 import { discoveryJobHandler, markDeadJobs } from '../discovery/consumer';
 import { DISCOVERY_JOB } from '../discovery/messages';
 import { createLogger, errorFields } from '../observability/logger';
@@ -18,7 +20,10 @@ export function queueKind(name: string): QueueKind | undefined {
 
 /** Message handlers per queue kind; each feature registers its message types here. */
 export const handlers: Record<'events' | 'discovery', HandlerMap> = {
-  events: {},
+  events: {
+    'metrics.histogram': metricsHistogramHandler,
+    'alert.webhook': alertWebhookHandler,
+  },
   discovery: { [DISCOVERY_JOB]: discoveryJobHandler },
 };
 
@@ -32,7 +37,7 @@ export const deadLetterHooks: Partial<Record<'events-dlq' | 'discovery-dlq', (ms
 };
 
 export async function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionContext): Promise<void> {
-  const log = createLogger({ queue: batch.queue, batch_size: batch.messages.length });
+  const log = createLogger({ request_id: crypto.randomUUID(), queue: batch.queue, batch_size: batch.messages.length });
   let db: Db | undefined;
   const c: ConsumerContext = { env, log, ctx, queue: batch.queue, db: () => (db ??= createDb(env, log)) };
   const started = Date.now();
