@@ -7,6 +7,7 @@ import { defineConfig } from 'vitest/config';
 
 export const TEST_SERVICE_KEY = 'test-service-role-key';
 export const TEST_JWT_SECRET = 'test-jwt-secret';
+export const TEST_CORS_ORIGIN = 'https://app.example.test';
 export const TEST_FAULT_KEY = 'test-fault-injection-key';
 
 export default defineConfig({
@@ -43,6 +44,11 @@ export default defineConfig({
                 AUTH_ISSUER: '',
                 AUTH_AUDIENCE: '',
                 ALERT_WEBHOOK_URL: '',
+                AUTH_JWT_SECRET_NEXT: '',
+                CORS_ORIGINS: TEST_CORS_ORIGIN,
+                RATE_LIMITS: 'on',
+                // Scale of the hostile-input property test (test/worker/fuzz-routes.test.ts).
+                FUZZ_RUNS: process.env.FUZZ_RUNS ?? '',
                 // Discovery retries in seconds rather than minutes, and its test-only fault
                 // injection (ignored in production; see src/discovery/config.ts).
                 DISCOVERY_RETRY_BASE_SECONDS: '1',

@@ -1,6 +1,7 @@
 // createApp(): the middleware order, route mounting, error envelope and the OpenAPI document.
 // Order: request context (id, logger, db, access log) → metrics → auth → rate limit → route.
-// Auth and rate limits are attached per route group inside each sub-app.
+// Auth, rate limits and input limits are CENTRAL (src/lib/gate.ts, route classes in
+// src/lib/route-policy.ts): a route added under /v1, /admin or /functions/v1 gets them for free.
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -13,14 +14,19 @@ import { discoveryJobRoutes } from './handlers/discovery-jobs';
 import { DocsPage } from './handlers/docs-page';
 import { flagRoutes } from './handlers/flags';
 import { healthRoutes } from './handlers/health';
+import { rateLimitRoutes } from './handlers/rate-limits';
 import { meRoutes } from './handlers/me';
 import { sloRoutes } from './handlers/slo';
 import { policyRoutes } from './handlers/policy';
 import { rankRoutes } from './handlers/rank';
 import { rewardRoutes } from './handlers/rewards';
 import { requestContext } from './lib/context';
-import { ApiError, errorResponse, notFound } from './lib/errors';
+import { authenticate, rateLimit } from './lib/gate';
+import { inputGuard } from './lib/input-guard';
+import { corsPreflight, securityHeaders } from './lib/security-headers';
+import { ApiError, errorResponse, isDatabaseUnreachable, notFound } from './lib/errors';
 import { createRouter } from './lib/openapi';
+import { rateLimitHeaders } from './ratelimit/middleware';
 import { faultInjection } from './observability/fault-injection';
 import { errorFields } from './observability/logger';
 import { requestMetrics } from './observability/middleware';
@@ -51,8 +57,17 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.use('*', requestMetrics); // times every request by operation; ships histograms via EVENTS
   app.use('*', faultInjection); // test-only latency/5xx hook; off unless APP_ENV=development + key
 
+  // Hardening and access, in this order (outer steps see every response, errors included):
+  app.use('*', securityHeaders); //  security headers + CORS allow-list headers on every response
+  app.use('*', rateLimitHeaders); // RateLimit-* headers from the decision below, on every response
+  app.use('*', authenticate); //     by route class: user JWT / service key / none (401, 403)
+  app.use('*', rateLimit); //        one Durable Object decision per request (429 + Retry-After)
+  app.use('*', corsPreflight); //    OPTIONS preflights for allowed origins (403 otherwise)
+  app.use('*', inputGuard); //       body size (413), content type (415), UTF-8 and JSON depth (400)
+
   // Routes: one sub-app per resource (src/handlers/*), each with its own auth. Add resources here.
   app.route('/', healthRoutes);
+  app.route('/', rateLimitRoutes);
   app.route('/', flagRoutes);
   app.route('/', adminFlagRoutes);
   app.route('/', meRoutes);
@@ -86,6 +101,11 @@ export function createApp(): OpenAPIHono<AppEnv> {
     if (err instanceof ConfigError) {
       log?.error('config.invalid', { keys: err.keys });
       return errorResponse(c, new ApiError(500, 'misconfigured', 'the service is misconfigured'));
+    }
+    if (isDatabaseUnreachable(err)) {
+      // Not a bug in this request: the database could not be reached. Retryable, so say so.
+      log?.error('db.unavailable', { ...errorFields(err), operation: c.req.path });
+      return errorResponse(c, new ApiError(503, 'unavailable', 'database unavailable; retry shortly', undefined, { 'Retry-After': '1' }));
     }
     log?.error('unhandled_error', { ...errorFields(err), operation: c.req.path });
     return errorResponse(c, new ApiError(500, 'internal', 'internal error'));

@@ -12,10 +12,16 @@ export const ConfigSchema = z.object({
   SERVICE_ROLE_KEY: z.string().min(8, 'must be at least 8 characters'),
   SERVICE_ROLE_KEY_NEXT: optional(z.string().min(8)),
   AUTH_JWT_SECRET: optional(z.string().min(8)),
+  /** Second accepted HS256 secret while the identity provider rotates (see RUNBOOK "Rotating secrets"). */
+  AUTH_JWT_SECRET_NEXT: optional(z.string().min(8)),
   AUTH_JWKS_URL: optional(z.string().url()),
   AUTH_ISSUER: optional(z.string()),
   AUTH_AUDIENCE: optional(z.string()),
   ALERT_WEBHOOK_URL: optional(z.string().url()),
+  /** Browser origins allowed by CORS: comma-separated exact origins (https://app.example.com). */
+  CORS_ORIGINS: optional(z.string().refine((v) => parseOrigins(v) !== undefined, 'must be comma-separated http(s) origins')),
+  /** Rate limiting: 'on' (default) or 'off' (emergency switch; also the benchmark's baseline). */
+  RATE_LIMITS: optional(z.enum(['on', 'off'])),
   // Observability (src/observability): how long an isolate aggregates request metrics before it
   // ships them (ms; 0 = at the end of every request), and the test-only fault injection key
   // (honoured only when APP_ENV is development). Both optional; absent in deployments.
@@ -24,6 +30,26 @@ export const ConfigSchema = z.object({
   FAULT_INJECTION_KEY: optional(z.string().min(16)),
 });
 export type Config = z.infer<typeof ConfigSchema>;
+
+/**
+ * CORS_ORIGINS → exact origins, or undefined when malformed. Only scheme://host[:port]; no
+ * wildcards, paths or '*': a JWT-carrying API should not be callable from any page on the web.
+ */
+export function parseOrigins(raw: string | undefined): string[] | undefined {
+  const parts = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const out: string[] = [];
+  for (const p of parts) {
+    let url: URL;
+    try {
+      url = new URL(p);
+    } catch {
+      return undefined;
+    }
+    if (!/^https?:$/.test(url.protocol) || url.origin !== p.replace(/\/$/, '')) return undefined;
+    out.push(url.origin);
+  }
+  return out;
+}
 
 export class ConfigError extends Error {
   constructor(readonly keys: string[]) {

@@ -2,6 +2,8 @@
 import type { Logger } from './observability/logger';
 import type { Db } from './db/client';
 import type { MetricsCollector } from './observability/metrics';
+import type { RoutePolicy } from './lib/route-policy';
+import type { RateLimitState } from './ratelimit/middleware';
 
 export interface AuthUser {
   id: string;
@@ -24,5 +26,9 @@ export type AppEnv = {
     operation?: string;
     /** Request metrics (latency histograms); named kernel operations report here too. */
     metrics: MetricsCollector;
+    /** Route class, auth and input limits of this request (src/lib/route-policy.ts). */
+    routePolicy?: RoutePolicy;
+    /** The rate-limit decision, written to the RateLimit-* response headers. */
+    rateLimit?: RateLimitState;
   };
 };

@@ -3,6 +3,7 @@
 // invocation fail so Cloudflare's cron history shows it.
 import { createDb, type Db } from '../db/client';
 import { createLogger, errorFields, type Logger } from '../observability/logger';
+import { rateLimitSync } from '../ratelimit/sync-job';
 import { flagSync } from './flag-sync';
 import { discoveryRelayJob } from './discovery';
 import { alertsEvaluator } from '../alerts/evaluate';
@@ -26,7 +27,7 @@ export interface Job {
 
 /** The four Cron Triggers of wrangler.toml and what each runs. Features add their jobs here. */
 export const schedules: Record<string, Job[]> = {
-  '* * * * *': [flagSync, discoveryRelayJob, metricsSampler, alertsEvaluator],
+  '* * * * *': [flagSync, discoveryRelayJob, metricsSampler, alertsEvaluator, rateLimitSync],
   // Rollup first: hydrate-features then publishes the fresh estimates to KV.
   '*/5 * * * *': [learningRollupJob, hydrateFeaturesJob],
   '0 2 * * *': [gcLearningEvents, gcMetrics],

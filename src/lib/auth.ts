@@ -1,14 +1,31 @@
 // Who is calling: a user (Bearer JWT) or the service role (Bearer service key).
-import type { MiddlewareHandler } from 'hono';
-import { jwtVerify } from 'jose';
-import { getConfig } from '../config';
-import type { AppEnv } from '../env';
+//
+// User tokens: HS256 with AUTH_JWT_SECRET (and AUTH_JWT_SECRET_NEXT during a rotation), or
+// RS256/ES256 against the identity provider's JWKS at AUTH_JWKS_URL (keys cached per isolate by
+// jose; an unknown `kid` triggers one refetch, rate-limited by jose's cooldown). `exp` is required,
+// `nbf`/`iss`/`aud` are checked when present/configured, `sub` must be a UUID. The algorithm is
+// taken from an allow-list — never from the token alone — so `alg: none` or an HS256 token signed
+// with a public key cannot pass.
+//
+// Service key: SERVICE_ROLE_KEY or SERVICE_ROLE_KEY_NEXT, compared in constant time.
+// 401 = no or invalid credentials; 403 = valid credentials of the wrong kind for this route.
+import type { Context, MiddlewareHandler } from 'hono';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { getConfig, type Config } from '../config';
+import type { AppEnv, AuthUser } from '../env';
 import { forbidden, unauthorized } from './errors';
 import { isUuid } from './ids';
+import { rememberUser } from './user-upsert';
+
+/** Tokens longer than this are rejected before any parsing (a JWT is typically < 2 KiB). */
+const MAX_TOKEN_LENGTH = 8 * 1024;
+const CLOCK_TOLERANCE_S = 30;
+const ASYMMETRIC_ALGS = ['RS256', 'ES256'];
 
 export function bearerToken(header: string | undefined): string | undefined {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return match?.[1];
+  const token = match?.[1];
+  return token && token.length <= MAX_TOKEN_LENGTH ? token : undefined;
 }
 
 /** Constant-time string equality (the length check leaks only the length). */
@@ -29,8 +46,111 @@ export function matchServiceKey(env: Env, token: string): 'current' | 'next' | u
   return current ? 'current' : next ? 'next' : undefined;
 }
 
-/** Admin and job routes: the service key (current or next, for rotation without downtime). */
-export const requireService: MiddlewareHandler<AppEnv> = async (c, next) => {
+// ---------------------------------------------------------------------------- JWT verification
+
+export class TokenError extends Error {}
+const MALFORMED = 'malformed token';
+
+/** One remote key set per JWKS URL per isolate: jose caches the keys (10 min) inside it. */
+const jwksByUrl = new Map<string, JWTVerifyGetKey>();
+function jwks(url: string): JWTVerifyGetKey {
+  let set = jwksByUrl.get(url);
+  if (!set) {
+    set = createRemoteJWKSet(new URL(url), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 5_000 });
+    jwksByUrl.set(url, set);
+  }
+  return set;
+}
+
+const encoder = new TextEncoder();
+
+function audiences(config: Config): string[] | undefined {
+  const list = config.AUTH_AUDIENCE?.split(',').map((s) => s.trim()).filter(Boolean);
+  return list && list.length > 0 ? list : undefined;
+}
+
+async function verifyWith(token: string, config: Config, alg: string): Promise<JWTPayload> {
+  const options = {
+    issuer: config.AUTH_ISSUER,
+    audience: audiences(config),
+    requiredClaims: ['exp', 'sub'],
+    clockTolerance: CLOCK_TOLERANCE_S,
+  };
+  if (alg === 'HS256') {
+    const secrets = [config.AUTH_JWT_SECRET, config.AUTH_JWT_SECRET_NEXT].filter((s): s is string => !!s);
+    if (secrets.length === 0) throw new TokenError('HS256 tokens are not accepted (no AUTH_JWT_SECRET)');
+    let lastError: unknown;
+    for (const secret of secrets) {
+      try {
+        return (await jwtVerify(token, encoder.encode(secret), { ...options, algorithms: ['HS256'] })).payload;
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw lastError;
+  }
+  if (ASYMMETRIC_ALGS.includes(alg)) {
+    if (!config.AUTH_JWKS_URL) throw new TokenError(`${alg} tokens are not accepted (no AUTH_JWKS_URL)`);
+    return (await jwtVerify(token, jwks(config.AUTH_JWKS_URL), { ...options, algorithms: ASYMMETRIC_ALGS })).payload;
+  }
+  throw new TokenError(`algorithm ${alg} is not accepted`);
+}
+
+/** Verify a user JWT; throws on anything invalid. Returns the user (sub, email, claims). */
+export async function verifyUserToken(env: Env, token: string): Promise<AuthUser> {
+  const config = getConfig(env);
+  let alg: unknown;
+  try {
+    alg = decodeProtectedHeader(token).alg;
+  } catch {
+    throw new TokenError(MALFORMED);
+  }
+  if (typeof alg !== 'string') throw new TokenError('token has no algorithm');
+  const payload = await verifyWith(token, config, alg);
+  if (!isUuid(payload.sub)) throw new TokenError('sub must be a UUID');
+  return {
+    id: payload.sub.toLowerCase(),
+    email: typeof payload.email === 'string' ? payload.email : undefined,
+    claims: payload as Record<string, unknown>,
+  };
+}
+
+// ---------------------------------------------------------------------------- middleware
+
+/**
+ * Authenticate a user for this request (sets c.var.user). Idempotent: the central gate in app.ts
+ * calls it for every /v1/* route, so a handler that also lists it costs nothing extra.
+ * The step is a named kernel operation ('auth.login', guide §4: alert on p95 > 600 ms): token
+ * verification plus the first-sight users upsert.
+ */
+export async function authenticateUser(c: Context<AppEnv>, opts: { hot?: boolean } = {}): Promise<AuthUser> {
+  const existing = c.get('user');
+  if (existing) return existing;
+  const token = bearerToken(c.req.header('authorization'));
+  if (!token) throw unauthorized('bearer token required');
+  const started = performance.now();
+  let user: AuthUser;
+  try {
+    user = await verifyUserToken(c.env, token);
+  } catch (err) {
+    c.get('metrics').observe('auth.login', performance.now() - started, false);
+    // A service key on a user route: valid credentials, wrong role.
+    const notAJwt = err instanceof TokenError && err.message === MALFORMED;
+    if (notAJwt && matchServiceKey(c.env, token)) throw forbidden('user token required');
+    throw unauthorized('invalid or expired token');
+  }
+  // Hot routes (/v1/rank, /v1/flags) never touch Postgres: the user is provisioned by the first
+  // route that does (every /v1/me/* and /v1/rewards call), which is also the first that needs the row.
+  if (!opts.hot) await rememberUser(c, user);
+  c.get('metrics').observe('auth.login', performance.now() - started, false);
+  c.set('user', user);
+  return user;
+}
+
+/** Authenticate the service role (sets c.var.service). Idempotent like authenticateUser. */
+export async function authenticateService(c: Context<AppEnv>): Promise<'current' | 'next'> {
+  const existing = c.get('service');
+  if (existing) return existing.key;
   const token = bearerToken(c.req.header('authorization'));
   if (!token) throw unauthorized('service key required');
   const key = matchServiceKey(c.env, token);
@@ -40,32 +160,17 @@ export const requireService: MiddlewareHandler<AppEnv> = async (c, next) => {
     throw unauthorized('invalid service key');
   }
   c.set('service', { key });
-  await next();
-};
-
-export async function verifyUserToken(env: Env, token: string) {
-  const config = getConfig(env);
-  if (!config.AUTH_JWT_SECRET) throw new Error('no JWT verification key configured');
-  const { payload } = await jwtVerify(token, new TextEncoder().encode(config.AUTH_JWT_SECRET), {
-    algorithms: ['HS256'],
-    issuer: config.AUTH_ISSUER,
-    audience: config.AUTH_AUDIENCE,
-  });
-  if (!isUuid(payload.sub)) throw new Error('sub must be a UUID');
-  return { id: payload.sub, email: typeof payload.email === 'string' ? payload.email : undefined, claims: payload };
+  return key;
 }
 
 /** User routes: a valid JWT whose sub is a UUID. */
 export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const token = bearerToken(c.req.header('authorization'));
-  if (!token) throw unauthorized('bearer token required');
-  // The auth step is a named kernel operation ('auth.login'): the guide alerts on its p95.
-  const started = performance.now();
-  const user = await verifyUserToken(c.env, token).catch(() => {
-    c.get('metrics').observe('auth.login', performance.now() - started, false);
-    throw unauthorized('invalid or expired token');
-  });
-  c.get('metrics').observe('auth.login', performance.now() - started, false);
-  c.set('user', user as AppEnv['Variables']['user']);
+  await authenticateUser(c);
+  await next();
+};
+
+/** Admin and job routes: the service key (current or next, for rotation without downtime). */
+export const requireService: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await authenticateService(c);
   await next();
 };

@@ -65,3 +65,12 @@ export function errorResponse(c: Context, err: ApiError): Response {
   for (const [k, v] of Object.entries(err.headers ?? {})) res.headers.set(k, v);
   return res;
 }
+
+/**
+ * Connection-level database failures (no connection within the timeout, refused, dropped): the
+ * dependency is down, not the request wrong. The error handler answers these 503, not 500.
+ */
+export function isDatabaseUnreachable(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : '';
+  return /Connection terminated|connection timeout|ECONNREFUSED|Network connection lost|WebSocket (?:was closed|connection)|Can't call WebSocket send/i.test(message);
+}

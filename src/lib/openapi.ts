@@ -3,6 +3,7 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../env';
 import { errorResponse, validationError } from './errors';
+import { strictify } from './strict-body';
 
 export const ErrorSchema = z
   .object({
@@ -29,13 +30,45 @@ export const errorResponses = {
 export const userSecurity = [{ bearerJwt: [] }];
 export const serviceSecurity = [{ serviceKey: [] }];
 
-/** A sub-app whose request validation failures answer with the 400 error envelope. */
+/**
+ * A sub-app whose request validation failures answer with the 400 error envelope, and whose JSON
+ * bodies are validated strictly (unknown fields → 400; the rule is stated in src/lib/strict-body.ts).
+ */
 export function createRouter(): OpenAPIHono<AppEnv> {
-  return new OpenAPIHono<AppEnv>({
+  const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
       if (!result.success) {
         return errorResponse(c, validationError(result.error as z.ZodError, result.target));
       }
     },
   });
+  const register = app.openapi;
+  app.openapi = ((route, handler, hook) => {
+    const strict = strictRoute(route);
+    if (strict === route) return register(route, handler, hook);
+    // Document the route as written; validate with the strict copy.
+    if (!route.hide) {
+      const { middleware: _middleware, hide: _hide, ...documented } = route;
+      app.openAPIRegistry.registerPath(documented);
+    }
+    return register({ ...strict, hide: true }, handler, hook);
+  }) as typeof app.openapi;
+  return app;
+}
+
+type AnyRoute = Parameters<OpenAPIHono<AppEnv>['openapi']>[0];
+
+function strictRoute<R extends AnyRoute>(route: R): R {
+  const content = route.request?.body?.content as Record<string, { schema?: unknown }> | undefined;
+  if (!content) return route;
+  let changed = false;
+  const strictContent: Record<string, unknown> = {};
+  for (const [mediaType, media] of Object.entries(content)) {
+    const schema = media?.schema;
+    const strict = schema instanceof z.ZodType ? strictify(schema) : schema;
+    if (strict !== schema) changed = true;
+    strictContent[mediaType] = { ...media, schema: strict };
+  }
+  if (!changed) return route;
+  return { ...route, request: { ...route.request, body: { ...route.request!.body!, content: strictContent } } } as R;
 }

@@ -79,8 +79,14 @@ describe('interests', () => {
     expect(envelope(res.json).code).toBe('payload_too_large');
   });
 
-  it('409 when the caller is not provisioned in auth.users', async () => {
-    const res = await putInterests(crypto.randomUUID(), [{ interest_id: HIKING, affinity: 0.5 }]);
+  it('provisions a caller on first sight; 409 if the row vanishes while the edge remembers the user', async () => {
+    // The auth step upserts auth.users the first time an isolate sees a user (issue 6), so a
+    // brand-new caller can write at once.
+    const user = crypto.randomUUID();
+    expect((await putInterests(user, [{ interest_id: HIKING, affinity: 0.5 }])).status).toBe(200);
+    // Deleted behind the edge's back (the isolate does not upsert again for a while): 409.
+    await db.query('DELETE FROM auth.users WHERE id = $1', [user]);
+    const res = await putInterests(user, [{ interest_id: HIKING, affinity: 0.5 }]);
     expect(res.status).toBe(409);
     expect(envelope(res.json).code).toBe('user_not_provisioned');
   });

@@ -26,17 +26,26 @@ export async function userHeaders(sub: string): Promise<Record<string, string>> 
   return { authorization: `Bearer ${await userToken(sub)}` };
 }
 
-export async function call(path: string, init: RequestInit & { json?: unknown } = {}) {
-  const headers = new Headers(init.headers);
-  let body = init.body;
-  if (init.json !== undefined) {
-    headers.set('content-type', 'application/json');
-    body = JSON.stringify(init.json);
-  }
-  const res = await SELF.fetch(`${BASE}${path}`, { ...init, headers, body });
+/** RequestInit with `json` turned into a JSON body and its content type. */
+export function withJsonBody(init: RequestInit & { json?: unknown }): RequestInit {
+  const { json, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  if (json === undefined) return { ...rest, headers };
+  headers.set('content-type', 'application/json');
+  return { ...rest, headers, body: JSON.stringify(json) };
+}
+
+/** The body of a response as text and, when it parses, as JSON. */
+export async function readBody(res: Response): Promise<{ text: string; json: any }> {
   const text = await res.text();
   let json: any;
   try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+  return { text, json };
+}
+
+export async function call(path: string, init: RequestInit & { json?: unknown } = {}) {
+  const res = await SELF.fetch(`${BASE}${path}`, withJsonBody(init));
+  const { text, json } = await readBody(res);
   return { res, status: res.status, json, text };
 }
 
