@@ -5,6 +5,8 @@
 //   npm run deploy:auto    -- [--steps 5,25,100] [--wait 1h] [--interval 1m]
 //                                                 step up with the canary gate between steps;
 //                                                 any no-go rolls back automatically
+//                                                 (--min-canary-requests N: the canary must have served
+//                                                 N requests before its own numbers count)
 // Common flags: --env <name> (default production), --dry-run (print the wrangler invocations),
 // --database-url (gate + ledger; default $DATABASE_URL), --message.
 // Users keep one version during a split when clients send Cloudflare-Workers-Version-Key: <user id>.
@@ -29,6 +31,7 @@ const { values, positionals } = parseArgs({
     'dry-run': { type: 'boolean', default: false },
     'database-url': { type: 'string' },
     message: { type: 'string' },
+    'min-canary-requests': { type: 'string', default: '0' },
   },
 });
 const command = positionals[0];
@@ -141,9 +144,9 @@ async function rollback(state: DeployState, reason: string): Promise<void> {
   console.log(`rolled back to ${state.stable} (${reason})`);
 }
 
-async function gate(): Promise<GateResult> {
+async function gate(state: DeployState): Promise<GateResult> {
   if (dryRun && !databaseUrl) return { go: true, checks: [] };
-  return evaluateGate(databaseUrl!);
+  return evaluateGate(databaseUrl!, { canary: state.canary, stable: state.stable, minCanaryRequests: Number(values['min-canary-requests']) });
 }
 
 async function auto(): Promise<void> {
@@ -160,7 +163,7 @@ async function auto(): Promise<void> {
     const until = Date.now() + waitMs;
     do {
       if (!dryRun) await new Promise((r) => setTimeout(r, Math.min(intervalMs, Math.max(0, until - Date.now()))));
-      const result = await gate();
+      const result = await gate(state);
       console.log(`gate at ${steps[i]}%:\n${formatGate(result)}`);
       if (!result.go) {
         const reasons = result.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');

@@ -5,3 +5,8 @@ export function runningVersion(env: Env): { app: string; id?: string; tag?: stri
   const meta = env.CF_VERSION_METADATA;
   return { app: APP_VERSION, id: meta?.id || undefined, tag: meta?.tag || undefined };
 }
+
+/** The metrics operation under which every request of this deployment version is also recorded. */
+export function versionOperation(env: Env): string {
+  return `version:${env.CF_VERSION_METADATA?.id || 'unknown'}`;
+}

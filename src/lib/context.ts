@@ -37,6 +37,8 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
     await next();
   } finally {
     c.res.headers.set('x-request-id', requestId);
+    // Which deployment version answered (gradual deployments serve two at once).
+    if (c.env.CF_VERSION_METADATA?.id) c.res.headers.set('x-worker-version', c.env.CF_VERSION_METADATA.id);
     if (db) waitUntil(c, db.end());
     log.info('request', {
       method: c.req.method,

@@ -81,6 +81,26 @@ describe('deploy:auto with the canary gate', () => {
     expect(deploys).toEqual([['v-new-1@5%', 'v-stable@95%'], ['v-new-1@25%', 'v-stable@75%'], ['v-new-1@100%']]);
   });
 
+  it('a regression confined to the canary rolls back although the global numbers look healthy', async () => {
+    const fresh = await freshDatabase();
+    dbs.push(fresh);
+    // Stable serves 9,500 healthy requests; the canary (v-new-1) 500, of which 5 % fail and all slow.
+    // Over all routes that is 0.25 % errors: under the guide's 1 %, so only the per-version check sees it.
+    const db = await connect(fresh.url);
+    await db.query(`INSERT INTO public.request_metrics_minute (operation, minute, requests, errors, latency_sum_ms, buckets) VALUES
+      ('POST /v1/rank', date_trunc('minute', now()), 10000, 25, 0, '{}'),
+      ('version:v-stable', date_trunc('minute', now()), 9500, 0, 0, array_fill(0::bigint, ARRAY[20]) || ARRAY[9500::bigint]),
+      ('version:v-new-1', date_trunc('minute', now()), 500, 25, 0, array_fill(0::bigint, ARRAY[28]) || ARRAY[500::bigint])`);
+    const { fake, run } = scenario();
+    const res = run(['auto', '--wait', '1s', '--interval', '1s'], { DATABASE_URL: fresh.url });
+    expect(res.code, res.out).toBe(1);
+    expect(res.out).toMatch(/PASS {2}5xx rate: 0\.25%/);
+    expect(res.out).toMatch(/FAIL {2}canary 5xx rate: 5\.00% of 500/);
+    expect(res.out).toMatch(/FAIL {2}canary p95 vs stable/);
+    expect(fake.calls().filter((c) => c[1] === 'deploy').at(-1)!.slice(2, 3)).toEqual(['v-stable@100%']);
+    await db.end();
+  });
+
   it('an SLO breach during the 5% step produces the rollback invocation, and a ledger row', async () => {
     const fresh = await freshDatabase();
     dbs.push(fresh);
