@@ -9,6 +9,7 @@ import { ConfigError } from './config';
 import type { AppEnv } from './env';
 import { adminDlqRoutes } from './handlers/admin-dlq';
 import { adminFlagRoutes } from './handlers/admin-flags';
+import { adminOpsRoutes } from './handlers/admin-ops';
 import { dashboardRoutes } from './handlers/dashboard';
 import { discoveryJobRoutes } from './handlers/discovery-jobs';
 import { DocsPage } from './handlers/docs-page';
@@ -78,6 +79,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/', rankRoutes);
   app.route('/', rewardRoutes);
   app.route('/', policyRoutes);
+  app.route('/', adminOpsRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerJwt', {
     type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "A user's JWT (sub = user UUID)",

@@ -35,5 +35,6 @@ export async function runDiscoveryUpkeep(c: DiscoveryRunContext, opts: { budgetM
 
 export const discoveryRelayJob: Job = {
   name: 'discovery-relay',
+  pausable: true,
   run: (c) => runDiscoveryUpkeep({ env: c.env, db: c.db, log: c.log, actor: 'cron:discovery-relay' }),
 };

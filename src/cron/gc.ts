@@ -26,10 +26,12 @@ export async function gcInBatches(c: JobContext, table: string, fn: string): Pro
 
 export const gcLearningEvents: Job = {
   name: 'gc-learning-events',
+  pausable: true,
   run: (c) => gcInBatches(c, 'learning_events', 'gc_learning_events'),
 };
 
 export const gcIntentSignals: Job = {
   name: 'gc-intent-signals',
+  pausable: true,
   run: (c) => gcInBatches(c, 'intent_signals', 'gc_intent_signals'),
 };

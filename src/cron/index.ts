@@ -10,6 +10,7 @@ import { alertsEvaluator } from '../alerts/evaluate';
 import { isolateMetrics } from '../observability/collector';
 import { gcMetrics, metricsSampler } from '../observability/sampler';
 import { hydrateFeaturesJob, learningRollupJob } from '../learning/jobs';
+import { jobsPaused } from '../ops/pause';
 import { gcIntentSignals, gcLearningEvents } from './gc';
 
 export interface JobContext {
@@ -22,6 +23,12 @@ export interface JobContext {
 
 export interface Job {
   name: string;
+  /**
+   * Skipped while background work is paused (ops.pause_jobs, the rollback procedure): jobs with
+   * side effects on data or ranking. Monitoring and the flag sync are never paused, so an operator
+   * can always see the system and resume it.
+   */
+  pausable?: boolean;
   run(c: JobContext): Promise<Record<string, unknown> | void>;
 }
 
@@ -39,7 +46,15 @@ export async function runJobs(jobs: Job[], env: Env, ctx: ExecutionContext, sche
   const c: JobContext = { env, log, ctx, scheduledTime, db: () => (db ??= createDb(env, log)) };
   const failed: string[] = [];
   try {
+    const paused = jobs.some((j) => j.pausable) ? await jobsPaused(c.db()).catch((err) => {
+      log.error('jobs.pause_check_failed', errorFields(err)); // run them: each fails on its own if the database is down
+      return false;
+    }) : false;
     for (const job of jobs) {
+      if (job.pausable && paused) {
+        log.warn('job.paused', { job: job.name, operation: `cron.${job.name}`, status: 'paused', flag: 'ops.pause_jobs' });
+        continue;
+      }
       const started = Date.now();
       try {
         const result = await job.run({ ...c, log: log.child({ job: job.name }) });

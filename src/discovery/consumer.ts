@@ -4,6 +4,7 @@
 // queue's max_retries the message goes to the DLQ, whose hook marks the row 'error' so it shows in
 // vw_dead_letter_queue. Duplicates (the row is already done, or leased by someone else) are acked
 // without touching anything, so processing twice has the effect of processing once.
+import { jobsPaused } from '../ops/pause';
 import type { ConsumerContext, MessageHandler } from '../queues/registry';
 import { CONSUMER_LEASE_SECONDS, discoveryConfig, retryDelaySeconds } from './config';
 import { jobStates, leaseJobs, runLeasedJobs, type LeasedJob } from './jobs';
@@ -28,6 +29,15 @@ export async function leaseTokenFor(messageId: string): Promise<string> {
 
 async function handle(messages: Message<DiscoveryJobMessage>[], c: ConsumerContext): Promise<void> {
   const db = c.db();
+  if (await jobsPaused(db)) {
+    // Rollback in progress: hand the jobs back to the outbox (the relay sends rows whose
+    // relayed_at is NULL once work resumes) and ack, so no retry attempts are spent meanwhile.
+    const ids = [...new Set(messages.map((m) => m.body.job_id))];
+    await db.query(`UPDATE public.marketplace_discovery_queue SET relayed_at = NULL WHERE id = ANY($1::uuid[]) AND status = 'queued'`, [ids]);
+    for (const m of messages) m.ack();
+    c.log.warn('discovery.paused', { messages: messages.length, flag: 'ops.pause_jobs' });
+    return;
+  }
   const faults = discoveryConfig(c.env).faultInjection;
   // One lease per job: a second message for the same job in this batch is a duplicate.
   const first = new Map<string, Message<DiscoveryJobMessage>>();

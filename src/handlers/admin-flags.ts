@@ -1,13 +1,12 @@
 // Admin flag routes (service key): list, set, sync now, and evaluate-as-a-user (diagnostics and
 // the flag benchmark). `npm run flags` (scripts/flags.ts) calls exactly these routes.
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
-import type { AppEnv } from '../env';
 import { evaluateFlags, type EvaluatedFlags } from '../flags';
 import { listFlags } from '../flags/list';
 import { syncFlags } from '../flags/sync';
 import { setFlag } from '../flags/write';
 import { requireService } from '../lib/auth';
+import { serviceActor } from '../lib/actor';
 import { createRouter, errorResponses, serviceSecurity } from '../lib/openapi';
 
 export const adminFlagRoutes = createRouter();
@@ -50,10 +49,6 @@ const SyncResult = z.object({
 const json = <T extends z.ZodTypeAny>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
 /** 'cli' when the CLI (scripts/lib/api-client.ts) says so; any other caller is the API. */
-function actorOf(c: Context<AppEnv>): string {
-  return c.req.header('x-actor') === 'cli' ? 'cli' : 'api:service';
-}
-
 adminFlagRoutes.openapi(
   createRoute({
     method: 'get', path: '/admin/flags', tags: ['flags'], security: serviceSecurity,
@@ -83,7 +78,7 @@ adminFlagRoutes.openapi(
     const { key } = c.req.valid('param');
     const { value, reason } = c.req.valid('json');
     const result = await setFlag({ env: c.env, db: c.get('db'), log: c.get('log') }, key, value, {
-      actor: actorOf(c), reason, requestId: c.get('requestId'),
+      actor: serviceActor(c), reason, requestId: c.get('requestId'),
     });
     return c.json(result, 200);
   },
@@ -96,7 +91,7 @@ adminFlagRoutes.openapi(
     responses: { 200: json(SyncResult, 'Per flag: merge outcome, revision, KV action'), ...errorResponses },
   }),
   async (c) => {
-    const flags = await syncFlags({ env: c.env, db: c.get('db'), log: c.get('log') }, { actor: actorOf(c) });
+    const flags = await syncFlags({ env: c.env, db: c.get('db'), log: c.get('log') }, { actor: serviceActor(c) });
     return c.json({ flags }, 200);
   },
 );

@@ -23,10 +23,12 @@ export const runRollupJob = (db: Db) => withConnection(db, runLearningRollup);
 
 export const learningRollupJob: Job = {
   name: 'learning-rollup',
+  pausable: true,
   run: async (c) => ({ ...(await runRollupJob(c.db())) }),
 };
 
 export const hydrateFeaturesJob: Job = {
   name: 'hydrate-features',
+  pausable: true,
   run: (c) => hydrateFeatures(c),
 };

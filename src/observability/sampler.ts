@@ -49,5 +49,6 @@ export const metricsSampler: Job = {
 /** Nightly: expired metric rollups, gauges, ledger ids and closed alerts (retention_policies). */
 export const gcMetrics: Job = {
   name: 'gc-metrics',
+  pausable: true,
   run: (c) => gcInBatches(c, 'request_metrics_minute', 'gc_metrics'),
 };

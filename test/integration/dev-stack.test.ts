@@ -1,9 +1,13 @@
-// The two-command promise: `npm run dev` brings the stack up (on free ports, a temp data dir),
-// /health answers 200 with db ok, and SIGTERM leaves no Postgres or workerd behind.
-import { spawn, execSync } from 'node:child_process';
+// The two commands and the operator tooling end to end, on one local stack (free ports, a temp
+// data dir): `npm run dev` reaches its ready line and /health is 200; `npm run smoke` passes every
+// step of the guide's §2 and §3; `npm run rollback` and `-- --undo` flip safe mode and the pause
+// switch; the smoke fails, naming the step, when a piece is broken (seed data missing); and
+// SIGTERM leaves no Postgres or workerd behind.
+import { spawn, spawnSync, execSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/lib/pg-child';
 
@@ -13,12 +17,32 @@ function processesMentioning(marker: string): string[] {
   return execSync('ps -eo pid,args', { encoding: 'utf8' }).split('\n').filter((l) => l.includes(marker) && !l.includes('ps -eo'));
 }
 
-describe('npm run dev', () => {
-  it('prints the ready line, serves /health, and stops everything on SIGTERM', async () => {
+function npmRun(args: string[], env: Record<string, string>) {
+  const res = spawnSync('npm', ['run', '--silent', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 240_000 });
+  return { code: res.status, out: `${res.stdout}${res.stderr}` };
+}
+
+async function health(base: string): Promise<any> {
+  return (await fetch(`${base}/health`)).json();
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+describe('npm run dev, smoke and rollback', () => {
+  it('runs the stack, passes the smoke test, rolls back and forth, flags a broken piece, stops cleanly', async () => {
     const [port, pgPort, proxyPort] = [await freePort(), await freePort(), await freePort()];
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'dev-stack-'));
     chmodSync(dataDir, 0o755); // Postgres runs as its own OS user and must reach the data dir inside
-
+    const base = `http://127.0.0.1:${port}`;
+    const databaseUrl = `postgres://postgres:postgres@127.0.0.1:${pgPort}/postgres`;
     const child = spawn('npm', ['run', 'dev'], {
       cwd: ROOT,
       env: { ...process.env, PORT: String(port), PG_PORT: String(pgPort), NEON_WS_PROXY_PORT: String(proxyPort), PG_DATA_DIR: path.join(dataDir, 'pg'), DATABASE_URL: '' },
@@ -27,18 +51,46 @@ describe('npm run dev', () => {
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
+    const tools = { API_URL: base, DATABASE_URL: databaseUrl };
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no ready line within 120 s:\n${output}`)), 120_000);
-        const check = () => output.includes(`ready http://127.0.0.1:${port}`) && (clearTimeout(timer), resolve());
+        const check = () => output.includes(`ready ${base}`) && (clearTimeout(timer), resolve());
         child.stdout.on('data', check);
         child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`dev exited ${code}:\n${output}`)); });
       });
-      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      const res = await fetch(`${base}/health`);
       const body = (await res.json()) as any;
       expect(res.status, JSON.stringify(body)).toBe(200);
       expect(body.checks.db.ok).toBe(true);
       expect(processesMentioning(`-p ${pgPort}`).length).toBeGreaterThan(0);
+
+      const smoke = npmRun(['smoke', '--', '--url', base], tools);
+      expect(smoke.code, smoke.out).toBe(0);
+      expect(smoke.out).toMatch(/^12 passed, 0 failed$/m);
+      expect(smoke.out).toMatch(/PASS {2}2F queue worker \(HTTP\) .* errors 0/);
+
+      const rollback = npmRun(['rollback', '--', '--reason', 'e2e'], tools);
+      expect(rollback.code, rollback.out).toBe(0);
+      expect(rollback.out).toContain('npx wrangler tail --env production --format json');
+      await until('safe mode on at the edge', async () => ((await health(base)).safe_mode === true ? true : undefined));
+      const paused = await (await fetch(`${base}/admin/ops/pause`, { headers: { authorization: 'Bearer dev-service-role-key' } })).json() as any;
+      expect(paused.paused).toBe(true);
+
+      const undo = npmRun(['rollback', '--', '--undo'], tools);
+      expect(undo.code, undo.out).toBe(0);
+      await until('safe mode off at the edge', async () => ((await health(base)).safe_mode === false ? true : undefined));
+
+      // Break a piece: the seed candidates are gone. The smoke names the steps that fail.
+      const db = new pg.Client({ connectionString: databaseUrl });
+      await db.connect();
+      await db.query('DELETE FROM public.marketplace_candidates');
+      await db.end();
+      const broken = npmRun(['smoke', '--', '--url', base, '--skip-safe-mode', '--timeout', '5'], tools);
+      expect(broken.code).toBe(1);
+      expect(broken.out).toMatch(/FAIL {2}2D seed data .*\n\s+seed counts 6\/6\/6\/0/);
+      expect(broken.out).toMatch(/FAIL {2}2G worker effects/);
+      expect(broken.out).toMatch(/^\d+ passed, 2 failed$/m);
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
@@ -53,5 +105,5 @@ describe('npm run dev', () => {
     } while (Date.now() < deadline);
     rmSync(dataDir, { recursive: true, force: true });
     expect(left).toEqual([]);
-  }, 180_000);
+  }, 420_000);
 });

@@ -12,6 +12,7 @@ import { isolateMetrics } from '../../src/observability/collector';
 import { requestedFault } from '../../src/observability/fault-injection';
 import { createLogger } from '../../src/observability/logger';
 import { requestMetrics } from '../../src/observability/middleware';
+import { versionOperation } from '../../src/version';
 import { faultHeaders, faultKey } from './slo-support';
 import { userToken } from './support';
 
@@ -61,7 +62,8 @@ describe('request and job log lines', () => {
     const slow = { ...env, METRICS_FLUSH_MS: '25000' } as Env;
     await app.request('/me', { headers: { authorization: `Bearer ${await userToken(crypto.randomUUID())}` } }, slow);
     const series = isolateMetrics.buffer.drain();
-    expect(series.map((s) => s.op).sort()).toEqual(['GET /me', 'auth.login']);
+    // The route, the auth step, and the per-version series the canary gate reads.
+    expect(series.map((s) => s.op).sort()).toEqual(['GET /me', 'auth.login', versionOperation(slow)]);
     expect(series.find((s) => s.op === 'auth.login')).toMatchObject({ n: 1, err: 0 });
   });
 
