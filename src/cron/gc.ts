@@ -35,3 +35,10 @@ export const gcIntentSignals: Job = {
   pausable: true,
   run: (c) => gcInBatches(c, 'intent_signals', 'gc_intent_signals'),
 };
+
+/** Finished discovery/outbox jobs past retention; the DLQ (status error) is left to operators. */
+export const gcQueueDone: Job = {
+  name: 'gc-queue-done',
+  pausable: true,
+  run: (c) => gcInBatches(c, 'marketplace_discovery_queue', 'gc_queue_done'),
+};

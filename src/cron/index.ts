@@ -11,7 +11,7 @@ import { isolateMetrics } from '../observability/collector';
 import { gcMetrics, metricsSampler } from '../observability/sampler';
 import { hydrateFeaturesJob, learningRollupJob } from '../learning/jobs';
 import { jobsPaused } from '../ops/pause';
-import { gcIntentSignals, gcLearningEvents } from './gc';
+import { gcIntentSignals, gcLearningEvents, gcQueueDone } from './gc';
 
 export interface JobContext {
   env: Env;
@@ -38,7 +38,7 @@ export const schedules: Record<string, Job[]> = {
   // Rollup first: hydrate-features then publishes the fresh estimates to KV.
   '*/5 * * * *': [learningRollupJob, hydrateFeaturesJob],
   '0 2 * * *': [gcLearningEvents, gcMetrics],
-  '0 3 * * *': [gcIntentSignals],
+  '0 3 * * *': [gcIntentSignals, gcQueueDone],
 };
 
 export async function runJobs(jobs: Job[], env: Env, ctx: ExecutionContext, scheduledTime: number, log: Logger) {
