@@ -12,22 +12,17 @@ AS $$
 DECLARE
   v_total bigint := 0;
   v_n bigint;
+  v_table text;
 BEGIN
-  DELETE FROM public.marketplace_discovery_queue
-  WHERE id IN (SELECT id FROM public.marketplace_discovery_queue
-               WHERE status = 'done'
-                 AND processed_at < now() - public.retention_for('marketplace_discovery_queue', interval '14 days')
-               ORDER BY processed_at LIMIT p_batch);
-  GET DIAGNOSTICS v_n = ROW_COUNT;
-  v_total := v_total + v_n;
-
-  DELETE FROM public.events_queue
-  WHERE id IN (SELECT id FROM public.events_queue
-               WHERE status = 'done'
-                 AND processed_at < now() - public.retention_for('events_queue', interval '14 days')
-               ORDER BY processed_at LIMIT p_batch);
-  GET DIAGNOSTICS v_n = ROW_COUNT;
-  RETURN v_total + v_n;
+  FOREACH v_table IN ARRAY ARRAY['marketplace_discovery_queue', 'events_queue'] LOOP
+    EXECUTE format(
+      'DELETE FROM public.%1$I WHERE id IN (SELECT id FROM public.%1$I
+         WHERE status = ''done'' AND processed_at < now() - $1 ORDER BY processed_at LIMIT $2)', v_table)
+      USING public.retention_for(v_table, interval '14 days'), p_batch;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_total := v_total + v_n;
+  END LOOP;
+  RETURN v_total;
 END
 $$;
 
