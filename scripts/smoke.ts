@@ -162,6 +162,27 @@ async function main(): Promise<number> {
       must(row && Object.entries(row).every(([, v]) => v !== null), 'vw_policy_health has no complete epsilon_greedy_v1 row', h.rows);
     });
 
+    // Not in the guide (its worker was the HTTP call of 2F): our production path is the outbox relay
+    // (per-minute cron) → DISCOVERY queue → consumer. Re-enqueue the user's interests and wait for
+    // that path alone to finish them.
+    await step('2I discovery through the queue (relay → consumer)', async () => {
+      await sql(`SELECT public.enqueue_discovery_for_user('${testUser}'::uuid)`);
+      const jobs = `SELECT status, attempts, last_error, relayed_at IS NOT NULL AS relayed FROM public.marketplace_discovery_queue
+                    WHERE user_id = '${testUser}' AND created_at > now() - interval '1 hour' ORDER BY created_at DESC`;
+      try {
+        await poll('the re-enqueued jobs to be done by the queue consumer', async () => {
+          await kickMinuteCron();
+          const r = await sql(jobs);
+          return r.rows.length > 0 && r.rows.every((j) => j.status === 'done') ? true : undefined;
+        });
+      } catch (err) {
+        const pause = await sql(`SELECT value FROM public.feature_flags WHERE key = 'ops.pause_jobs'`);
+        const paused = pause.rows[0]?.value?.enabled === true;
+        const why = paused ? 'ops.pause_jobs is on (npm run rollback -- --undo resumes)' : 'relay cron or DISCOVERY consumer failing: see vw_dead_letter_queue and wrangler tail';
+        throw new StepFailure(`${(err as Error).message}; ${why}`, (await sql(jobs)).rows);
+      }
+    });
+
     if (!values['skip-safe-mode']) {
       await step('3 safe mode on (SQL) → edge', async () => {
         const [on] = guideSql('3. Abort Switch');

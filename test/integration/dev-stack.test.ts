@@ -22,9 +22,21 @@ function npmRun(args: string[], env: Record<string, string>) {
   return { code: res.status, out: `${res.stdout}${res.stderr}` };
 }
 
-async function health(base: string): Promise<any> {
-  return (await fetch(`${base}/health`)).json();
+/**
+ * GET as JSON. A keep-alive socket the dev server closed while idle (the smoke runs take tens of
+ * seconds) fails with UND_ERR_SOCKET on reuse; a GET may be retried on a fresh socket, nothing else.
+ */
+async function getJson(url: string, headers: Record<string, string> = {}): Promise<any> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await (await fetch(url, { headers })).json();
+    } catch (err) {
+      if (attempt >= 3 || (err as { cause?: { code?: string } }).cause?.code !== 'UND_ERR_SOCKET') throw err;
+    }
+  }
 }
+
+const health = (base: string): Promise<any> => getJson(`${base}/health`);
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -67,15 +79,21 @@ describe('npm run dev, smoke and rollback', () => {
 
       const smoke = npmRun(['smoke', '--', '--url', base], tools);
       expect(smoke.code, smoke.out).toBe(0);
-      expect(smoke.out).toMatch(/^12 passed, 0 failed$/m);
+      expect(smoke.out).toMatch(/^13 passed, 0 failed$/m);
+      expect(smoke.out).toMatch(/PASS {2}2I discovery through the queue/);
       expect(smoke.out).toMatch(/PASS {2}2F queue worker \(HTTP\) .* errors 0/);
 
       const rollback = npmRun(['rollback', '--', '--reason', 'e2e'], tools);
       expect(rollback.code, rollback.out).toBe(0);
       expect(rollback.out).toContain('npx wrangler tail --env production --format json');
       await until('safe mode on at the edge', async () => ((await health(base)).safe_mode === true ? true : undefined));
-      const paused = await (await fetch(`${base}/admin/ops/pause`, { headers: { authorization: 'Bearer dev-service-role-key' } })).json() as any;
+      const paused = await getJson(`${base}/admin/ops/pause`, { authorization: 'Bearer dev-service-role-key' });
       expect(paused.paused).toBe(true);
+      // While paused the queue path holds work back, and the smoke says so by name.
+      const whilePaused = npmRun(['smoke', '--', '--url', base, '--skip-safe-mode', '--timeout', '8'], tools);
+      expect(whilePaused.code).toBe(1);
+      expect(whilePaused.out).toMatch(/FAIL {2}2I discovery through the queue .*\n.*ops\.pause_jobs is on/);
+      expect(whilePaused.out).toMatch(/^\d+ passed, 1 failed$/m);
 
       const undo = npmRun(['rollback', '--', '--undo'], tools);
       expect(undo.code, undo.out).toBe(0);
