@@ -93,7 +93,9 @@ describe('BatchingSender', () => {
 describe('POST /v1/rank with a batching window', () => {
   it('ships a burst of decisions together and every impression lands', async () => {
     const app = createApp();
-    const windowEnv = { ...env, LEARNING_FLUSH_MS: '200' };
+    // A window far longer than six requests take even on a loaded CI machine (200 ms was not):
+    // the whole burst must fall inside it. The flush then waits out the window in waitUntil.
+    const windowEnv = { ...env, LEARNING_FLUSH_MS: '5000' };
     const surface = `batch-${crypto.randomUUID()}`;
     const ctx = createExecutionContext();
     const decisions: string[] = [];
