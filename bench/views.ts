@@ -20,6 +20,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { migrate, seed } from '../scripts/lib/migrate';
+import { runLearningRollup } from '../src/learning/rollup';
+import { fromPg } from '../src/learning/sql';
 import { freePort, startPgChild, type PgChild } from '../scripts/lib/pg-child';
 
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
@@ -64,6 +66,22 @@ async function load(c: pg.Client): Promise<void> {
              md5('d' || (g / 5))::uuid, g % 5
       FROM generate_series(${done + 1}, ${done + n}) g`);
   }
+
+  // What the */5 cron keeps true in production: the learning rollup has folded everything older
+  // than its last run into learning_policy_daily / learning_candidate_stats. Then a tail it has
+  // not seen yet: five minutes of events at the workload's rate (what the view adds on top of the
+  // rollups between two cron runs), rewards included.
+  const rollup = performance.now();
+  const rolled = await runLearningRollup(fromPg(c));
+  log(`learning rollup (the cron's job): ${rolled.events} events → ${rolled.policy_rows} policy-day rows in ${((performance.now() - rollup) / 1000).toFixed(1)} s`);
+  const tail = Math.max(1, Math.round((EVENTS / (DAYS * 1440)) * 5));
+  await timed(c, `unrolled tail: ${tail} events of the last 5 minutes`, `
+    INSERT INTO public.learning_events (ts, user_id, surface, candidate_id, policy, p_exp, score, explored, reward, decision_id, position)
+    SELECT now() - make_interval(secs => g * 300.0 / ${tail}), NULL, 'feed', 'cand_' || (g % 5),
+           CASE WHEN g % 10 < 8 THEN 'epsilon_greedy_v1' WHEN g % 10 = 8 THEN 'thompson_v2' ELSE 'linucb_v0' END,
+           0.08, (g % 100) / 100.0, (hashint4(g) % 100) < 8, CASE WHEN g % 5 = 0 THEN (g % 3) / 2.0 END,
+           md5('tail' || (g / 5))::uuid, g % 5
+    FROM generate_series(1, ${tail}) g`);
 
   // Raw requests for the last 6 hours (the raw side), then their rollups, computed from them.
   await c.query(`CREATE UNLOGGED TABLE bench_request_log (operation text NOT NULL, ts timestamptz NOT NULL, duration_ms double precision NOT NULL, failed boolean NOT NULL)`);
