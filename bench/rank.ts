@@ -135,7 +135,8 @@ function load(url: string, method: string, auth: string, bodyFile?: string): Pro
 
 const vars = readDotVars();
 const serviceKey = vars.SERVICE_ROLE_KEY ?? 'dev-service-role-key';
-const jwt = await new SignJWT({ role: 'authenticated' }).setProtectedHeader({ alg: 'HS256' }).setSubject(crypto.randomUUID())
+const BENCH_USER = crypto.randomUUID();
+const jwt = await new SignJWT({ role: 'authenticated' }).setProtectedHeader({ alg: 'HS256' }).setSubject(BENCH_USER)
   .setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(vars.AUTH_JWT_SECRET ?? 'dev-jwt-secret'));
 
 putFlagsInKv([
@@ -154,6 +155,11 @@ try {
     `INSERT INTO public.learning_events (surface, candidate_id, policy, p_exp, explored, reward)
      SELECT $1, 'bench-item-' || (g % 50), 'epsilon_greedy_v1', 0.9, false, CASE WHEN g % 7 = 0 THEN 1 END
      FROM generate_series(1, 2000) g`, [SURFACE]);
+  // One bench user sends hundreds of requests a second: give it a per-user limit override (the
+  // limiter stays on for both routes, as deployed; its own cost is bench/ratelimit's subject).
+  await sql('INSERT INTO auth.users (id, email) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [BENCH_USER, `${BENCH_USER}@bench.invalid`]);
+  await sql(`INSERT INTO public.rate_limits (route_class, user_id, max_requests, window_seconds) VALUES ('user', $1, 1000000, 60)`, [BENCH_USER]);
+  await api('/admin/rate-limits/sync', { method: 'POST', key: serviceKey });
   await api('/admin/policy/rollup', { method: 'POST', key: serviceKey });
   const hydrated = await api('/functions/v1/hydrate-features', { method: 'POST', key: serviceKey });
   console.log(`hydrated: ${JSON.stringify(hydrated)}`);
