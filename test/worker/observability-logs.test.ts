@@ -84,10 +84,14 @@ describe('request and job log lines', () => {
     await worker.scheduled(createScheduledController({ cron: '0 3 * * *', scheduledTime: Date.now() }), env, ctx);
     await waitOnExecutionContext(ctx);
     const job = logs.json().filter((l) => l.msg === 'job.done');
-    expect(job).toHaveLength(1);
-    expect(job[0]).toMatchObject({ operation: 'cron.gc-intent-signals', status: 'ok', cron: '0 3 * * *' });
+    expect(job.map((l) => l.operation)).toEqual(['cron.gc-intent-signals', 'cron.gc-queue-done']);
+    for (const line of job) {
+      expect(line).toMatchObject({ status: 'ok', cron: '0 3 * * *' });
+      expect(typeof line.duration_ms).toBe('number');
+    }
+    // One invocation, one id shared by its jobs' lines.
     expect(job[0].request_id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(typeof job[0].duration_ms).toBe('number');
+    expect(job[1].request_id).toBe(job[0].request_id);
   });
 });
 
