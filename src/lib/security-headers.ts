@@ -27,8 +27,10 @@ const STATIC_HEADERS: Record<string, string> = {
 };
 
 const ALLOW_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
-const ALLOW_HEADERS = 'authorization, content-type, x-request-id';
-const EXPOSE_HEADERS = 'x-request-id, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, ratelimit-policy';
+// cloudflare-workers-version-key: browser clients send it (the user id) so a gradual deployment
+// keeps each user on one version (version affinity; Cloudflare reads it before the Worker runs).
+const ALLOW_HEADERS = 'authorization, content-type, x-request-id, cloudflare-workers-version-key';
+const EXPOSE_HEADERS = 'x-request-id, x-worker-version, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, ratelimit-policy';
 const PREFLIGHT_MAX_AGE = '600';
 
 /** Parsed per env object (secrets do not change within an isolate's env). Malformed → none allowed. */

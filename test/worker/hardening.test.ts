@@ -115,6 +115,7 @@ describe('CORS', () => {
       const r = await send(app, path, { headers: { origin: ORIGIN } });
       expect(r.headers.get('access-control-allow-origin')).toBe(ORIGIN);
       expect(r.headers.get('access-control-expose-headers')).toContain('ratelimit-remaining');
+      expect(r.headers.get('access-control-expose-headers')).toContain('x-worker-version');
       expect(r.headers.get('vary')).toContain('Origin');
     }
   });
@@ -133,6 +134,8 @@ describe('CORS', () => {
     expect(ok.status).toBe(204);
     expect(ok.headers.get('access-control-allow-origin')).toBe(ORIGIN);
     expect(ok.headers.get('access-control-allow-headers')).toContain('authorization');
+    // Version affinity from browsers: the key may be sent, the serving version may be read.
+    expect(ok.headers.get('access-control-allow-headers')).toContain('cloudflare-workers-version-key');
     expect(ok.headers.get('access-control-allow-methods')).toContain('POST');
     const bad = await preflight('https://evil.example');
     expect(bad.status).toBe(403);
