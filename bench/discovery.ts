@@ -16,15 +16,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import pg from 'pg';
-import { readDotVars, ROOT } from '../scripts/lib/env';
+import { envNumber, readDotVars, ROOT } from '../scripts/lib/env';
 
-const JOBS = Number(process.env.BENCH_JOBS ?? 10_000);
-const WORKERS = Number(process.env.BENCH_WORKERS ?? 4);
-const LIMIT = Number(process.env.BENCH_LIMIT ?? 200);
+const JOBS = envNumber('BENCH_JOBS', 10_000);
+const WORKERS = envNumber('BENCH_WORKERS', 4);
+const LIMIT = envNumber('BENCH_LIMIT', 200);
 const ORDER = (process.env.BENCH_ORDER ?? 'queue,http').split(',') as Variant[];
 const INTERESTS = ['11111111-1111-1111-1111-111111111111', '22222222-2222-2222-2222-222222222222',
   '33333333-3333-3333-3333-333333333333', '44444444-4444-4444-4444-444444444444', '55555555-5555-5555-5555-555555555555'];
-const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 1800) * 1000;
+const TIMEOUT_MS = envNumber('BENCH_TIMEOUT_S', 1800) * 1000;
 type Variant = 'queue' | 'http';
 
 interface Result {

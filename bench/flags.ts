@@ -20,10 +20,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import pg from 'pg';
 import { adminCall } from '../scripts/lib/api-client';
-import { ROOT } from '../scripts/lib/env';
+import { envNumber, ROOT } from '../scripts/lib/env';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1500);
-const REPEAT = Number(process.env.BENCH_REPEAT ?? 1000);
+const ROUNDS = envNumber('BENCH_ROUNDS', 1500);
+const REPEAT = envNumber('BENCH_REPEAT', 1000);
 const PORT = process.env.PORT ?? '8801';
 const PG_PORT = process.env.PG_PORT ?? '55401';
 const PROXY_PORT = process.env.NEON_WS_PROXY_PORT ?? '55402';

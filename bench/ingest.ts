@@ -26,12 +26,13 @@ import { epsilonGreedySlate, rngForDecision } from '../src/ranker';
 import { migrate } from '../scripts/lib/migrate';
 import { startPgChild } from '../scripts/lib/pg-child';
 import { simDecisionId } from '../scripts/lib/sim-world';
+import { envNumber } from '../scripts/lib/env';
 
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const PORT = Number(process.env.BENCH_PG_PORT ?? 55403);
+const EVENTS = envNumber('BENCH_EVENTS', 100_000);
+const ROUNDS = envNumber('BENCH_ROUNDS', 2);
+const PORT = envNumber('BENCH_PG_PORT', 55403);
 const FSYNC = process.env.BENCH_FSYNC !== 'off';
-const PER_ROW = Number(process.env.BENCH_PER_ROW_EVENTS ?? EVENTS);
+const PER_ROW = envNumber('BENCH_PER_ROW_EVENTS', EVENTS);
 const SLATE = 10;
 const BATCH_MESSAGES = 100; // max_batch_size of the edge-events consumer
 

@@ -7,10 +7,11 @@
 //   npx tsx bench/ranker.ts          BENCH_MS=200 (per trial)  BENCH_TRIALS=5  BENCH_EPSILON=0.08
 import { rank, surfaceView, type RankFeatures } from '../src/ranker';
 import { simDecisionId } from '../scripts/lib/sim-world';
+import { envNumber } from '../scripts/lib/env';
 
-const MS = Number(process.env.BENCH_MS ?? 200);
-const TRIALS = Number(process.env.BENCH_TRIALS ?? 5);
-const EPS = Number(process.env.BENCH_EPSILON ?? 0.08);
+const MS = envNumber('BENCH_MS', 200);
+const TRIALS = envNumber('BENCH_TRIALS', 5);
+const EPS = envNumber('BENCH_EPSILON', 0.08);
 const SIZES = [10, 100, 1_000, 10_000];
 const SLATES = [1, 10, 50];
 

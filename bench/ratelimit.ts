@@ -24,18 +24,19 @@ import { unstable_dev } from 'wrangler';
 import { migrate, seed } from '../scripts/lib/migrate';
 import { startPgChild } from '../scripts/lib/pg-child';
 import { startWsProxy } from '../scripts/lib/ws-proxy';
+import { envNumber } from '../scripts/lib/env';
 
 process.env.WRANGLER_SEND_METRICS = 'false';
 const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
 
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 800);
-const DECISIONS = Number(process.env.BENCH_DECISIONS ?? 5000);
+const REQUESTS = envNumber('BENCH_REQUESTS', 800);
+const DECISIONS = envNumber('BENCH_DECISIONS', 5000);
 const DECISIONS_PER_CALL = 1000;
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 1);
+const CONCURRENCY = envNumber('BENCH_CONCURRENCY', 1);
 const ROUNDS = 8;
-const PG_PORT = Number(process.env.PG_PORT ?? 55407);
-const WS_PORT = Number(process.env.NEON_WS_PROXY_PORT ?? 55408);
+const PG_PORT = envNumber('PG_PORT', 55407);
+const WS_PORT = envNumber('NEON_WS_PROXY_PORT', 55408);
 const SERVICE_KEY = 'bench-service-role-key';
 const JWT_SECRET = 'bench-jwt-secret';
 const USERS = 200;
@@ -57,7 +58,7 @@ try {
   worker = await unstable_dev('bench/worker/ratelimit.ts', {
     config: 'wrangler.toml',
     ip: '127.0.0.1',
-    port: Number(process.env.PORT ?? 8804),
+    port: envNumber('PORT', 8804),
     persist: false,
     logLevel: 'none',
     vars: {

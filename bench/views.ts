@@ -23,14 +23,14 @@ import { migrate, seed } from '../scripts/lib/migrate';
 import { runLearningRollup } from '../src/learning/rollup';
 import { fromPg } from '../src/learning/sql';
 import { freePort, startPgChild, type PgChild } from '../scripts/lib/pg-child';
+import { envNumber } from '../scripts/lib/env';
 
-const env = (k: string, d: number) => Number(process.env[k] ?? d);
-const EVENTS = env('BENCH_EVENTS', 5_000_000);
-const DAYS = env('BENCH_DAYS', 30);
-const OPS = env('BENCH_OPS', 20);
-const RAW_RPM = env('BENCH_RAW_RPM', 100);
-const QUEUE_ROWS = env('BENCH_QUEUE_ROWS', 200_000);
-const RUNS = env('BENCH_RUNS', 15);
+const EVENTS = envNumber('BENCH_EVENTS', 5_000_000);
+const DAYS = envNumber('BENCH_DAYS', 30);
+const OPS = envNumber('BENCH_OPS', 20);
+const RAW_RPM = envNumber('BENCH_RAW_RPM', 100);
+const QUEUE_ROWS = envNumber('BENCH_QUEUE_ROWS', 200_000);
+const RUNS = envNumber('BENCH_RUNS', 15);
 const BUDGET_MS = 50;
 
 const log = (s: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);

@@ -10,15 +10,15 @@ import {
   type CandidateStats, type OpeItem, type OpeSums, type OpeTarget, type RankFeatures,
 } from '../src/ranker';
 import { makeWorld, seeded, simDecisionId, slateValue, type World } from './lib/sim-world';
+import { envNumber } from './lib/env';
 
-const env = (k: string, d: number) => Number(process.env[k] ?? d);
-const N = env('SIM_DECISIONS', 100_000);
-const NC = env('SIM_CANDIDATES', 50);
-const K = env('SIM_SLATE', 10);
-const EPS = env('SIM_EPSILON', 0.08);
-const ROLLUP = env('SIM_ROLLUP_EVERY', 500);
-const REPS = env('SIM_REPLICATES', 200);
-const REP_N = env('SIM_REPLICATE_DECISIONS', 5_000);
+const N = envNumber('SIM_DECISIONS', 100_000);
+const NC = envNumber('SIM_CANDIDATES', 50);
+const K = envNumber('SIM_SLATE', 10);
+const EPS = envNumber('SIM_EPSILON', 0.08);
+const ROLLUP = envNumber('SIM_ROLLUP_EVERY', 500);
+const REPS = envNumber('SIM_REPLICATES', 200);
+const REP_N = envNumber('SIM_REPLICATE_DECISIONS', 5_000);
 const SEED = process.env.SIM_SEED ?? '1';
 
 const TARGETS: OpeTarget[] = defaultTargets([0.2]);

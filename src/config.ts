@@ -57,6 +57,11 @@ export class ConfigError extends Error {
   }
 }
 
+/** The distinct env keys a failed parse names, for a log line or an error message. */
+export function invalidKeys(error: z.ZodError): string[] {
+  return [...new Set(error.issues.map((i) => i.path.join('.')))];
+}
+
 const cache = new WeakMap<object, Config>();
 
 /** Parsed config for this env; throws ConfigError naming the bad keys. */
@@ -65,7 +70,7 @@ export function getConfig(env: Env): Config {
   if (hit) return hit;
   const parsed = ConfigSchema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError([...new Set(parsed.error.issues.map((i) => i.path.join('.')))]);
+    throw new ConfigError(invalidKeys(parsed.error));
   }
   cache.set(env, parsed.data);
   return parsed.data;

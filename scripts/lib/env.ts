@@ -24,6 +24,11 @@ export function databaseUrl(): string {
   return process.env.DATABASE_URL || readDotVars().DATABASE_URL || DEFAULT_DATABASE_URL;
 }
 
+/** A numeric knob from the environment (benchmarks, the simulator), else its default. */
+export function envNumber(name: string, fallback: number): number {
+  return Number(process.env[name] ?? fallback);
+}
+
 /** One clear line and a non-zero exit; no stack trace for expected failures. */
 export function fail(message: string): never {
   process.stderr.write(`error: ${message}\n`);

@@ -5,6 +5,7 @@
 //   DISCOVERY_RETRY_CAP_SECONDS   longest retry delay                            (default 300)
 //   DISCOVERY_FAULT_INJECTION     'on' honours a message's test_fault (TEST ONLY; ignored in production)
 import { z } from 'zod';
+import { invalidKeys } from '../config';
 import { createLogger } from '../observability/logger';
 import { backoffSeconds } from '../queues/registry';
 
@@ -47,7 +48,7 @@ export function discoveryConfig(env: Env): DiscoveryConfig {
   if (hit) return hit;
   const parsed = Schema.safeParse(env);
   if (!parsed.success) {
-    createLogger({}).error('config.invalid', { keys: [...new Set(parsed.error.issues.map((i) => i.path.join('.')))], scope: 'discovery' });
+    createLogger({}).error('config.invalid', { keys: invalidKeys(parsed.error), scope: 'discovery' });
   }
   const c = parsed.success ? parsed.data : Schema.parse({});
   const config = {

@@ -19,12 +19,19 @@ export interface PauseState {
   updated_by: string | null;
 }
 
+// Only an explicit {"enabled": true} pauses: a malformed value must not silently stop the system.
+const pausesJobs = (value: unknown): boolean => (value as { enabled?: unknown } | null | undefined)?.enabled === true;
+
+type PauseRow = { value: unknown; updated_at: Date | string; updated_by: string | null };
+const toState = (row: PauseRow | undefined): PauseState => ({
+  paused: pausesJobs(row?.value),
+  updated_at: row ? new Date(row.updated_at).toISOString() : null,
+  updated_by: row?.updated_by ?? null,
+});
+
 export async function pauseState(db: Db): Promise<PauseState> {
-  const [row] = await db.query<{ value: unknown; updated_at: Date; updated_by: string | null }>(
-    'SELECT value, updated_at, updated_by FROM public.feature_flags WHERE key = $1', [PAUSE_FLAG]);
-  // Only an explicit {"enabled": true} pauses: a malformed value must not silently stop the system.
-  const paused = (row?.value as { enabled?: unknown } | undefined)?.enabled === true;
-  return { paused, updated_at: row ? new Date(row.updated_at).toISOString() : null, updated_by: row?.updated_by ?? null };
+  const [row] = await db.query<PauseRow>('SELECT value, updated_at, updated_by FROM public.feature_flags WHERE key = $1', [PAUSE_FLAG]);
+  return toState(row);
 }
 
 export async function jobsPaused(db: Db): Promise<boolean> {
@@ -38,18 +45,17 @@ export async function setJobsPaused(
   meta: { actor: string; reason?: string; requestId?: string },
 ): Promise<PauseState & { changed: boolean }> {
   const value = { enabled: paused };
-  const changed = await db.orm.transaction(async (tx) => {
+  return db.orm.transaction(async (tx) => {
     const old = (await tx.execute(sql`SELECT value FROM public.feature_flags WHERE key = ${PAUSE_FLAG} FOR UPDATE`)).rows[0] as { value?: unknown } | undefined;
-    const wasPaused = (old?.value as { enabled?: unknown } | undefined)?.enabled === true;
-    await tx.execute(sql`
+    const row = (await tx.execute(sql`
       INSERT INTO public.feature_flags (key, value, description, updated_at, updated_by)
       VALUES (${PAUSE_FLAG}, ${JSON.stringify(value)}::jsonb, 'Rollback: pause background side effects (crons, discovery consumer)', now(), ${meta.actor})
-      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(), updated_by = EXCLUDED.updated_by`);
+      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(), updated_by = EXCLUDED.updated_by
+      RETURNING value, updated_at, updated_by`)).rows[0] as PauseRow;
     await recordActionTx(tx, {
       actor: meta.actor, action: paused ? 'ops.pause' : 'ops.resume', target: PAUSE_FLAG,
       oldValue: old?.value ?? null, newValue: value, reason: meta.reason, requestId: meta.requestId,
     });
-    return wasPaused !== paused;
+    return { ...toState(row), changed: pausesJobs(old?.value) !== paused };
   });
-  return { ...(await pauseState(db)), changed };
 }
