@@ -22,8 +22,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type pg from 'pg';
 import ts from 'typescript';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connect } from '../support/pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, freshDatabase } from '../support/pg';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const read = (rel: string) => readFileSync(path.join(ROOT, rel), 'utf8');
@@ -487,38 +487,16 @@ describe('README.md lists everything', () => {
 // ------------------------------------------------------------------------------------ fixtures
 
 let db: pg.Client;
-let cloneName: string;
+let fresh: Awaited<ReturnType<typeof freshDatabase>>;
 beforeAll(async () => {
   // A private clone of the migrated and seeded template: statements run as an operator would run
   // them, and nothing (not even a row lock) reaches the database other test files share.
-  cloneName = `t_runbook_${crypto.randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  const admin = await connect();
-  try {
-    await admin.query(`CREATE DATABASE ${cloneName} TEMPLATE ${inject('templateDatabase')}`);
-    // Database-level settings are not copied by TEMPLATE; migration 0006 sets search_path there
-    // (public before pg_catalog, so the guide's `pg_policies` query finds public.pg_policies).
-    const { rows } = await admin.query(
-      `SELECT unnest(setconfig) AS setting FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
-       WHERE d.datname = $1 AND s.setrole = 0`, [new URL(inject('databaseUrl')).pathname.slice(1)]);
-    for (const { setting } of rows) {
-      const [name, value] = (setting as string).split(/=(.*)/s);
-      await admin.query(`ALTER DATABASE ${cloneName} SET ${name} = ${value}`);
-    }
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(inject('databaseUrl'));
-  url.pathname = `/${cloneName}`;
-  db = await connect(url.toString());
+  fresh = await freshDatabase();
+  db = await connect(fresh.url);
 });
 afterAll(async () => {
   await db?.end();
-  const admin = await connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${cloneName} WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
+  await fresh?.drop();
 });
 
 let openApiDoc: Promise<{ paths: Record<string, unknown>; extra: { method: string; path: string }[] }> | undefined;

@@ -1,7 +1,7 @@
 // Direct connections to the test database (integration tests), as the operator's psql would.
 import pg from 'pg';
 import { inject } from 'vitest';
-import { migrate, seed } from '../../scripts/lib/migrate';
+import { cloneDatabaseStatements } from './clone-database';
 
 export async function connect(url = inject('databaseUrl')): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url });
@@ -29,21 +29,23 @@ export async function asUser<T>(client: pg.Client, userId: string, fn: () => Pro
 }
 
 /**
- * A new database on the test server, migrated (and seeded unless told not to), for tests that need
- * exact counts no other test file can disturb. Returns its URL and a drop() for afterAll.
+ * A database of its own on the test server, for tests that need exact counts no other test file can
+ * disturb: a clone of the migrated and seeded template (settings included), or, with
+ * `migrate: false`, an empty one. Returns its URL and a drop() for afterAll.
  */
-export async function freshDatabase(opts: { seed?: boolean; migrate?: boolean } = {}): Promise<{ url: string; drop(): Promise<void> }> {
+export async function freshDatabase(opts: { migrate?: boolean } = {}): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `t_${crypto.randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  const url = new URL(inject('databaseUrl'));
   const admin = await connect();
   try {
-    await admin.query(`CREATE DATABASE ${name}`);
+    const statements = opts.migrate === false
+      ? [`CREATE DATABASE ${name}`]
+      : cloneDatabaseStatements(name, inject('templateDatabase'), url.pathname.slice(1));
+    for (const statement of statements) await admin.query(statement);
   } finally {
     await admin.end();
   }
-  const url = new URL(inject('databaseUrl'));
   url.pathname = `/${name}`;
-  if (opts.migrate !== false) await migrate(url.toString());
-  if (opts.migrate !== false && opts.seed !== false) await seed(url.toString());
   return {
     url: url.toString(),
     async drop() {

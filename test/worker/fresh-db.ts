@@ -9,6 +9,7 @@ import { afterAll, beforeAll, inject } from 'vitest';
 import { createDb, type Db } from '../../src/db/client';
 import worker from '../../src/index';
 import { createLogger } from '../../src/observability/logger';
+import { cloneDatabaseStatements } from '../support/clone-database';
 import { BASE, serviceHeaders, testDb } from './support';
 
 export interface FreshDatabase {
@@ -23,13 +24,13 @@ export interface FreshDatabase {
 
 export async function freshWorkerDatabase(): Promise<FreshDatabase> {
   const name = `tw_${crypto.randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  const url = new URL(env.DATABASE_URL);
   const admin = testDb();
   try {
-    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${inject('templateDatabase')}`);
+    for (const statement of cloneDatabaseStatements(name, inject('templateDatabase'), url.pathname.slice(1))) await admin.query(statement);
   } finally {
     await admin.end();
   }
-  const url = new URL(env.DATABASE_URL);
   url.pathname = `/${name}`;
   const freshEnv = { ...env, DATABASE_URL: url.toString() } as Env;
   const db = createDb(freshEnv, createLogger({ test: true, db: name }));
