@@ -143,8 +143,12 @@ async function authHeader(kind: string, pick: number): Promise<string | undefine
   }
 }
 
+/** A lone UTF-16 surrogate: no URL can carry one (encodeURIComponent throws; clients send U+FFFD). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
 /** Header-safe rendering of a hostile value for a path segment or query value. */
-const urlValue = (v: unknown) => encodeURIComponent(typeof v === 'string' ? v : JSON.stringify(v) ?? '').slice(0, 4_000);
+const urlValue = (v: unknown) =>
+  encodeURIComponent((typeof v === 'string' ? v : JSON.stringify(v) ?? '').replace(LONE_SURROGATE, '\ufffd')).slice(0, 4_000);
 
 // ------------------------------------------------------------------ what "nothing written" means
 // (KV FLAGS is not fingerprinted: every flag write goes through setFlag, which writes Postgres too.)
