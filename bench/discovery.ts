@@ -13,17 +13,22 @@
 //   BENCH_JOBS=10000 (default) BENCH_WORKERS=4 BENCH_LIMIT=200 BENCH_ORDER=queue,http
 // Jobs are 5 per bench user (users *@bench.local over the 5 seeded interests 1–5), so the
 // workload scales with BENCH_JOBS. The bench deletes its users (and their jobs) before and after.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import pg from 'pg';
-import { envNumber, readDotVars, ROOT } from '../scripts/lib/env';
+import { envNumber, ROOT, readDotVars } from '../scripts/lib/env';
 
 const JOBS = envNumber('BENCH_JOBS', 10_000);
 const WORKERS = envNumber('BENCH_WORKERS', 4);
 const LIMIT = envNumber('BENCH_LIMIT', 200);
 const ORDER = (process.env.BENCH_ORDER ?? 'queue,http').split(',') as Variant[];
-const INTERESTS = ['11111111-1111-1111-1111-111111111111', '22222222-2222-2222-2222-222222222222',
-  '33333333-3333-3333-3333-333333333333', '44444444-4444-4444-4444-444444444444', '55555555-5555-5555-5555-555555555555'];
+const INTERESTS = [
+  '11111111-1111-1111-1111-111111111111',
+  '22222222-2222-2222-2222-222222222222',
+  '33333333-3333-3333-3333-333333333333',
+  '44444444-4444-4444-4444-444444444444',
+  '55555555-5555-5555-5555-555555555555',
+];
 const TIMEOUT_MS = envNumber('BENCH_TIMEOUT_S', 1800) * 1000;
 type Variant = 'queue' | 'http';
 
@@ -45,7 +50,9 @@ async function startStack(): Promise<{ api: string; db: string }> {
   const port = process.env.PORT ?? '8787';
   const pgPort = process.env.PG_PORT ?? '54329';
   stack = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/dev.ts')], {
-    cwd: ROOT, env: { ...process.env, PORT: port, PG_PORT: pgPort }, stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: ROOT,
+    env: { ...process.env, PORT: port, PG_PORT: pgPort },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('stack did not get ready in 120 s')), 120_000);
@@ -103,19 +110,25 @@ async function setup(db: pg.Client): Promise<void> {
 }
 
 async function benchJobs(db: pg.Client, since: Date) {
-  const { rows: [r] } = await db.query(
+  const {
+    rows: [r],
+  } = await db.query(
     `SELECT count(*)::int AS total,
             count(*) FILTER (WHERE q.status = 'done')::int AS done,
             count(*) FILTER (WHERE q.status = 'error')::int AS errors,
             coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM q.processed_at - q.created_at)), 0) AS p95,
             coalesce(max(extract(epoch FROM q.processed_at - q.created_at)), 0) AS max
        FROM public.marketplace_discovery_queue q JOIN auth.users u ON u.id = q.user_id
-      WHERE u.email LIKE '%@bench.local' AND q.created_at >= $1`, [since]);
+      WHERE u.email LIKE '%@bench.local' AND q.created_at >= $1`,
+    [since],
+  );
   return r as { total: number; done: number; errors: number; p95: number; max: number };
 }
 
 async function run(variant: Variant, base: string, db: pg.Client): Promise<Result> {
-  const { rows: [{ now }] } = await db.query('SELECT now() AS now');
+  const {
+    rows: [{ now }],
+  } = await db.query('SELECT now() AS now');
   const started = Date.now();
   // Enqueue: one call per bench user, as PUT /v1/me/interests would (jobs + outbox row each).
   await db.query(`SELECT count(public.enqueue_discovery_for_user(id)) FROM auth.users WHERE email LIKE '%@bench.local'`);
@@ -143,12 +156,14 @@ async function run(variant: Variant, base: string, db: pg.Client): Promise<Resul
       relayed += r.relayed;
     }
   } else {
-    await Promise.all(Array.from({ length: WORKERS }, async () => {
-      for (;;) {
-        const r = await api(base, '/functions/v1/queue-worker', { topic: 'discovery.user-signup', limit: LIMIT, ttl: 120 });
-        if (r.processed === 0 && r.errors === 0) break;
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: WORKERS }, async () => {
+        for (;;) {
+          const r = await api(base, '/functions/v1/queue-worker', { topic: 'discovery.user-signup', limit: LIMIT, ttl: 120 });
+          if (r.processed === 0 && r.errors === 0) break;
+        }
+      }),
+    );
   }
   let state = await benchJobs(db, now);
   while (state.done + state.errors < JOBS && Date.now() - started < TIMEOUT_MS) {
@@ -161,7 +176,16 @@ async function run(variant: Variant, base: string, db: pg.Client): Promise<Resul
   state = await benchJobs(db, now);
   if (state.total !== JOBS) throw new Error(`${variant}: expected ${JOBS} jobs, found ${state.total}`);
   if (state.done + state.errors < JOBS) throw new Error(`${variant}: only ${state.done} of ${JOBS} done after ${TIMEOUT_MS / 1000} s`);
-  return { variant, jobs: JOBS, enqueueS, wallS, maxQueuedP95, p95ToDone: Number(state.p95), maxToDone: Number(state.max), errors: state.errors };
+  return {
+    variant,
+    jobs: JOBS,
+    enqueueS,
+    wallS,
+    maxQueuedP95,
+    p95ToDone: Number(state.p95),
+    maxToDone: Number(state.max),
+    errors: state.errors,
+  };
 }
 
 let dbConfig: pg.ClientConfig = {};
@@ -173,8 +197,10 @@ async function main() {
   const db = new pg.Client(dbConfig);
   await db.connect();
   try {
-    console.log(`discovery bench: ${JOBS} jobs (${Math.ceil(JOBS / INTERESTS.length)} users × ${INTERESTS.length} interests), ` +
-      `http drain ${WORKERS} callers × limit ${LIMIT}, against ${base}`);
+    console.log(
+      `discovery bench: ${JOBS} jobs (${Math.ceil(JOBS / INTERESTS.length)} users × ${INTERESTS.length} interests), ` +
+        `http drain ${WORKERS} callers × limit ${LIMIT}, against ${base}`,
+    );
     await setup(db);
     const results: Result[] = [];
     for (const variant of ORDER) {
@@ -185,14 +211,20 @@ async function main() {
     const baseline = results[0]!;
     const f = (n: number, d = 1) => n.toFixed(d);
     console.log('');
-    console.log('| path | jobs | enqueue s | enqueue→all done s | jobs/s | ratio | max p95_age_sec (queued) | p95 enqueue→done s | max s | errors |');
+    console.log(
+      '| path | jobs | enqueue s | enqueue→all done s | jobs/s | ratio | max p95_age_sec (queued) | p95 enqueue→done s | max s | errors |',
+    );
     console.log('|---|---|---|---|---|---|---|---|---|---|');
     for (const r of results) {
       const rate = r.jobs / r.wallS;
-      console.log(`| ${r.variant === 'queue' ? 'queue (relay → DISCOVERY consumer)' : `http (queue-worker ×${WORKERS}, limit ${LIMIT})`} | ${r.jobs} | ${f(r.enqueueS, 2)} | ${f(r.wallS)} | ${f(rate)} | ${f(rate / (baseline.jobs / baseline.wallS), 2)}× | ${f(r.maxQueuedP95)} | ${f(r.p95ToDone)} | ${f(r.maxToDone)} | ${r.errors} |`);
+      console.log(
+        `| ${r.variant === 'queue' ? 'queue (relay → DISCOVERY consumer)' : `http (queue-worker ×${WORKERS}, limit ${LIMIT})`} | ${r.jobs} | ${f(r.enqueueS, 2)} | ${f(r.wallS)} | ${f(rate)} | ${f(rate / (baseline.jobs / baseline.wallS), 2)}× | ${f(r.maxQueuedP95)} | ${f(r.p95ToDone)} | ${f(r.maxToDone)} | ${r.errors} |`,
+      );
     }
     console.log('');
-    console.log(`guide alert: p95_age_sec of queued jobs > 300 s — ${results.map((r) => `${r.variant} ${r.maxQueuedP95 > 300 ? 'WOULD FIRE' : 'stays below'} (${f(r.maxQueuedP95)} s)`).join(', ')}`);
+    console.log(
+      `guide alert: p95_age_sec of queued jobs > 300 s — ${results.map((r) => `${r.variant} ${r.maxQueuedP95 > 300 ? 'WOULD FIRE' : 'stays below'} (${f(r.maxQueuedP95)} s)`).join(', ')}`,
+    );
     await cleanup(db);
   } finally {
     await db.end();

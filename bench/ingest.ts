@@ -16,17 +16,17 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { insertImpressions, type DecisionLog } from '../src/learning/ingest-sql';
-import { fromPg } from '../src/learning/sql';
-import { epsilonGreedySlate, rngForDecision } from '../src/ranker';
+import { envNumber } from '../scripts/lib/env';
 import { migrate } from '../scripts/lib/migrate';
 import { startPgChild } from '../scripts/lib/pg-child';
+import { pgDb } from '../scripts/lib/pg-db';
 import { simDecisionId } from '../scripts/lib/sim-world';
-import { envNumber } from '../scripts/lib/env';
+import { type DecisionLog, insertImpressions } from '../src/learning/queries-ingest';
+import { epsilonGreedySlate, rngForDecision } from '../src/ranker';
 
 const EVENTS = envNumber('BENCH_EVENTS', 100_000);
 const ROUNDS = envNumber('BENCH_ROUNDS', 2);
@@ -43,31 +43,85 @@ for (let i = 0; decisions.length * SLATE < EVENTS; i++) {
   const id = simDecisionId('ingest', i);
   const items = epsilonGreedySlate(cands, SLATE, 0.08, rngForDecision(id));
   decisions.push({
-    decision_id: id, user_id: simDecisionId('user', i % 5000), surface: 'feed', policy: 'epsilon_greedy_v1',
-    ts: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(), context: { page: 'home', device: 'ios' },
-    events: items.map((it) => ({ candidate_id: it.candidate_id, position: it.position, score: it.score, p_exp: it.p_exp, explored: it.explored, ...it.ope })),
+    decision_id: id,
+    user_id: simDecisionId('user', i % 5000),
+    surface: 'feed',
+    policy: 'epsilon_greedy_v1',
+    ts: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
+    context: { page: 'home', device: 'ios' },
+    events: items.map((it) => ({
+      candidate_id: it.candidate_id,
+      position: it.position,
+      score: it.score,
+      p_exp: it.p_exp,
+      explored: it.explored,
+      ...it.ope,
+    })),
   });
 }
 const rows = decisions.flatMap((d) => d.events.map((e) => ({ ...e, d })));
-const COLS = ['ts', 'user_id', 'surface', 'candidate_id', 'policy', 'p_exp', 'score', 'explored', 'context', 'decision_id', 'position',
-  'n_remaining', 'is_greedy', 'p_prefix', 'greedy_prefix', 'q_greedy', 'q_mean'];
-const values = (r: (typeof rows)[number]) => [r.d.ts, r.d.user_id, r.d.surface, r.candidate_id, r.d.policy, r.p_exp, r.score, r.explored,
-  JSON.stringify(r.d.context), r.d.decision_id, r.position, r.n_remaining, r.is_greedy, r.p_prefix, r.greedy_prefix, r.q_greedy, r.q_mean];
+const COLS = [
+  'ts',
+  'user_id',
+  'surface',
+  'candidate_id',
+  'policy',
+  'p_exp',
+  'score',
+  'explored',
+  'context',
+  'decision_id',
+  'position',
+  'n_remaining',
+  'is_greedy',
+  'p_prefix',
+  'greedy_prefix',
+  'q_greedy',
+  'q_mean',
+];
+const values = (r: (typeof rows)[number]) => [
+  r.d.ts,
+  r.d.user_id,
+  r.d.surface,
+  r.candidate_id,
+  r.d.policy,
+  r.p_exp,
+  r.score,
+  r.explored,
+  JSON.stringify(r.d.context),
+  r.d.decision_id,
+  r.position,
+  r.n_remaining,
+  r.is_greedy,
+  r.p_prefix,
+  r.greedy_prefix,
+  r.q_greedy,
+  r.q_mean,
+];
 
-const copyText = (v: unknown) => (v === null || v === undefined ? '\\N' : String(v).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n'));
+const copyText = (v: unknown) =>
+  v === null || v === undefined ? '\\N' : String(v).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n');
 
 async function consumer(c: pg.Client) {
-  const sql = fromPg(c);
-  for (let i = 0; i < decisions.length; i += BATCH_MESSAGES) await insertImpressions(sql, decisions.slice(i, i + BATCH_MESSAGES));
+  const db = pgDb(c);
+  for (let i = 0; i < decisions.length; i += BATCH_MESSAGES) await insertImpressions(db, decisions.slice(i, i + BATCH_MESSAGES));
 }
 
 async function copy(c: pg.Client) {
   const stream = c.query(copyFrom(`COPY public.learning_events (${COLS.map((x) => `"${x}"`).join(', ')}) FROM STDIN`));
-  await pipeline(Readable.from((function* () {
-    for (let i = 0; i < rows.length; i += 1000) {
-      yield rows.slice(i, i + 1000).map((r) => values(r).map(copyText).join('\t')).join('\n') + '\n';
-    }
-  })()), stream);
+  await pipeline(
+    Readable.from(
+      (function* () {
+        for (let i = 0; i < rows.length; i += 1000) {
+          yield `${rows
+            .slice(i, i + 1000)
+            .map((r) => values(r).map(copyText).join('\t'))
+            .join('\n')}\n`;
+        }
+      })(),
+    ),
+    stream,
+  );
 }
 
 async function perRow(c: pg.Client) {
@@ -84,14 +138,25 @@ function cpuMeter(backendPid: number) {
     try {
       const f = readFileSync(`/proc/${backendPid}/stat`, 'utf8').split(') ')[1]!.split(' ');
       backend = (Number(f[11]) + Number(f[12])) * 10;
-    } catch { /* not Linux: client CPU only */ }
+    } catch {
+      /* not Linux: client CPU only */
+    }
     return (u.user + u.system) / 1000 + backend;
   };
 }
 
-interface Rate { wall: number; cpu: number }
+interface Rate {
+  wall: number;
+  cpu: number;
+}
 
-async function timed(c: pg.Client, cpu: () => number, name: string, fn: (c: pg.Client) => Promise<void>, count = rows.length): Promise<Rate> {
+async function timed(
+  c: pg.Client,
+  cpu: () => number,
+  name: string,
+  fn: (c: pg.Client) => Promise<void>,
+  count = rows.length,
+): Promise<Rate> {
   await c.query('TRUNCATE public.learning_events, public.learning_reward_deltas, public.learning_rewards');
   await c.query('CHECKPOINT');
   const c0 = cpu();
@@ -101,7 +166,9 @@ async function timed(c: pg.Client, cpu: () => number, name: string, fn: (c: pg.C
   const cs = (cpu() - c0) / 1000;
   const [{ n }] = (await c.query('SELECT count(*)::int AS n FROM public.learning_events')).rows;
   if (n !== count) throw new Error(`${name}: ${n} rows, expected ${count}`);
-  console.log(`  ${name.padEnd(9)} ${n} rows, ${s.toFixed(2)} s wall, ${cs.toFixed(2)} s CPU  →  ${Math.round(n / s)} rows/s, ${Math.round(n / cs)} rows/CPU-s`);
+  console.log(
+    `  ${name.padEnd(9)} ${n} rows, ${s.toFixed(2)} s wall, ${cs.toFixed(2)} s CPU  →  ${Math.round(n / s)} rows/s, ${Math.round(n / cs)} rows/CPU-s`,
+  );
   return { wall: n / s, cpu: n / cs };
 }
 
@@ -111,10 +178,16 @@ try {
   await migrate(server.url);
   const c = new pg.Client({ connectionString: server.url });
   await c.connect();
-  console.log(`bench/ingest: ${rows.length} learning events (${decisions.length} decisions × ${SLATE}), PostgreSQL ${(await c.query('SHOW server_version')).rows[0].server_version}` +
-    ` on 127.0.0.1:${PORT}, fsync ${(await c.query('SHOW fsync')).rows[0].fsync}, synchronous_commit ${(await c.query('SHOW synchronous_commit')).rows[0].synchronous_commit}`);
+  console.log(
+    `bench/ingest: ${rows.length} learning events (${decisions.length} decisions × ${SLATE}), PostgreSQL ${(await c.query('SHOW server_version')).rows[0].server_version}` +
+      ` on 127.0.0.1:${PORT}, fsync ${(await c.query('SHOW fsync')).rows[0].fsync}, synchronous_commit ${(await c.query('SHOW synchronous_commit')).rows[0].synchronous_commit}`,
+  );
   const cpu = cpuMeter((await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
-  const best: Record<'consumer' | 'copy' | 'perRow', Rate> = { consumer: { wall: 0, cpu: 0 }, copy: { wall: 0, cpu: 0 }, perRow: { wall: 0, cpu: 0 } };
+  const best: Record<'consumer' | 'copy' | 'perRow', Rate> = {
+    consumer: { wall: 0, cpu: 0 },
+    copy: { wall: 0, cpu: 0 },
+    perRow: { wall: 0, cpu: 0 },
+  };
   const keep = (k: keyof typeof best, r: Rate) => (best[k] = { wall: Math.max(best[k].wall, r.wall), cpu: Math.max(best[k].cpu, r.cpu) });
   for (let r = 0; r < ROUNDS; r++) {
     console.log(`round ${r + 1}`);
@@ -125,14 +198,22 @@ try {
   await c.end();
 
   console.log(`\nvariant      rows/s   vs COPY   vs per-row   rows/CPU-s   vs COPY   vs per-row   (best of ${ROUNDS})`);
-  for (const [name, v] of [['consumer', best.consumer], ['copy', best.copy], ['per-row', best.perRow]] as const) {
-    console.log(`${name.padEnd(9)} ${String(Math.round(v.wall)).padStart(9)} ${(v.wall / best.copy.wall).toFixed(2).padStart(8)}× ${(v.wall / best.perRow.wall).toFixed(1).padStart(10)}×` +
-      ` ${String(Math.round(v.cpu)).padStart(12)} ${(v.cpu / best.copy.cpu).toFixed(2).padStart(8)}× ${(v.cpu / best.perRow.cpu).toFixed(1).padStart(10)}×`);
+  for (const [name, v] of [
+    ['consumer', best.consumer],
+    ['copy', best.copy],
+    ['per-row', best.perRow],
+  ] as const) {
+    console.log(
+      `${name.padEnd(9)} ${String(Math.round(v.wall)).padStart(9)} ${(v.wall / best.copy.wall).toFixed(2).padStart(8)}× ${(v.wall / best.perRow.wall).toFixed(1).padStart(10)}×` +
+        ` ${String(Math.round(v.cpu)).padStart(12)} ${(v.cpu / best.copy.cpu).toFixed(2).padStart(8)}× ${(v.cpu / best.perRow.cpu).toFixed(1).padStart(10)}×`,
+    );
   }
   for (const unit of ['wall', 'cpu'] as const) {
     const vsCopy = best.consumer[unit] / best.copy[unit];
     const vsRow = best.consumer[unit] / best.perRow[unit];
-    console.log(`${unit === 'wall' ? 'rows/s    ' : 'rows/CPU-s'}: consumer ≥ 0.5× COPY ${vsCopy >= 0.5 ? 'PASS' : 'FAIL'} (${vsCopy.toFixed(2)}×), ≥ 20× per-row ${vsRow >= 20 ? 'PASS' : 'FAIL'} (${vsRow.toFixed(1)}×)`);
+    console.log(
+      `${unit === 'wall' ? 'rows/s    ' : 'rows/CPU-s'}: consumer ≥ 0.5× COPY ${vsCopy >= 0.5 ? 'PASS' : 'FAIL'} (${vsCopy.toFixed(2)}×), ≥ 20× per-row ${vsRow >= 20 ? 'PASS' : 'FAIL'} (${vsRow.toFixed(1)}×)`,
+    );
   }
 } finally {
   await server.stop();

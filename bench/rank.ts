@@ -1,5 +1,6 @@
-// bench/rank — POST /v1/rank (50 candidates, hydrated features) vs POST /v1/rank/ping (same Worker,
-// same middleware and user auth, the same request body, no work), both served by `wrangler dev` (the local stack on this
+// bench/rank — POST /v1/rank (50 candidates, hydrated features) vs POST /v1/__bench/ping (same Worker,
+// same middleware and user auth, the same request body, no work; a bench-only route mounted by the
+// bench's own entry, bench/worker/rank.ts, never by the production Worker), both served by `wrangler dev` (the local stack on this
 // engineer's ports), load from a separate process, runs alternating. Prints req/s and p50/p99 of
 // each, the ratios, and Postgres transactions per 1,000 rank requests (pg_stat_database), which
 // must come only from the batched learning-event inserts. Autovacuum is paused for the measured
@@ -11,13 +12,13 @@
 //   BENCH_LEARNING=off: learning.enabled off — ranking alone, no queue send and no consumer
 //   sharing the local workerd process (locally the consumer runs in the same process as the route).
 //   PORT=8802 PG_PORT=55403 NEON_WS_PROXY_PORT=55404 (the stack this bench starts and stops)
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import pg from 'pg';
-import { envNumber, readDotVars, ROOT } from '../scripts/lib/env';
+import { envNumber, ROOT, readDotVars } from '../scripts/lib/env';
 
 const PORT = envNumber('PORT', 8802);
 const PG_PORT = envNumber('PG_PORT', 55403);
@@ -38,7 +39,14 @@ const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF
 
 function startStack(): Promise<() => Promise<void>> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts'], {
-    cwd: ROOT, env: { ...quietEnv, PORT: String(PORT), PG_PORT: String(PG_PORT), NEON_WS_PROXY_PORT: String(PROXY_PORT) },
+    cwd: ROOT,
+    env: {
+      ...quietEnv,
+      PORT: String(PORT),
+      PG_PORT: String(PG_PORT),
+      NEON_WS_PROXY_PORT: String(PROXY_PORT),
+      WORKER_SCRIPT: 'bench/worker/rank.ts',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stop = async () => {
@@ -62,13 +70,19 @@ function startStack(): Promise<() => Promise<void>> {
 /** Flags in KV FLAGS (what the flag sync maintains), so flag reads never reach Postgres. */
 function putFlagsInKv(flags: { key: string; value: unknown }[]) {
   for (const f of flags) {
-    execFileSync(path.join(ROOT, 'node_modules/.bin/wrangler'), ['kv', 'key', 'put', '--local', '--binding', 'FLAGS', f.key, JSON.stringify(f.value)],
-      { cwd: ROOT, env: quietEnv, stdio: 'ignore' });
+    execFileSync(
+      path.join(ROOT, 'node_modules/.bin/wrangler'),
+      ['kv', 'key', 'put', '--local', '--binding', 'FLAGS', f.key, JSON.stringify(f.value)],
+      { cwd: ROOT, env: quietEnv, stdio: 'ignore' },
+    );
   }
 }
 
 async function api(pathname: string, init: RequestInit & { key?: string } = {}) {
-  const res = await fetch(`${BASE}${pathname}`, { ...init, headers: { authorization: `Bearer ${init.key}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
+  const res = await fetch(`${BASE}${pathname}`, {
+    ...init,
+    headers: { authorization: `Bearer ${init.key}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+  });
   if (!res.ok) throw new Error(`${pathname}: HTTP ${res.status} ${await res.text()}`);
   return res.json();
 }
@@ -82,13 +96,18 @@ async function pgStats(): Promise<{ tx: number; sessions: number; autovacuum: nu
   const [row] = await sql<{ tx: string; sessions: string; av: string }>(
     `SELECT (SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'postgres')::bigint AS tx,
             (SELECT sessions FROM pg_stat_database WHERE datname = 'postgres')::bigint AS sessions,
-            (SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0) FROM pg_stat_all_tables)::bigint AS av`);
+            (SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0) FROM pg_stat_all_tables)::bigint AS av`,
+  );
   return { tx: Number(row!.tx), sessions: Number(row!.sessions), autovacuum: Number(row!.av) };
 }
 
 /** Events of the bench surface that have landed in Postgres. */
 async function landedEvents(): Promise<number> {
-  return (await sql<{ n: number }>('SELECT count(*)::int AS n FROM public.learning_events WHERE surface = $1 AND decision_id IS NOT NULL', [SURFACE]))[0]!.n;
+  return (
+    await sql<{ n: number }>('SELECT count(*)::int AS n FROM public.learning_events WHERE surface = $1 AND decision_id IS NOT NULL', [
+      SURFACE,
+    ])
+  )[0]!.n;
 }
 
 /** Poll until `expected` events have landed (the local queue drains one batch at a time). */
@@ -121,23 +140,38 @@ async function sql<T = Record<string, unknown>>(text: string, params: unknown[] 
   }
 }
 
-interface LoadResult { requests: number; errors: number; rps: number; p50_ms: number; p99_ms: number }
+interface LoadResult {
+  requests: number;
+  errors: number;
+  rps: number;
+  p50_ms: number;
+  p99_ms: number;
+}
 
 function load(url: string, method: string, auth: string, bodyFile?: string): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/load.ts', url, method, String(SECONDS), String(CONCURRENCY), auth, ...(bodyFile ? [bodyFile] : [])],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'bench/lib/load.ts', url, method, String(SECONDS), String(CONCURRENCY), auth, ...(bodyFile ? [bodyFile] : [])],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`load exited ${code}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`load exited ${code}`)),
+    );
   });
 }
 
 const vars = readDotVars();
 const serviceKey = vars.SERVICE_ROLE_KEY ?? 'dev-service-role-key';
 const BENCH_USER = crypto.randomUUID();
-const jwt = await new SignJWT({ role: 'authenticated' }).setProtectedHeader({ alg: 'HS256' }).setSubject(BENCH_USER)
-  .setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(vars.AUTH_JWT_SECRET ?? 'dev-jwt-secret'));
+const jwt = await new SignJWT({ role: 'authenticated' })
+  .setProtectedHeader({ alg: 'HS256' })
+  .setSubject(BENCH_USER)
+  .setIssuedAt()
+  .setExpirationTime('1h')
+  .sign(new TextEncoder().encode(vars.AUTH_JWT_SECRET ?? 'dev-jwt-secret'));
 
 putFlagsInKv([
   { key: 'global.safe_mode', value: { enabled: false } },
@@ -154,18 +188,26 @@ try {
   await sql(
     `INSERT INTO public.learning_events (surface, candidate_id, policy, p_exp, explored, reward)
      SELECT $1, 'bench-item-' || (g % 50), 'epsilon_greedy_v1', 0.9, false, CASE WHEN g % 7 = 0 THEN 1 END
-     FROM generate_series(1, 2000) g`, [SURFACE]);
+     FROM generate_series(1, 2000) g`,
+    [SURFACE],
+  );
   // One bench user sends hundreds of requests a second: give it a per-user limit override (the
   // limiter stays on for both routes, as deployed; its own cost is bench/ratelimit's subject).
   await sql('INSERT INTO auth.users (id, email) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [BENCH_USER, `${BENCH_USER}@bench.invalid`]);
-  await sql(`INSERT INTO public.rate_limits (route_class, user_id, max_requests, window_seconds) VALUES ('user', $1, 1000000, 60)`, [BENCH_USER]);
+  await sql(`INSERT INTO public.rate_limits (route_class, user_id, max_requests, window_seconds) VALUES ('user', $1, 1000000, 60)`, [
+    BENCH_USER,
+  ]);
   await api('/admin/rate-limits/sync', { method: 'POST', key: serviceKey });
   await api('/admin/policy/rollup', { method: 'POST', key: serviceKey });
   const hydrated = await api('/functions/v1/hydrate-features', { method: 'POST', key: serviceKey });
   console.log(`hydrated: ${JSON.stringify(hydrated)}`);
   const bodyFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'bench-rank-')), 'body.json');
   writeFileSync(bodyFile, JSON.stringify({ surface: SURFACE, limit: 10, candidates: CANDIDATES }));
-  const check = await api('/v1/rank', { method: 'POST', key: jwt, body: JSON.stringify({ surface: SURFACE, limit: 10, candidates: CANDIDATES }) }) as { slate: { score: number }[] };
+  const check = (await api('/v1/rank', {
+    method: 'POST',
+    key: jwt,
+    body: JSON.stringify({ surface: SURFACE, limit: 10, candidates: CANDIDATES }),
+  })) as { slate: { score: number }[] };
   if (check.slate.length !== 10) throw new Error('rank returned a short slate');
 
   await sql('ALTER SYSTEM SET autovacuum = off');
@@ -177,17 +219,19 @@ try {
   }
   // Warm both routes (JIT, isolate caches), and let the warm-up's events land before measuring.
   const warm = await load(`${BASE}/v1/rank`, 'POST', `Bearer ${jwt}`, bodyFile);
-  await load(`${BASE}/v1/rank/ping`, 'POST', `Bearer ${jwt}`, bodyFile);
+  await load(`${BASE}/v1/__bench/ping`, 'POST', `Bearer ${jwt}`, bodyFile);
   const before = LEARNING ? (await waitForEvents((warm.requests + 1) * 10)).landed : 0;
   const stats0 = await pgStats();
 
   const runs: { rank: LoadResult; ping: LoadResult }[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const rank = await load(`${BASE}/v1/rank`, 'POST', `Bearer ${jwt}`, bodyFile);
-    const ping = await load(`${BASE}/v1/rank/ping`, 'POST', `Bearer ${jwt}`, bodyFile);
+    const ping = await load(`${BASE}/v1/__bench/ping`, 'POST', `Bearer ${jwt}`, bodyFile);
     runs.push({ rank, ping });
-    console.log(`round ${r + 1}: rank ${rank.rps.toFixed(0)} req/s p50 ${rank.p50_ms.toFixed(2)} ms p99 ${rank.p99_ms.toFixed(2)} ms (${rank.errors} errors)` +
-      ` | ping ${ping.rps.toFixed(0)} req/s p50 ${ping.p50_ms.toFixed(2)} ms p99 ${ping.p99_ms.toFixed(2)} ms (${ping.errors} errors)`);
+    console.log(
+      `round ${r + 1}: rank ${rank.rps.toFixed(0)} req/s p50 ${rank.p50_ms.toFixed(2)} ms p99 ${rank.p99_ms.toFixed(2)} ms (${rank.errors} errors)` +
+        ` | ping ${ping.rps.toFixed(0)} req/s p50 ${ping.p50_ms.toFixed(2)} ms p99 ${ping.p99_ms.toFixed(2)} ms (${ping.errors} errors)`,
+    );
   }
 
   // Every measured rank logged 10 events: wait until all have landed, so the transactions counted
@@ -209,19 +253,38 @@ try {
     ping: { rps: med(runs.map((r) => r.ping.rps)), p50: med(runs.map((r) => r.ping.p50_ms)), p99: med(runs.map((r) => r.ping.p99_ms)) },
   };
   const txPer1000 = ((raw - autovacuum) / ranks) * 1000;
-  console.log(`\nmedian of ${ROUNDS} alternating runs, ${SECONDS} s each, ${CONCURRENCY} concurrent connections, learning ${LEARNING ? 'on' : 'OFF'}`);
+  console.log(
+    `\nmedian of ${ROUNDS} alternating runs, ${SECONDS} s each, ${CONCURRENCY} concurrent connections, learning ${LEARNING ? 'on' : 'OFF'}`,
+  );
   console.log('route                    req/s     p50 ms     p99 ms');
-  console.log(`POST /v1/rank       ${m.rank.rps.toFixed(0).padStart(10)} ${m.rank.p50.toFixed(2).padStart(10)} ${m.rank.p99.toFixed(2).padStart(10)}`);
-  console.log(`POST /v1/rank/ping  ${m.ping.rps.toFixed(0).padStart(10)} ${m.ping.p50.toFixed(2).padStart(10)} ${m.ping.p99.toFixed(2).padStart(10)}`);
-  console.log(`ratio rank/ping     ${(m.rank.rps / m.ping.rps).toFixed(2).padStart(9)}× ${(m.rank.p50 / m.ping.p50).toFixed(2).padStart(9)}× ${(m.rank.p99 / m.ping.p99).toFixed(2).padStart(9)}×`);
-  console.log(`\nPostgres: ${raw} transactions while ${ranks} ranks were served and their events landed` +
-    ` (${landed >= expected ? 'all of them' : `NOT all: ${landed - before} of ${expected - before}`}); ${autovacuum} autovacuum/autoanalyze runs among them`);
-  console.log(`  = ${sessions} connection startups (one per consumer batch: a new backend reads the catalogs in a transaction;` +
-    ` a pooled endpoint such as Neon's -pooler has none) + ${raw - sessions - autovacuum} statements`);
-  console.log(`transactions per 1,000 ranks: ${txPer1000.toFixed(1)}; statements only: ${(((raw - sessions - autovacuum) / ranks) * 1000).toFixed(1)}`);
+  console.log(
+    `POST /v1/rank       ${m.rank.rps.toFixed(0).padStart(10)} ${m.rank.p50.toFixed(2).padStart(10)} ${m.rank.p99.toFixed(2).padStart(10)}`,
+  );
+  console.log(
+    `POST /v1/__bench/ping  ${m.ping.rps.toFixed(0).padStart(10)} ${m.ping.p50.toFixed(2).padStart(10)} ${m.ping.p99.toFixed(2).padStart(10)}`,
+  );
+  console.log(
+    `ratio rank/ping     ${(m.rank.rps / m.ping.rps).toFixed(2).padStart(9)}× ${(m.rank.p50 / m.ping.p50).toFixed(2).padStart(9)}× ${(m.rank.p99 / m.ping.p99).toFixed(2).padStart(9)}×`,
+  );
+  console.log(
+    `\nPostgres: ${raw} transactions while ${ranks} ranks were served and their events landed` +
+      ` (${landed >= expected ? 'all of them' : `NOT all: ${landed - before} of ${expected - before}`}); ${autovacuum} autovacuum/autoanalyze runs among them`,
+  );
+  console.log(
+    `  = ${sessions} connection startups (one per consumer batch: a new backend reads the catalogs in a transaction;` +
+      ` a pooled endpoint such as Neon's -pooler has none) + ${raw - sessions - autovacuum} statements`,
+  );
+  console.log(
+    `transactions per 1,000 ranks: ${txPer1000.toFixed(1)}; statements only: ${(((raw - sessions - autovacuum) / ranks) * 1000).toFixed(1)}`,
+  );
   console.log(`(Worker and stack logs: ${path.relative(ROOT, STACK_LOG)})`);
-  console.log(`rank p50 ≤ 1.5× trivial: ${m.rank.p50 / m.ping.p50 <= 1.5 ? 'PASS' : 'FAIL'}   tx per 1,000 ranks ≤ 20: ${txPer1000 <= 20 ? 'PASS' : 'FAIL'}`);
+  console.log(
+    `rank p50 ≤ 1.5× trivial: ${m.rank.p50 / m.ping.p50 <= 1.5 ? 'PASS' : 'FAIL'}   tx per 1,000 ranks ≤ 20: ${txPer1000 <= 20 ? 'PASS' : 'FAIL'}`,
+  );
 } finally {
-  if (autovacuumOff) await sql('ALTER SYSTEM RESET autovacuum').then(() => sql('SELECT pg_reload_conf()')).catch(() => undefined);
+  if (autovacuumOff)
+    await sql('ALTER SYSTEM RESET autovacuum')
+      .then(() => sql('SELECT pg_reload_conf()'))
+      .catch(() => undefined);
   await stop();
 }

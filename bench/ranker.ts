@@ -5,9 +5,10 @@
 // Time is the process's own CPU time (process.cpuUsage), median of BENCH_TRIALS trials, so other
 // processes on a shared machine do not count against rank().
 //   npx tsx bench/ranker.ts          BENCH_MS=200 (per trial)  BENCH_TRIALS=5  BENCH_EPSILON=0.08
-import { rank, surfaceView, type RankFeatures } from '../src/ranker';
-import { simDecisionId } from '../scripts/lib/sim-world';
+
 import { envNumber } from '../scripts/lib/env';
+import { simDecisionId } from '../scripts/lib/sim-world';
+import { type RankFeatures, rank, surfaceView } from '../src/ranker';
 
 const MS = envNumber('BENCH_MS', 200);
 const TRIALS = envNumber('BENCH_TRIALS', 5);
@@ -53,7 +54,9 @@ function measure(n: number, limit: number, trials = TRIALS): number {
   return perTrial.sort((a, b) => a - b)[Math.floor(perTrial.length / 2)]!;
 }
 
-console.log(`bench/ranker: rank() with learned stats for every candidate, ε = ${EPS}, CPU µs per decision (median of ${TRIALS} × ${MS} ms) (node ${process.version})\n`);
+console.log(
+  `bench/ranker: rank() with learned stats for every candidate, ε = ${EPS}, CPU µs per decision (median of ${TRIALS} × ${MS} ms) (node ${process.version})\n`,
+);
 for (const n of SIZES) for (const k of SLATES) measure(n, k, 1); // warm-up: every shape JIT-compiled
 const results = new Map<string, number>();
 for (const n of SIZES) for (const k of SLATES) results.set(`${n}/${k}`, measure(n, k));
@@ -64,10 +67,17 @@ line(['candidates', 'slate 1 µs', 'slate 10 µs', 'slate 50 µs', 'ns/candidate
 const base = results.get('100/10')!;
 for (const n of SIZES) {
   const at10 = results.get(`${n}/10`)!;
-  line([String(n), ...SLATES.map((k) => results.get(`${n}/${k}`)!.toFixed(2)), ((at10 * 1000) / n).toFixed(1), `${(at10 / base).toFixed(2)}× (${n / 100}×)`]);
+  line([
+    String(n),
+    ...SLATES.map((k) => results.get(`${n}/${k}`)!.toFixed(2)),
+    ((at10 * 1000) / n).toFixed(1),
+    `${(at10 / base).toFixed(2)}× (${n / 100}×)`,
+  ]);
 }
 const target = results.get('100/10')!;
 const perCand = SIZES.map((n) => results.get(`${n}/10`)! / n);
 const linear = perCand.at(-1)! <= perCand[1]! * 1.5;
 console.log(`\n100 candidates, slate 10: ${target.toFixed(2)} µs  (target ≤ 50 µs: ${target <= 50 ? 'PASS' : 'FAIL'})`);
-console.log(`cost per candidate 100 → 10,000 at slate 10: ${(perCand[1]! * 1000).toFixed(1)} → ${(perCand.at(-1)! * 1000).toFixed(1)} ns (no worse than linear: ${linear ? 'PASS' : 'FAIL'})`);
+console.log(
+  `cost per candidate 100 → 10,000 at slate 10: ${(perCand[1]! * 1000).toFixed(1)} → ${(perCand.at(-1)! * 1000).toFixed(1)} ns (no worse than linear: ${linear ? 'PASS' : 'FAIL'})`,
+);

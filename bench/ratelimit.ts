@@ -21,10 +21,10 @@ import path from 'node:path';
 import { SignJWT } from 'jose';
 import pg from 'pg';
 import { unstable_dev } from 'wrangler';
+import { envNumber } from '../scripts/lib/env';
 import { migrate, seed } from '../scripts/lib/migrate';
 import { startPgChild } from '../scripts/lib/pg-child';
 import { startWsProxy } from '../scripts/lib/ws-proxy';
-import { envNumber } from '../scripts/lib/env';
 
 process.env.WRANGLER_SEND_METRICS = 'false';
 const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
@@ -52,7 +52,9 @@ try {
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
   // Measure the admitted path: nothing in this workload may hit its limit.
-  await client.query("UPDATE public.rate_limits SET max_requests = 100000000 WHERE user_id IS NULL AND route_class IN ('user', 'anon', 'admin_write')");
+  await client.query(
+    "UPDATE public.rate_limits SET max_requests = 100000000 WHERE user_id IS NULL AND route_class IN ('user', 'anon', 'admin_write')",
+  );
   await client.end();
 
   worker = await unstable_dev('bench/worker/ratelimit.ts', {
@@ -62,9 +64,18 @@ try {
     persist: false,
     logLevel: 'none',
     vars: {
-      DATABASE_URL: db.url, NEON_WS_PROXY_PORT: String(WS_PORT), SERVICE_ROLE_KEY: SERVICE_KEY, SERVICE_ROLE_KEY_NEXT: '',
-      AUTH_JWT_SECRET: JWT_SECRET, AUTH_JWT_SECRET_NEXT: '', AUTH_JWKS_URL: '', AUTH_ISSUER: '', AUTH_AUDIENCE: '',
-      ALERT_WEBHOOK_URL: '', CORS_ORIGINS: '', RATE_LIMITS: 'on',
+      DATABASE_URL: db.url,
+      NEON_WS_PROXY_PORT: String(WS_PORT),
+      SERVICE_ROLE_KEY: SERVICE_KEY,
+      SERVICE_ROLE_KEY_NEXT: '',
+      AUTH_JWT_SECRET: JWT_SECRET,
+      AUTH_JWT_SECRET_NEXT: '',
+      AUTH_JWKS_URL: '',
+      AUTH_ISSUER: '',
+      AUTH_AUDIENCE: '',
+      ALERT_WEBHOOK_URL: '',
+      CORS_ORIGINS: '',
+      RATE_LIMITS: 'on',
     },
     experimental: { disableExperimentalWarning: true, testMode: true },
   });
@@ -73,29 +84,42 @@ try {
   if (sync.status !== 200) throw new Error(`limits sync failed: ${sync.status} ${await sync.text()}`);
 
   const key = new TextEncoder().encode(JWT_SECRET);
-  const tokens = await Promise.all(Array.from({ length: USERS }, () =>
-    new SignJWT({ role: 'authenticated' }).setProtectedHeader({ alg: 'HS256' }).setSubject(crypto.randomUUID()).setExpirationTime('2h').sign(key)));
+  const tokens = await Promise.all(
+    Array.from({ length: USERS }, () =>
+      new SignJWT({ role: 'authenticated' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(crypto.randomUUID())
+        .setExpirationTime('2h')
+        .sign(key),
+    ),
+  );
 
   type Route = { name: string; path: string; headers: (i: number) => Record<string, string> };
   const routes: Route[] = [
     { name: 'user route (JWT)', path: '/v1/__bench/ping', headers: (i) => ({ authorization: `Bearer ${tokens[i % USERS]}` }) },
-    { name: 'anonymous route', path: '/__bench/anon', headers: (i) => ({ 'cf-connecting-ip': `10.0.${Math.floor((i % USERS) / 250)}.${i % 250}` }) },
+    {
+      name: 'anonymous route',
+      path: '/__bench/anon',
+      headers: (i) => ({ 'cf-connecting-ip': `10.0.${Math.floor((i % USERS) / 250)}.${i % 250}` }),
+    },
   ];
 
   /** `n` requests by CONCURRENCY clients; per-request latencies in ms. */
   async function run(route: Route, prefix: string, n: number): Promise<number[]> {
     const latencies: number[] = [];
     let next = 0;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (next < n) {
-        const i = next++;
-        const started = performance.now();
-        const res = await w.fetch(`${prefix}${route.path}`, { headers: route.headers(i) });
-        await res.arrayBuffer();
-        latencies.push(performance.now() - started);
-        if (res.status !== 200) throw new Error(`${prefix}${route.path} → ${res.status}`);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < n) {
+          const i = next++;
+          const started = performance.now();
+          const res = await w.fetch(`${prefix}${route.path}`, { headers: route.headers(i) });
+          await res.arrayBuffer();
+          latencies.push(performance.now() - started);
+          if (res.status !== 200) throw new Error(`${prefix}${route.path} → ${res.status}`);
+        }
+      }),
+    );
     return latencies;
   }
 
@@ -121,13 +145,38 @@ try {
         const started = performance.now();
         const lat = await run(route, variant === 'on' ? '' : '/__off', Math.ceil(REQUESTS / ROUNDS));
         const wall = performance.now() - started;
-        if (variant === 'on') { on.push(...lat); onWall += wall; } else { off.push(...lat); offWall += wall; }
+        if (variant === 'on') {
+          on.push(...lat);
+          onWall += wall;
+        } else {
+          off.push(...lat);
+          offWall += wall;
+        }
       }
     }
     const fmt = (x: number) => x.toFixed(2);
-    rows.push([route.name, 'limits off', String(off.length), fmt(mean(off)), fmt(pct(off, 0.5)), fmt(pct(off, 0.95)), (off.length / (offWall / 1000)).toFixed(0), '1.00', '1.00']);
-    rows.push([route.name, 'limits on', String(on.length), fmt(mean(on)), fmt(pct(on, 0.5)), fmt(pct(on, 0.95)), (on.length / (onWall / 1000)).toFixed(0),
-      (mean(on) / mean(off)).toFixed(2), (pct(on, 0.5) / pct(off, 0.5)).toFixed(2)]);
+    rows.push([
+      route.name,
+      'limits off',
+      String(off.length),
+      fmt(mean(off)),
+      fmt(pct(off, 0.5)),
+      fmt(pct(off, 0.95)),
+      (off.length / (offWall / 1000)).toFixed(0),
+      '1.00',
+      '1.00',
+    ]);
+    rows.push([
+      route.name,
+      'limits on',
+      String(on.length),
+      fmt(mean(on)),
+      fmt(pct(on, 0.5)),
+      fmt(pct(on, 0.95)),
+      (on.length / (onWall / 1000)).toFixed(0),
+      (mean(on) / mean(off)).toFixed(2),
+      (pct(on, 0.5) / pct(off, 0.5)).toFixed(2),
+    ]);
     rows.push([route.name, 'overhead (on − off)', '', fmt(mean(on) - mean(off)), fmt(pct(on, 0.5) - pct(off, 0.5)), '', '', '', '']);
   }
 
@@ -143,8 +192,13 @@ try {
     }
     const seconds = (performance.now() - started) / 1000;
     if (allowed !== DECISIONS) throw new Error(`expected ${DECISIONS} admitted, got ${allowed}`);
-    decisionRows.push([concurrency === 1 ? 'sequential (1 in flight)' : '100 in flight', String(DECISIONS), seconds.toFixed(2), (DECISIONS / seconds).toFixed(0),
-      (1000 * seconds / DECISIONS).toFixed(3)]);
+    decisionRows.push([
+      concurrency === 1 ? 'sequential (1 in flight)' : '100 in flight',
+      String(DECISIONS),
+      seconds.toFixed(2),
+      (DECISIONS / seconds).toFixed(0),
+      ((1000 * seconds) / DECISIONS).toFixed(3),
+    ]);
   }
 
   const table = (head: string[], body: string[][]) => {
@@ -152,7 +206,9 @@ try {
     const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
     return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
   };
-  console.log(`\nLimiter overhead per request — ${REQUESTS} requests per variant and route, ${CONCURRENCY} concurrent clients, ${ROUNDS} alternating rounds`);
+  console.log(
+    `\nLimiter overhead per request — ${REQUESTS} requests per variant and route, ${CONCURRENCY} concurrent clients, ${ROUNDS} alternating rounds`,
+  );
   console.log(table(['route', 'variant', 'requests', 'mean ms', 'p50 ms', 'p95 ms', 'req/s', 'ratio mean', 'ratio p50'], rows));
   console.log(`\nOne RateLimiter object — ${DECISIONS} decisions (RPC from the Worker, SQLite write per admitted request)`);
   console.log(table(['mode', 'decisions', 'seconds', 'decisions/s', 'ms per decision'], decisionRows));

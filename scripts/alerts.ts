@@ -15,7 +15,10 @@ import { fail } from './lib/env';
 type Row = Record<string, unknown>;
 
 function table(rows: Row[], cols: string[]): void {
-  if (rows.length === 0) return console.log('(none)');
+  if (rows.length === 0) {
+    console.log('(none)');
+    return;
+  }
   console.table(rows.map((r) => Object.fromEntries(cols.map((c) => [c, r[c]]))));
 }
 
@@ -36,16 +39,40 @@ async function main(): Promise<void> {
     case 'history': {
       const limit = cmd === 'history' ? Number(args[0] ?? 50) : 200;
       const { alerts } = await adminCall<{ alerts: Row[] }>('GET', `/admin/alerts?state=${cmd === 'open' ? 'open' : 'all'}&limit=${limit}`);
-      return table(alerts, ['id', 'state', 'rule_id', 'subject', 'last_value', 'threshold', 'pending_since', 'fired_at', 'resolved_at', 'action_result']);
+      return table(alerts, [
+        'id',
+        'state',
+        'rule_id',
+        'subject',
+        'last_value',
+        'threshold',
+        'pending_since',
+        'fired_at',
+        'resolved_at',
+        'action_result',
+      ]);
     }
     case 'rules': {
       const { rules } = await adminCall<{ rules: Row[] }>('GET', '/admin/alert-rules');
-      return table(rules, ['id', 'metric', 'subject', 'comparator', 'threshold', 'for_seconds', 'min_samples', 'severity', 'action', 'enabled', 'silenced_until']);
+      return table(rules, [
+        'id',
+        'metric',
+        'subject',
+        'comparator',
+        'threshold',
+        'for_seconds',
+        'min_samples',
+        'severity',
+        'action',
+        'enabled',
+        'silenced_until',
+      ]);
     }
     case 'silence':
     case 'unsilence': {
       const [rule, minutes, ...reason] = args;
-      if (!rule || (cmd === 'silence' && !minutes)) fail(`usage: npm run alerts -- ${cmd} <rule>${cmd === 'silence' ? ' <minutes> [reason]' : ''}`);
+      if (!rule || (cmd === 'silence' && !minutes))
+        fail(`usage: npm run alerts -- ${cmd} <rule>${cmd === 'silence' ? ' <minutes> [reason]' : ''}`);
       const body = { silence_minutes: cmd === 'silence' ? Number(minutes) : 0, reason: reason.join(' ') || undefined };
       const { rule: r } = await adminCall<{ rule: Row }>('PATCH', `/admin/alert-rules/${rule}`, body);
       return console.log(`${r.id}: silenced until ${r.silenced_until ?? '(not silenced)'}`);
@@ -53,15 +80,21 @@ async function main(): Promise<void> {
     case 'set': {
       const [rule, ...pairs] = args;
       if (!rule || pairs.length === 0) fail('usage: npm run alerts -- set <rule> key=value…');
-      const body = Object.fromEntries(pairs.map((p) => {
-        const [k, ...v] = p.split('=');
-        return [k!, parseValue(k!, v.join('='))];
-      }));
+      const body = Object.fromEntries(
+        pairs.map((p) => {
+          const [k, ...v] = p.split('=');
+          return [k!, parseValue(k!, v.join('='))];
+        }),
+      );
       const { rule: r } = await adminCall<{ rule: Row }>('PATCH', `/admin/alert-rules/${rule}`, body);
       return table([r], ['id', 'comparator', 'threshold', 'for_seconds', 'min_samples', 'severity', 'action', 'enabled', 'silenced_until']);
     }
     case 'eval': {
-      const result = await adminCall<{ transitions: Row[]; actions: Row[]; errors: Row[] }>('POST', '/admin/alerts/evaluate', args.length ? { rule_ids: args } : {});
+      const result = await adminCall<{ transitions: Row[]; actions: Row[]; errors: Row[] }>(
+        'POST',
+        '/admin/alerts/evaluate',
+        args.length ? { rule_ids: args } : {},
+      );
       table(result.transitions, ['alert_id', 'rule_id', 'subject', 'from', 'to', 'value', 'threshold']);
       if (result.actions.length) table(result.actions, ['alert_id', 'rule_id', 'result']);
       if (result.errors.length) table(result.errors, ['rule_id', 'error']);

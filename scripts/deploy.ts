@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { evaluateGate, formatGate, type GateResult } from './lib/canary-gate';
 import { parseDuration } from './lib/duration';
-import { ROOT, fail } from './lib/env';
+import { fail, ROOT } from './lib/env';
 import { runWrangler } from './lib/wrangler-cli';
 
 const { values, positionals } = parseArgs({
@@ -51,14 +51,15 @@ interface DeployState {
 const stateFile = path.join(process.env.DEPLOY_STATE_DIR ?? path.join(ROOT, '.wrangler/deploy-state'), `${envName}.json`);
 
 function loadState(): DeployState {
-  if (!existsSync(stateFile)) fail(`no canary in progress for env "${envName}" (${path.relative(ROOT, stateFile)} missing); start one with deploy:canary`);
+  if (!existsSync(stateFile))
+    fail(`no canary in progress for env "${envName}" (${path.relative(ROOT, stateFile)} missing); start one with deploy:canary`);
   return JSON.parse(readFileSync(stateFile, 'utf8'));
 }
 
 function saveState(s: Omit<DeployState, 'updatedAt'> | null): void {
   if (dryRun) return;
   mkdirSync(path.dirname(stateFile), { recursive: true });
-  writeFileSync(stateFile, s ? JSON.stringify({ ...s, updatedAt: new Date().toISOString() }, null, 2) + '\n' : '{}\n');
+  writeFileSync(stateFile, s ? `${JSON.stringify({ ...s, updatedAt: new Date().toISOString() }, null, 2)}\n` : '{}\n');
 }
 
 function percentArg(text: string | undefined, fallback: number): number {
@@ -93,7 +94,9 @@ function currentStableVersion(): string {
   const deployment = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { versions: { version_id: string; percentage: number }[] };
   const versions = [...deployment.versions].sort((a, b) => b.percentage - a.percentage);
   if (versions.length !== 1 || versions[0]!.percentage !== 100) {
-    fail(`a split deployment is already active (${versions.map((v) => `${v.version_id}@${v.percentage}%`).join(', ')}); promote or roll it back first`);
+    fail(
+      `a split deployment is already active (${versions.map((v) => `${v.version_id}@${v.percentage}%`).join(', ')}); promote or roll it back first`,
+    );
   }
   return versions[0]!.version_id;
 }
@@ -146,7 +149,11 @@ async function rollback(state: DeployState, reason: string): Promise<void> {
 
 async function gate(state: DeployState): Promise<GateResult> {
   if (dryRun && !databaseUrl) return { go: true, checks: [] };
-  return evaluateGate(databaseUrl!, { canary: state.canary, stable: state.stable, minCanaryRequests: Number(values['min-canary-requests']) });
+  return evaluateGate(databaseUrl!, {
+    canary: state.canary,
+    stable: state.stable,
+    minCanaryRequests: Number(values['min-canary-requests']),
+  });
 }
 
 async function auto(): Promise<void> {
@@ -166,7 +173,10 @@ async function auto(): Promise<void> {
       const result = await gate(state);
       console.log(`gate at ${steps[i]}%:\n${formatGate(result)}`);
       if (!result.go) {
-        const reasons = result.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
+        const reasons = result.checks
+          .filter((c) => !c.ok)
+          .map((c) => `${c.name}: ${c.detail}`)
+          .join('; ');
         await rollback(state, `canary gate no-go at ${steps[i]}%: ${reasons}`);
         process.exit(1);
       }
@@ -178,12 +188,23 @@ async function auto(): Promise<void> {
 
 async function main(): Promise<void> {
   switch (command) {
-    case 'canary': await canary(percentArg(values.percent, 5)); break;
-    case 'promote': await promote(loadState(), percentArg(values.percent, 100)); break;
-    case 'rollback': await rollback(loadState(), values.message ?? 'manual rollback'); break;
-    case 'auto': await auto(); break;
-    case 'status': console.log(existsSync(stateFile) ? readFileSync(stateFile, 'utf8') : `no canary in progress for ${envName}`); break;
-    default: fail('usage: tsx scripts/deploy.ts canary|promote|rollback|auto|status [--env production] [--dry-run] …');
+    case 'canary':
+      await canary(percentArg(values.percent, 5));
+      break;
+    case 'promote':
+      await promote(loadState(), percentArg(values.percent, 100));
+      break;
+    case 'rollback':
+      await rollback(loadState(), values.message ?? 'manual rollback');
+      break;
+    case 'auto':
+      await auto();
+      break;
+    case 'status':
+      console.log(existsSync(stateFile) ? readFileSync(stateFile, 'utf8') : `no canary in progress for ${envName}`);
+      break;
+    default:
+      fail('usage: tsx scripts/deploy.ts canary|promote|rollback|auto|status [--env production] [--dry-run] …');
   }
 }
 

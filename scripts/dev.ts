@@ -2,14 +2,12 @@
 //   embedded Postgres (child process; skipped when DATABASE_URL is set) → migrations → seeds →
 //   WebSocket proxy (for the Neon driver; skipped for *.neon.tech) → wrangler dev --test-scheduled.
 // Prints `ready http://127.0.0.1:<port>` once /health answers; Ctrl-C or SIGTERM stops everything.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import {
-  DEFAULT_API_PORT, DEFAULT_PG_PORT, DEFAULT_PROXY_PORT, ROOT, fail, readDotVars,
-} from './lib/env';
+import { DEFAULT_API_PORT, DEFAULT_PG_PORT, DEFAULT_PROXY_PORT, fail, ROOT, readDotVars } from './lib/env';
 import { migrate, seed } from './lib/migrate';
-import { portInUse, startPgChild, type PgChild } from './lib/pg-child';
+import { type PgChild, portInUse, startPgChild } from './lib/pg-child';
 import { startWsProxy, type WsProxy } from './lib/ws-proxy';
 
 const devVars = path.join(ROOT, '.dev.vars');
@@ -33,10 +31,18 @@ async function shutdown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
     if (wrangler?.pid && wrangler.exitCode === null) {
-      try { process.kill(-wrangler.pid, 'SIGTERM'); } catch { /* already gone */ }
+      try {
+        process.kill(-wrangler.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
       const exited = new Promise((r) => wrangler!.once('exit', r));
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
-      try { process.kill(-wrangler.pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(-wrangler.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
     await proxy?.close();
     await pg?.stop();
@@ -94,11 +100,20 @@ async function main() {
   }
 
   const args = [
-    'dev', '--ip', '127.0.0.1', '--port', String(apiPort), '--test-scheduled',
+    'dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(apiPort),
+    '--test-scheduled',
     '--show-interactive-dev-session=false',
-    '--var', `DATABASE_URL:${url}`,
-    '--var', `NEON_WS_PROXY_PORT:${proxy ? proxy.port : ''}`,
+    '--var',
+    `DATABASE_URL:${url}`,
+    '--var',
+    `NEON_WS_PROXY_PORT:${proxy ? proxy.port : ''}`,
   ];
+  // Benchmarks serve their own entry (the production Worker plus bench-only routes).
+  if (process.env.WORKER_SCRIPT) args.splice(1, 0, process.env.WORKER_SCRIPT);
   wrangler = spawn(path.join(ROOT, 'node_modules/.bin/wrangler'), args, {
     cwd: ROOT,
     detached: true, // own process group, so shutdown reaches workerd too
@@ -118,11 +133,14 @@ async function main() {
     try {
       const res = await fetch(`${base}/health`);
       if (res.status === 200 || res.status === 503) {
-        if (res.status === 503) console.warn(`warning: /health is 503: ${JSON.stringify((await res.json() as { failing?: unknown }).failing)}`);
+        if (res.status === 503)
+          console.warn(`warning: /health is 503: ${JSON.stringify(((await res.json()) as { failing?: unknown }).failing)}`);
         console.log(`ready ${base}`);
         return;
       }
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await new Promise((r) => setTimeout(r, 500));
   }
   console.error('error: the Worker did not answer /health within 90 s');

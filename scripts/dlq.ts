@@ -1,12 +1,17 @@
 // npm run dlq -- list|redrive|purge …  — the dead-letter queue through the admin API (the same
 // path, validation and ai_action_ledger entry as POST /admin/dlq/*). See DLQ_USAGE.
-import { adminCall, ApiCallError } from './lib/api-client';
-import { DLQ_USAGE, dlqRequest, type DlqRequest } from './lib/dlq-args';
+import { ApiCallError, adminCall } from './lib/api-client';
+import { DLQ_USAGE, type DlqRequest, dlqRequest } from './lib/dlq-args';
 import { fail } from './lib/env';
 
 interface DeadLetter {
-  source: string; id: string; topic: string; interest_name: string | null; attempts: number;
-  last_error: string | null; dead_since: string;
+  source: string;
+  id: string;
+  topic: string;
+  interest_name: string | null;
+  attempts: number;
+  last_error: string | null;
+  dead_since: string;
 }
 
 let req: DlqRequest;
@@ -25,7 +30,9 @@ try {
     console.log(`dead letters: ${total.discovery ?? 0} discovery, ${total.events ?? 0} events (showing ${items.length})`);
     for (const d of items) {
       const what = d.interest_name ? `${d.topic} / ${d.interest_name}` : d.topic;
-      console.log(`${d.dead_since}  ${d.source.padEnd(9)}  ${d.id.padEnd(36)}  attempts=${d.attempts}  ${what}  ${(d.last_error ?? '').slice(0, 100)}`);
+      console.log(
+        `${d.dead_since}  ${d.source.padEnd(9)}  ${d.id.padEnd(36)}  attempts=${d.attempts}  ${what}  ${(d.last_error ?? '').slice(0, 100)}`,
+      );
     }
   }
 } catch (err) {

@@ -6,7 +6,7 @@
 // validation, Postgres + KV together, a ledger row with actor 'cli'. API_URL / SERVICE_ROLE_KEY
 // choose the target (default: the local `npm run dev`).
 import { parseArgs } from 'node:util';
-import { adminCall, ApiCallError } from './lib/api-client';
+import { ApiCallError, adminCall } from './lib/api-client';
 import { fail } from './lib/env';
 
 const USAGE = `usage:
@@ -22,13 +22,25 @@ const { values, positionals } = parseArgs({
 const [command, ...args] = positionals;
 
 interface Listing {
-  key: string; value: unknown; valid: boolean; updated_at: string | null; updated_by: string | null;
-  kv: { value: unknown; in_sync: boolean; rev: number | null }; sync: { rev: number; synced_at: string | null };
+  key: string;
+  value: unknown;
+  valid: boolean;
+  updated_at: string | null;
+  updated_by: string | null;
+  kv: { value: unknown; in_sync: boolean; rev: number | null };
+  sync: { rev: number; synced_at: string | null };
 }
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 async function main() {
@@ -36,17 +48,19 @@ async function main() {
     case 'list': {
       const { flags } = await adminCall<{ flags: Listing[] }>('GET', '/admin/flags');
       if (values.json) return console.log(JSON.stringify(flags, null, 2));
-      console.log(table([
-        ['key', 'value (postgres)', 'kv', 'rev', 'updated_by', 'updated_at'],
-        ...flags.map((f) => [
-          f.key,
-          JSON.stringify(f.value) + (f.valid ? '' : '  (INVALID)'),
-          f.kv.in_sync ? 'in sync' : `differs: ${JSON.stringify(f.kv.value)}`,
-          String(f.sync.rev),
-          f.updated_by ?? '',
-          f.updated_at ?? '',
+      console.log(
+        table([
+          ['key', 'value (postgres)', 'kv', 'rev', 'updated_by', 'updated_at'],
+          ...flags.map((f) => [
+            f.key,
+            JSON.stringify(f.value) + (f.valid ? '' : '  (INVALID)'),
+            f.kv.in_sync ? 'in sync' : `differs: ${JSON.stringify(f.kv.value)}`,
+            String(f.sync.rev),
+            f.updated_by ?? '',
+            f.updated_at ?? '',
+          ]),
         ]),
-      ]));
+      );
       return;
     }
     case 'set': {
@@ -59,14 +73,22 @@ async function main() {
         fail(`value is not JSON: ${raw} (quote it: '{"enabled":true}')`);
       }
       const result = await adminCall<{ old: unknown; value: unknown; changed: boolean; rev: number; kv: string }>(
-        'PUT', `/admin/flags/${encodeURIComponent(key)}`, { value, ...(values.reason ? { reason: values.reason } : {}) });
-      console.log(result.changed
-        ? `${key}: ${JSON.stringify(result.old)} → ${JSON.stringify(result.value)} (rev ${result.rev}, kv ${result.kv})`
-        : `${key}: already ${JSON.stringify(result.value)} (unchanged)`);
+        'PUT',
+        `/admin/flags/${encodeURIComponent(key)}`,
+        { value, ...(values.reason ? { reason: values.reason } : {}) },
+      );
+      console.log(
+        result.changed
+          ? `${key}: ${JSON.stringify(result.old)} → ${JSON.stringify(result.value)} (rev ${result.rev}, kv ${result.kv})`
+          : `${key}: already ${JSON.stringify(result.value)} (unchanged)`,
+      );
       return;
     }
     case 'sync': {
-      const { flags } = await adminCall<{ flags: { key: string; outcome: string; rev: number; kv: string }[] }>('POST', '/admin/flags/sync');
+      const { flags } = await adminCall<{ flags: { key: string; outcome: string; rev: number; kv: string }[] }>(
+        'POST',
+        '/admin/flags/sync',
+      );
       console.log(table([['key', 'outcome', 'rev', 'kv'], ...flags.map((f) => [f.key, f.outcome, String(f.rev), f.kv])]));
       return;
     }

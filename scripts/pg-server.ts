@@ -51,7 +51,7 @@ process.on('disconnect', () => void stop(0));
 try {
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await pg.initialise();
   await pg.start();
-  process.stdout.write(JSON.stringify({ ready: true, port }) + '\n');
+  process.stdout.write(`${JSON.stringify({ ready: true, port })}\n`);
   if (process.send) process.send({ ready: true, port });
 } catch (err) {
   process.stderr.write(`postgres could not start on 127.0.0.1:${port}: ${(err as Error).message ?? err}\n`);

@@ -28,7 +28,8 @@ async function step(label: string, fn: () => Promise<unknown>): Promise<void> {
 
 if (!values.undo) {
   await step('1. safe mode ON (global.safe_mode)', () =>
-    adminCall('PUT', '/admin/flags/global.safe_mode', { value: { enabled: true }, reason }));
+    adminCall('PUT', '/admin/flags/global.safe_mode', { value: { enabled: true }, reason }),
+  );
   await step('2. background work PAUSED (ops.pause_jobs)', () => adminCall('PUT', '/admin/ops/pause', { paused: true, reason }));
   console.log(`
 3. Review logs (one JSON line per request and per job):
@@ -44,6 +45,7 @@ if (!values.undo) {
 } else {
   await step('resume background work (ops.pause_jobs off)', () => adminCall('PUT', '/admin/ops/pause', { paused: false, reason }));
   await step('safe mode OFF (global.safe_mode)', () =>
-    adminCall('PUT', '/admin/flags/global.safe_mode', { value: { enabled: false }, reason }));
+    adminCall('PUT', '/admin/flags/global.safe_mode', { value: { enabled: false }, reason }),
+  );
   console.log('\nVerify: curl -s "$API_URL/health" | jq .safe_mode   (false), and the dashboard /admin/dashboard');
 }

@@ -6,11 +6,22 @@
 //   SIM_DECISIONS=100000 SIM_CANDIDATES=50 SIM_SLATE=10 SIM_EPSILON=0.08 SIM_ROLLUP_EVERY=500
 //   SIM_REPLICATES=200 SIM_REPLICATE_DECISIONS=5000 SIM_SEED=1
 import {
-  addDecision, defaultTargets, emptySums, epsilonGreedySlate, estimatesFromSums, rank, scoreRequestCandidates, topK,
-  type CandidateStats, type OpeItem, type OpeSums, type OpeTarget, type RankFeatures,
+  addDecision,
+  type CandidateStats,
+  defaultTargets,
+  emptySums,
+  epsilonGreedySlate,
+  estimatesFromSums,
+  type OpeItem,
+  type OpeSums,
+  type OpeTarget,
+  type RankFeatures,
+  rank,
+  scoreRequestCandidates,
+  topK,
 } from '../src/ranker';
-import { makeWorld, seeded, simDecisionId, slateValue, type World } from './lib/sim-world';
 import { envNumber } from './lib/env';
+import { makeWorld, seeded, simDecisionId, slateValue, type World } from './lib/sim-world';
 
 const N = envNumber('SIM_DECISIONS', 100_000);
 const NC = envNumber('SIM_CANDIDATES', 50);
@@ -40,14 +51,33 @@ function run(world: World, n: number, seed: string, checkpointsAt: number[]): Ru
   const sums = new Map(TARGETS.map((t) => [t.name, emptySums()]));
   const truth = new Map(TARGETS.map((t) => [t.name, 0]));
   const out: RunResult = { checkpoints: [], sums, truth, decisions: n };
-  let regret = 0, regretUniform = 0, explored = 0, items = 0, rewardTotal = 0, impressions = 0;
+  let regret = 0,
+    regretUniform = 0,
+    explored = 0,
+    items = 0,
+    rewardTotal = 0,
+    impressions = 0;
 
   for (let i = 0; i < n; i++) {
     if (i % ROLLUP === 0 && i > 0) {
       // The */5 rollup + hydrate-features: the ranker sees the stats as of now.
-      features = { surface: { meanReward: impressions ? rewardTotal / impressions : 0, stats: new Map([...counts].map(([k, v]) => [k, { ...v }])), popular: [], recent: [] } };
+      features = {
+        surface: {
+          meanReward: impressions ? rewardTotal / impressions : 0,
+          stats: new Map([...counts].map(([k, v]) => [k, { ...v }])),
+          popular: [],
+          recent: [],
+        },
+      };
     }
-    const d = rank({ decisionId: simDecisionId(seed, i), limit: K, policy: { version: 'epsilon_greedy_v1', epsilon: EPS }, safeMode: false, candidates, features });
+    const d = rank({
+      decisionId: simDecisionId(seed, i),
+      limit: K,
+      policy: { version: 'epsilon_greedy_v1', epsilon: EPS },
+      safeMode: false,
+      candidates,
+      features,
+    });
     const served = d.items.map((it) => it.candidate_id);
     const value = slateValue(world, served);
     regret += world.oracle - value;
@@ -63,7 +93,16 @@ function run(world: World, n: number, seed: string, checkpointsAt: number[]): Ru
       impressions++;
       if (it.explored) explored++;
       items++;
-      return { position: it.position, p_exp: it.p_exp, is_greedy: it.ope!.is_greedy, n_remaining: it.ope!.n_remaining, reward: r, q_hat: it.score, q_greedy: it.ope!.q_greedy, q_mean: it.ope!.q_mean };
+      return {
+        position: it.position,
+        p_exp: it.p_exp,
+        is_greedy: it.ope!.is_greedy,
+        n_remaining: it.ope!.n_remaining,
+        reward: r,
+        q_hat: it.score,
+        q_greedy: it.ope!.q_greedy,
+        q_mean: it.ope!.q_mean,
+      };
     });
     for (const t of TARGETS) addDecision(sums.get(t.name)!, logged, t);
 
@@ -71,10 +110,18 @@ function run(world: World, n: number, seed: string, checkpointsAt: number[]): Ru
     const scored = scoreRequestCandidates(candidates, features);
     for (const t of TARGETS) {
       let v: number;
-      if (t.epsilon === 0) v = slateValue(world, topK(scored, K).map((j) => scored[j]!.id));
+      if (t.epsilon === 0)
+        v = slateValue(
+          world,
+          topK(scored, K).map((j) => scored[j]!.id),
+        );
       else if (t.epsilon === 1) v = world.uniform;
       else if (t.epsilon === null) v = value;
-      else v = slateValue(world, epsilonGreedySlate(scored, K, t.epsilon, targetRng).map((x) => x.candidate_id)); // one unbiased draw
+      else
+        v = slateValue(
+          world,
+          epsilonGreedySlate(scored, K, t.epsilon, targetRng).map((x) => x.candidate_id),
+        ); // one unbiased draw
       truth.set(t.name, truth.get(t.name)! + v);
     }
     if (checkpointsAt.includes(i + 1)) out.checkpoints.push({ t: i + 1, regret, regretUniform, explored, items });
@@ -87,7 +134,9 @@ const pad = (s: string, w: number) => s.padStart(w);
 const row = (cells: string[], widths: number[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[0]!) : pad(c, widths[i]!))).join('  ');
 
 const world = makeWorld(NC, K, SEED);
-console.log(`sim: ${N} decisions, ${NC} candidates with hidden rates, slate ${K}, ε = ${EPS}, rollup every ${ROLLUP} decisions, seed ${SEED}`);
+console.log(
+  `sim: ${N} decisions, ${NC} candidates with hidden rates, slate ${K}, ε = ${EPS}, rollup every ${ROLLUP} decisions, seed ${SEED}`,
+);
 console.log(`oracle slate reward ${world.oracle.toFixed(4)}, uniform ${world.uniform.toFixed(4)} (per decision)\n`);
 
 const started = performance.now();
@@ -101,10 +150,24 @@ console.log(row(['decisions', 'eps-greedy', 'uniform', 'ratio', 'eps-greedy/deci
 let prev = { t: 0, regret: 0 };
 for (const c of main.checkpoints) {
   const window = (c.regret - prev.regret) / (c.t - prev.t);
-  console.log(row([String(c.t), fmt(c.regret, 1), fmt(c.regretUniform, 1), fmt(c.regret / c.regretUniform, 3), fmt(window, 4), fmt(c.explored / c.items, 4)], w));
+  console.log(
+    row(
+      [
+        String(c.t),
+        fmt(c.regret, 1),
+        fmt(c.regretUniform, 1),
+        fmt(c.regret / c.regretUniform, 3),
+        fmt(window, 4),
+        fmt(c.explored / c.items, 4),
+      ],
+      w,
+    ),
+  );
   prev = c;
 }
-console.log(`* regret per decision since the previous row; uniform loses ${(world.oracle - world.uniform).toFixed(4)} per decision. ε = ${EPS}.\n`);
+console.log(
+  `* regret per decision since the previous row; uniform loses ${(world.oracle - world.uniform).toFixed(4)} per decision. ε = ${EPS}.\n`,
+);
 
 console.log(`Off-policy estimates at ${N} logged decisions (reward per impression; truth = exact expectation)`);
 w = [12, 8, 8, 8, 8, 8, 8, 8, 9, 8];
@@ -116,10 +179,28 @@ for (const t of TARGETS) {
   const truth = main.truth.get(t.name)! / (K * N);
   const errs = [rel(e.ips.estimate, truth), rel(e.snips.estimate, truth), rel(e.dr.estimate, truth)];
   if (t.name === 'greedy') greedyErrors.push(...errs);
-  console.log(row([t.name, fmt(truth), fmt(e.ips.estimate), fmt(errs[0], 2), fmt(e.snips.estimate), fmt(errs[1], 2), fmt(e.dr.estimate), fmt(errs[2], 2), fmt(e.ess, 0), String(e.clipped)], w));
+  console.log(
+    row(
+      [
+        t.name,
+        fmt(truth),
+        fmt(e.ips.estimate),
+        fmt(errs[0], 2),
+        fmt(e.snips.estimate),
+        fmt(errs[1], 2),
+        fmt(e.dr.estimate),
+        fmt(errs[2], 2),
+        fmt(e.ess, 0),
+        String(e.clipped),
+      ],
+      w,
+    ),
+  );
 }
 const g = estimatesFromSums(main.sums.get('greedy')!);
-console.log(`greedy 95% CIs: IPS [${fmt(g.ips.ci_low)}, ${fmt(g.ips.ci_high)}]  SNIPS [${fmt(g.snips.ci_low)}, ${fmt(g.snips.ci_high)}]  DR [${fmt(g.dr.ci_low)}, ${fmt(g.dr.ci_high)}]\n`);
+console.log(
+  `greedy 95% CIs: IPS [${fmt(g.ips.ci_low)}, ${fmt(g.ips.ci_high)}]  SNIPS [${fmt(g.snips.ci_low)}, ${fmt(g.snips.ci_high)}]  DR [${fmt(g.dr.ci_low)}, ${fmt(g.dr.ci_high)}]\n`,
+);
 
 // Coverage: independent replicates (fresh learning runs), how often each 95% CI holds the truth.
 const cover = { ips: 0, snips: 0, dr: 0 };
@@ -130,14 +211,21 @@ for (let r = 0; r < REPS; r++) {
   for (const k of ['ips', 'snips', 'dr'] as const) if (e[k].ci_low! <= truth && truth <= e[k].ci_high!) cover[k]++;
 }
 const coverageSe = 100 * Math.sqrt((0.95 * 0.05) / REPS);
-console.log(`CI coverage of the greedy truth over ${REPS} replicates of ${REP_N} decisions (nominal 95%, ±${coverageSe.toFixed(1)}% sampling error):`);
-console.log(`  IPS ${(100 * cover.ips / REPS).toFixed(0)}%   SNIPS ${(100 * cover.snips / REPS).toFixed(0)}%   DR ${(100 * cover.dr / REPS).toFixed(0)}%\n`);
+console.log(
+  `CI coverage of the greedy truth over ${REPS} replicates of ${REP_N} decisions (nominal 95%, ±${coverageSe.toFixed(1)}% sampling error):`,
+);
+console.log(
+  `  IPS ${((100 * cover.ips) / REPS).toFixed(0)}%   SNIPS ${((100 * cover.snips) / REPS).toFixed(0)}%   DR ${((100 * cover.dr) / REPS).toFixed(0)}%\n`,
+);
 
 const last = main.checkpoints.at(-1)!;
 const first = main.checkpoints[0]!;
 const exploredRate = last.explored / last.items;
 const checks: [string, boolean][] = [
-  ['policy learns: regret ratio vs uniform falls (first → last checkpoint)', last.regret / last.regretUniform < first.regret / first.regretUniform],
+  [
+    'policy learns: regret ratio vs uniform falls (first → last checkpoint)',
+    last.regret / last.regretUniform < first.regret / first.regretUniform,
+  ],
   ['regret grows sublinearly vs uniform: final ratio < 0.5', last.regret / last.regretUniform < 0.5],
   [`explored share ${exploredRate.toFixed(4)} within ε ± 10%`, Math.abs(exploredRate - EPS) <= 0.1 * EPS],
   ['greedy IPS, SNIPS and DR within 5% of the truth', greedyErrors.every((e) => Math.abs(e) <= 5)],

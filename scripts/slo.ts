@@ -10,10 +10,14 @@ async function main(): Promise<void> {
   const round = (v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(2)) : v);
   const pick = (rows: Row[], cols: string[]) => rows.map((r) => Object.fromEntries(cols.map((c) => [c, round(r[c])])));
   console.log('vw_kernel_slos (last hour)');
-  if (kernel_slos.length) console.table(pick(kernel_slos, ['operation', 'requests', 'error_rate', 'p50_ms', 'p95_ms', 'p99_ms', 'target_p95_ms', 'met']));
+  if (kernel_slos.length)
+    console.table(pick(kernel_slos, ['operation', 'requests', 'error_rate', 'p50_ms', 'p95_ms', 'p99_ms', 'target_p95_ms', 'met']));
   else console.log('(no traffic)');
   console.log('vw_slo_burnrate');
-  if (burn_rates.length) console.table(pick(burn_rates, ['operation', 'burn_rate_5m', 'burn_rate_30m', 'burn_rate_1h', 'burn_rate_6h', 'page_alert', 'ticket_alert']));
+  if (burn_rates.length)
+    console.table(
+      pick(burn_rates, ['operation', 'burn_rate_5m', 'burn_rate_30m', 'burn_rate_1h', 'burn_rate_6h', 'page_alert', 'ticket_alert']),
+    );
   else console.log('(no SLO traffic in the last 6 hours)');
 }
 

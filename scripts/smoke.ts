@@ -14,7 +14,7 @@ const { values } = parseArgs({
     'database-url': { type: 'string' },
     'service-key': { type: 'string' },
     'skip-safe-mode': { type: 'boolean', default: false },
-    'timeout': { type: 'string', default: '90' },
+    timeout: { type: 'string', default: '90' },
   },
 });
 const api = apiConfig({ baseUrl: values.url, serviceKey: values['service-key'] });
@@ -23,7 +23,12 @@ const timeoutMs = Number(values.timeout) * 1000;
 const local = /^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?$/.test(api.baseUrl);
 
 class StepFailure extends Error {
-  constructor(message: string, readonly detail?: unknown) { super(message); }
+  constructor(
+    message: string,
+    readonly detail?: unknown,
+  ) {
+    super(message);
+  }
 }
 const must = (cond: unknown, message: string, detail?: unknown): void => {
   if (!cond) throw new StepFailure(message, detail);
@@ -33,7 +38,7 @@ let db: pg.Client;
 const testUser = crypto.randomUUID();
 const results: { step: string; ok: boolean; ms: number; error?: string; detail?: unknown }[] = [];
 
-async function step(name: string, fn: () => Promise<string | void>): Promise<boolean> {
+async function step(name: string, fn: () => Promise<string | undefined> | Promise<void>): Promise<boolean> {
   const started = performance.now();
   try {
     const note = await fn();
@@ -62,10 +67,16 @@ async function http(method: string, path: string, body?: unknown, auth = true) {
     method,
     headers: { ...(auth ? { authorization: `Bearer ${api.serviceKey}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
-  }).catch((err) => { throw new StepFailure(`${method} ${path}: ${(err as Error).message}`); });
+  }).catch((err) => {
+    throw new StepFailure(`${method} ${path}: ${(err as Error).message}`);
+  });
   const text = await res.text();
   let json: any;
-  try { json = JSON.parse(text); } catch { json = text; }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
   return { status: res.status, json };
 }
 
@@ -122,7 +133,10 @@ async function main(): Promise<number> {
     await step('2D seed data', async () => {
       const counts = [];
       for (const s of guideSql('D. Seed Data Verification')) counts.push(Number(Object.values((await sql(s)).rows[0])[0]));
-      must(counts.every((n) => n >= 6), `seed counts ${counts.join('/')} (interests/categories/mappings/candidates), expected 6 each`);
+      must(
+        counts.every((n) => n >= 6),
+        `seed counts ${counts.join('/')} (interests/categories/mappings/candidates), expected 6 each`,
+      );
       return counts.join('/');
     });
 
@@ -141,13 +155,19 @@ async function main(): Promise<number> {
 
     await step('2G worker effects', async () => {
       const [health, gaps, suggestions] = guideSql('G. Verify Worker Effects', vars);
-      await poll('the test user\'s discovery jobs to be done', async () => {
+      await poll("the test user's discovery jobs to be done", async () => {
         await kickMinuteCron();
-        const r = await sql(`SELECT count(*) FILTER (WHERE status = 'done')::int AS done, count(*)::int AS n FROM public.marketplace_discovery_queue WHERE user_id = '${testUser}'`);
+        const r = await sql(
+          `SELECT count(*) FILTER (WHERE status = 'done')::int AS done, count(*)::int AS n FROM public.marketplace_discovery_queue WHERE user_id = '${testUser}'`,
+        );
         return r.rows[0].done === r.rows[0].n ? true : undefined;
       });
       const h = await sql(health!);
-      must(h.rows.some((r) => r.status === 'done'), 'vw_discovery_queue_health shows no done rows', h.rows);
+      must(
+        h.rows.some((r) => r.status === 'done'),
+        'vw_discovery_queue_health shows no done rows',
+        h.rows,
+      );
       await sql(gaps!);
       const s = await sql(suggestions!);
       must(s.rows.length >= 3, `expected at least 3 suggestions, got ${s.rows.length}`, s.rows);
@@ -178,7 +198,9 @@ async function main(): Promise<number> {
       } catch (err) {
         const pause = await sql(`SELECT value FROM public.feature_flags WHERE key = 'ops.pause_jobs'`);
         const paused = pause.rows[0]?.value?.enabled === true;
-        const why = paused ? 'ops.pause_jobs is on (npm run rollback -- --undo resumes)' : 'relay cron or DISCOVERY consumer failing: see vw_dead_letter_queue and wrangler tail';
+        const why = paused
+          ? 'ops.pause_jobs is on (npm run rollback -- --undo resumes)'
+          : 'relay cron or DISCOVERY consumer failing: see vw_dead_letter_queue and wrangler tail';
         throw new StepFailure(`${(err as Error).message}; ${why}`, (await sql(jobs)).rows);
       }
     });
@@ -216,7 +238,10 @@ async function main(): Promise<number> {
   return failed.length === 0 ? 0 : 1;
 }
 
-main().then((code) => process.exit(code), (err) => {
-  console.error(`error: ${(err as Error).message}`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`error: ${(err as Error).message}`);
+    process.exit(1);
+  },
+);

@@ -1,12 +1,11 @@
-// createApp(): the middleware order, route mounting, error envelope and the OpenAPI document.
-// Order: request context (id, logger, db, access log) → metrics → auth → rate limit → route.
-// Auth, rate limits and input limits are CENTRAL (src/lib/gate.ts, route classes in
-// src/lib/route-policy.ts): a route added under /v1, /admin or /functions/v1 gets them for free.
-import { OpenAPIHono } from '@hono/zod-openapi';
+// createApp(): the middleware order, the routes (one router per resource in src/handlers/, each
+// route declaring its access with defineRoute), the error envelope and the OpenAPI document.
+// Order: request unit (id, logger, db) → metrics → faults → headers → gate (route declaration →
+// auth → rate limit) → CORS preflight → input guard → route.
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ConfigError } from './config';
-import type { AppEnv } from './env';
 import { adminDlqRoutes } from './handlers/admin-dlq';
 import { adminFlagRoutes } from './handlers/admin-flags';
 import { adminOpsRoutes } from './handlers/admin-ops';
@@ -15,27 +14,52 @@ import { discoveryJobRoutes } from './handlers/discovery-jobs';
 import { DocsPage } from './handlers/docs-page';
 import { flagRoutes } from './handlers/flags';
 import { healthRoutes } from './handlers/health';
-import { rateLimitRoutes } from './handlers/rate-limits';
 import { meRoutes } from './handlers/me';
-import { sloRoutes } from './handlers/slo';
 import { policyRoutes } from './handlers/policy';
 import { rankRoutes } from './handlers/rank';
+import { rateLimitRoutes } from './handlers/rate-limits';
 import { rewardRoutes } from './handlers/rewards';
-import { requestContext } from './lib/context';
-import { authenticate, rateLimit } from './lib/gate';
-import { inputGuard } from './lib/input-guard';
-import { corsPreflight, securityHeaders } from './lib/security-headers';
-import { ApiError, errorResponse, isDatabaseUnreachable, notFound } from './lib/errors';
-import { createRouter } from './lib/openapi';
-import { rateLimitHeaders } from './ratelimit/middleware';
+import { sloRoutes } from './handlers/slo';
+import { ApiError, errorResponse, isDatabaseUnreachable, notFound } from './http/errors';
+import { authenticate, rateLimit, resolveRoute } from './http/gate';
+import { inputGuard } from './http/input-guard';
+import { requestUnit } from './http/request-unit';
+import { corsPreflight, securityHeaders } from './http/security-headers';
 import { faultInjection } from './observability/fault-injection';
 import { errorFields } from './observability/logger';
 import { requestMetrics } from './observability/middleware';
+import type { AppEnv } from './platform/app-env';
+import { createRouter, declareRoute, mountRoutes, type RouteDeclaration, type Router } from './platform/route';
+import { rateLimitHeaders } from './ratelimit/middleware';
 import { APP_VERSION } from './version';
 
+/** Every resource of the API. A new route goes into its resource's file; a new resource, here. */
+export const RESOURCES: readonly Router[] = [
+  healthRoutes,
+  rateLimitRoutes,
+  flagRoutes,
+  adminFlagRoutes,
+  meRoutes,
+  discoveryJobRoutes,
+  adminDlqRoutes,
+  sloRoutes,
+  dashboardRoutes,
+  rankRoutes,
+  rewardRoutes,
+  policyRoutes,
+  adminOpsRoutes,
+];
+
 const HTTP_CODES: Record<number, string> = {
-  400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed',
-  409: 'conflict', 413: 'payload_too_large', 415: 'unsupported_media_type', 429: 'rate_limited',
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
   503: 'unavailable',
 };
 
@@ -51,44 +75,41 @@ export const OPENAPI_INFO = {
   },
 };
 
-export function createApp(): OpenAPIHono<AppEnv> {
+export function createApp(resources: readonly Router[] = RESOURCES): OpenAPIHono<AppEnv> {
   const app = createRouter();
+  // The gate's table of route declarations, filled once every route is mounted (below).
+  const declarations = new Map<string, RouteDeclaration>();
 
-  app.use('*', requestContext);
+  app.use('*', requestUnit);
   app.use('*', requestMetrics); // times every request by operation; ships histograms via EVENTS
   app.use('*', faultInjection); // test-only latency/5xx hook; off unless APP_ENV=development + key
 
   // Hardening and access, in this order (outer steps see every response, errors included):
   app.use('*', securityHeaders); //  security headers + CORS allow-list headers on every response
   app.use('*', rateLimitHeaders); // RateLimit-* headers from the decision below, on every response
-  app.use('*', authenticate); //     by route class: user JWT / service key / none (401, 403)
+  app.use('*', resolveRoute(declarations)); // the matched route's declaration (src/platform/route.ts)
+  app.use('*', authenticate); //     by declaration: user JWT / service key / none (401, 403)
   app.use('*', rateLimit); //        one Durable Object decision per request (429 + Retry-After)
   app.use('*', corsPreflight); //    OPTIONS preflights for allowed origins (403 otherwise)
   app.use('*', inputGuard); //       body size (413), content type (415), UTF-8 and JSON depth (400)
 
-  // Routes: one sub-app per resource (src/handlers/*), each with its own auth. Add resources here.
-  app.route('/', healthRoutes);
-  app.route('/', rateLimitRoutes);
-  app.route('/', flagRoutes);
-  app.route('/', adminFlagRoutes);
-  app.route('/', meRoutes);
-  app.route('/', discoveryJobRoutes);
-  app.route('/', adminDlqRoutes);
-  app.route('/', sloRoutes);
-  app.route('/', dashboardRoutes);
-  app.route('/', rankRoutes);
-  app.route('/', rewardRoutes);
-  app.route('/', policyRoutes);
-  app.route('/', adminOpsRoutes);
-
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerJwt', {
-    type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "A user's JWT (sub = user UUID)",
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: "A user's JWT (sub = user UUID)",
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'serviceKey', {
-    type: 'http', scheme: 'bearer', description: 'The service role key (SERVICE_ROLE_KEY or SERVICE_ROLE_KEY_NEXT)',
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The service role key (SERVICE_ROLE_KEY or SERVICE_ROLE_KEY_NEXT)',
   });
+  declareRoute(app, 'GET', '/openapi.json', { access: 'public' });
   app.doc31('/openapi.json', OPENAPI_INFO);
+  declareRoute(app, 'GET', '/docs', { access: 'public' });
   app.get('/docs', (c) => c.html(DocsPage({ doc: app.getOpenAPI31Document(OPENAPI_INFO) }) as string));
+
+  for (const [key, decl] of mountRoutes(app, resources)) declarations.set(key, decl);
 
   app.notFound((c) => errorResponse(c, notFound(`no route for ${c.req.method} ${c.req.path}`)));
 
@@ -99,7 +120,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
       const message = status === 400 && /JSON/i.test(err.message) ? 'malformed JSON body' : err.message || 'request failed';
       return errorResponse(c, new ApiError(status, HTTP_CODES[status] ?? 'error', message));
     }
-    const log = c.get('log');
+    const log = c.get('unit')?.log;
     if (err instanceof ConfigError) {
       log?.error('config.invalid', { keys: err.keys });
       return errorResponse(c, new ApiError(500, 'misconfigured', 'the service is misconfigured'));

@@ -2,8 +2,7 @@
 // an empty string means "not set". A bad value fails loudly (logged by key, never by value).
 import { z } from 'zod';
 
-const optional = <T extends z.ZodTypeAny>(schema: T) =>
-  z.preprocess((v) => (v === '' || v === null ? undefined : v), schema.optional());
+const optional = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (v === '' || v === null ? undefined : v), schema.optional());
 
 export const ConfigSchema = z.object({
   APP_ENV: z.enum(['development', 'staging', 'production']).default('development'),
@@ -36,7 +35,10 @@ export type Config = z.infer<typeof ConfigSchema>;
  * wildcards, paths or '*': a JWT-carrying API should not be callable from any page on the web.
  */
 export function parseOrigins(raw: string | undefined): string[] | undefined {
-  const parts = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const parts = (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const out: string[] = [];
   for (const p of parts) {
     let url: URL;

@@ -2,8 +2,9 @@
 //   tsx bench/lib/load.ts <url> <method> <seconds> <concurrency> <authorization> [json-body-file]
 // Keep-alive HTTP/1.1, closed loop: each of <concurrency> workers sends its next request when the
 // previous answers. Prints one JSON line: requests, errors, rps, p50_ms, p99_ms.
-import http from 'node:http';
+
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 
 const [url, method, seconds, concurrency, authorization, bodyFile] = process.argv.slice(2);
 const body = bodyFile ? readFileSync(bodyFile) : undefined;
@@ -16,18 +17,28 @@ const deadline = performance.now() + Number(seconds) * 1000;
 function once(): Promise<void> {
   return new Promise((resolve) => {
     const started = performance.now();
-    const req = http.request({
-      agent, host: target.hostname, port: target.port, path: target.pathname, method,
-      headers: { authorization: authorization!, ...(body ? { 'content-type': 'application/json', 'content-length': body.length } : {}) },
-    }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        if (res.statusCode === 200) latencies.push(performance.now() - started);
-        else errors++;
-        resolve();
-      });
+    const req = http.request(
+      {
+        agent,
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method,
+        headers: { authorization: authorization!, ...(body ? { 'content-type': 'application/json', 'content-length': body.length } : {}) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode === 200) latencies.push(performance.now() - started);
+          else errors++;
+          resolve();
+        });
+      },
+    );
+    req.on('error', () => {
+      errors++;
+      resolve();
     });
-    req.on('error', () => { errors++; resolve(); });
     if (body) req.write(body);
     req.end();
   });

@@ -4,20 +4,18 @@
 //   /…          limits on  (the deployed configuration)
 //   /__off/…    the same request with RATE_LIMITS=off (the limiter is skipped entirely)
 // and /__bench/decisions?object=&n=&concurrency=, which drives one limiter object directly.
-import { createRoute, z } from '@hono/zod-openapi';
-import { createApp } from '../../src/app';
-import { errorResponses, userSecurity } from '../../src/lib/openapi';
+import { createApp, RESOURCES } from '../../src/app';
+import { benchRoutes } from './baseline';
 
-const app = createApp();
-app.openapi(createRoute({ method: 'get', path: '/v1/__bench/ping', security: userSecurity, responses: { 200: { description: 'ok' }, ...errorResponses } }),
-  (c) => c.json({ id: c.get('user')!.id }, 200));
-app.openapi(createRoute({ method: 'get', path: '/__bench/anon', responses: { 200: { description: 'ok' } } }),
-  (c) => c.json({ ok: true }, 200));
+const app = createApp([...RESOURCES, benchRoutes]);
 
 const offEnvs = new WeakMap<object, Env>();
 function offEnv(env: Env): Env {
   let e = offEnvs.get(env);
-  if (!e) offEnvs.set(env, (e = { ...env, RATE_LIMITS: 'off' }));
+  if (!e) {
+    e = { ...env, RATE_LIMITS: 'off' };
+    offEnvs.set(env, e);
+  }
   return e;
 }
 
@@ -27,7 +25,8 @@ async function decisions(env: Env, object: string, n: number, concurrency: numbe
   let allowed = 0;
   for (let done = 0; done < n; done += concurrency) {
     const batch = Array.from({ length: Math.min(concurrency, n - done) }, () =>
-      stub.check({ bucket: 'user', limit: 1_000_000_000, windowSec: 60 }));
+      stub.check({ bucket: 'user', limit: 1_000_000_000, windowSec: 60 }),
+    );
     for (const d of await Promise.all(batch)) if (d.allowed) allowed++;
   }
   return { allowed };

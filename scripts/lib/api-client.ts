@@ -18,7 +18,10 @@ export function apiConfig(opts: ApiOptions = {}): { baseUrl: string; serviceKey:
 }
 
 export class ApiCallError extends Error {
-  constructor(readonly status: number, readonly body: unknown) {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
     const err = (body as { error?: { code?: string; message?: string } } | null)?.error;
     super(err ? `${status} ${err.code}: ${err.message}` : `HTTP ${status}`);
   }

@@ -43,6 +43,12 @@ function substitute(sql: string, vars: Record<string, string>): string {
 function splitStatements(sql: string): string[] {
   return sql
     .split(/;\s*(?:\n|$)/)
-    .map((s) => s.split('\n').filter((l) => !l.trim().startsWith('--')).join('\n').trim())
+    .map((s) =>
+      s
+        .split('\n')
+        .filter((l) => !l.trim().startsWith('--'))
+        .join('\n')
+        .trim(),
+    )
     .filter((s) => s.length > 0);
 }

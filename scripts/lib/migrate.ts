@@ -68,19 +68,18 @@ export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promis
         const previous = done.get(f.version);
         if (previous !== undefined) {
           if (previous !== f.checksum) {
-            throw new Error(
-              `migration ${f.file} was changed after it was applied; add a new migration instead`,
-            );
+            throw new Error(`migration ${f.file} was changed after it was applied; add a new migration instead`);
           }
           continue;
         }
         await c.query('BEGIN');
         try {
           await c.query(f.sql);
-          await c.query(
-            'INSERT INTO supabase_migrations.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)',
-            [f.version, f.name, f.checksum],
-          );
+          await c.query('INSERT INTO supabase_migrations.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+            f.version,
+            f.name,
+            f.checksum,
+          ]);
           await c.query('COMMIT');
         } catch (err) {
           await c.query('ROLLBACK');

@@ -1,6 +1,6 @@
 // Start scripts/pg-server.ts as a child process and wait for its ready line. Shared by the dev
 // stack and the test setup (embedded Postgres must never run inside the vitest process).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -17,7 +17,10 @@ export interface PgChild {
 export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host });
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
   });
 }
@@ -35,7 +38,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startPgChild(opts: { port: number; dataDir: string; ephemeral?: boolean; durable?: boolean; timeoutMs?: number }): Promise<PgChild> {
+export async function startPgChild(opts: {
+  port: number;
+  dataDir: string;
+  ephemeral?: boolean;
+  durable?: boolean;
+  timeoutMs?: number;
+}): Promise<PgChild> {
   const args = ['--import', 'tsx', path.join(ROOT, 'scripts/pg-server.ts'), '--port', String(opts.port), '--data', opts.dataDir];
   if (opts.ephemeral) args.push('--ephemeral');
   if (opts.durable) args.push('--durable');
@@ -45,8 +54,14 @@ export async function startPgChild(opts: { port: number; dataDir: string; epheme
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`postgres did not start within ${opts.timeoutMs ?? 60_000} ms`)), opts.timeoutMs ?? 60_000);
-    child.once('message', () => { clearTimeout(timer); resolve(); });
+    const timer = setTimeout(
+      () => reject(new Error(`postgres did not start within ${opts.timeoutMs ?? 60_000} ms`)),
+      opts.timeoutMs ?? 60_000,
+    );
+    child.once('message', () => {
+      clearTimeout(timer);
+      resolve();
+    });
     void exited.then((code) => {
       clearTimeout(timer);
       const reason = stderr.trim().split('\n').filter(Boolean).pop() ?? `exit code ${code}`;

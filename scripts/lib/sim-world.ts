@@ -1,7 +1,7 @@
 // The simulator's world: candidates with hidden reward rates, a seeded RNG independent of the
 // ranker's, and the exact expected reward of any slate. Rewards are Bernoulli(rate) per item with
 // no position effect, so a slate's expected reward is the sum of its candidates' rates.
-import { hash128, sfc32, type Rng } from '../../src/ranker';
+import { hash128, type Rng, sfc32 } from '../../src/ranker';
 
 export interface World {
   ids: string[];

@@ -38,12 +38,19 @@ export function runWrangler(args: string[], opts: WranglerOptions = {}): Wrangle
     });
     if (res.error) throw new Error(`cannot run wrangler: ${res.error.message}`);
     if (res.status !== 0) {
-      throw new Error(`${formatInvocation(args)} failed (exit ${res.status}): ${(res.stderr || res.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+      throw new Error(
+        `${formatInvocation(args)} failed (exit ${res.status}): ${(res.stderr || res.stdout).trim().split('\n').slice(-3).join(' | ')}`,
+      );
     }
     let outputs: Record<string, unknown>[] = [];
     try {
-      outputs = readFileSync(outFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-    } catch { /* older wranglers / fakes may write nothing */ }
+      outputs = readFileSync(outFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+    } catch {
+      /* older wranglers / fakes may write nothing */
+    }
     return { stdout: res.stdout, outputs };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,7 @@
 // The driver opens ws://127.0.0.1:<port>/v1?address=<host>:<port> and speaks the Postgres wire
 // protocol over it; we pipe the bytes to a TCP socket. Only loopback targets are allowed.
 import net from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 
 const ALLOWED_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 const TERMINATE = 0x58; // Postgres 'X' (Terminate) message type

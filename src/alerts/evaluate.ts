@@ -6,24 +6,17 @@
 // evaluations (a slow cron and a manual run) run one after the other and never both open the same
 // episode; one that waits more than 10 s gives up (skipped: 'locked').
 // A metric whose query fails is not judged at all: a broken query must not "resolve" real alerts.
-import type { PoolClient } from '@neondatabase/serverless';
-import type { Db } from '../db/client';
-import type { Logger } from '../observability/logger';
+import type { Db } from '../db/sql';
+import { transaction } from '../db/sql';
 import { errorFields } from '../observability/logger';
+import type { Job } from '../platform/job';
+import type { Unit } from '../platform/unit';
 import { applySafeMode, dueSafeModeActions } from './actions';
 import { isAlertMetric, measure } from './metrics';
-import { enqueueWebhooks, logTransition, type AlertNotice } from './notify';
-import { enabledRules, isSilenced, type AlertRule } from './rules';
-import { breaches, step, type AlertState, type Measurement, type OpenState } from './state';
-
-const LOCK_KEY = 7_245_119_500;
-
-export interface EvalContext {
-  env: Env;
-  db: () => Db;
-  log: Logger;
-  requestId?: string;
-}
+import { type AlertNotice, enqueueWebhooks, logTransition } from './notify';
+import { closeOrphanEpisodes, holdEpisode, lockEvaluation, lockOpenEpisodes, moveEpisode, type OpenEpisode, openEpisode } from './queries';
+import { type AlertRule, enabledRules, isSilenced, toRule } from './rules';
+import { type AlertState, breaches, type Measurement, step } from './state';
 
 export interface EvalResult {
   skipped?: 'locked';
@@ -34,20 +27,43 @@ export interface EvalResult {
   webhooks: number;
 }
 
-interface OpenRow { id: string; rule_id: string; subject: string; state: OpenState; pending_since: Date | string }
+/** Thrown inside the transaction when another evaluation holds the lock: rolls it back. */
+class EvaluationLocked extends Error {}
 
-type Client = PoolClient;
+/** The message of a failed statement: the driver's own (drizzle wraps it with the whole query). */
+function failure(err: unknown): string {
+  return String(errorFields(err).error);
+}
 
-function notice(rule: AlertRule, alertId: number, subject: string, from: AlertState | null, to: AlertState, value: number | null, now: Date): AlertNotice {
+function notice(
+  rule: AlertRule,
+  alertId: number,
+  subject: string,
+  from: AlertState | null,
+  to: AlertState,
+  value: number | null,
+  now: Date,
+): AlertNotice {
   return {
-    alert_id: alertId, rule_id: rule.id, description: rule.description, subject, from, to, severity: rule.severity,
-    value, threshold: rule.threshold, comparator: rule.comparator, action: rule.action, runbook: rule.runbook,
-    at: now.toISOString(), silenced: isSilenced(rule, now),
+    alert_id: alertId,
+    rule_id: rule.id,
+    description: rule.description,
+    subject,
+    from,
+    to,
+    severity: rule.severity,
+    value,
+    threshold: rule.threshold,
+    comparator: rule.comparator,
+    action: rule.action,
+    runbook: rule.runbook,
+    at: now.toISOString(),
+    silenced: isSilenced(rule, now),
   };
 }
 
 /** Apply one rule's measurements to its open episodes inside the transaction; returns the transitions. */
-async function applyRule(client: Client, rule: AlertRule, measured: Measurement[], open: OpenRow[], now: Date): Promise<AlertNotice[]> {
+async function applyRule(tx: Db, rule: AlertRule, measured: Measurement[], open: OpenEpisode[], now: Date): Promise<AlertNotice[]> {
   const bySubject = new Map(measured.filter((m) => rule.subject === null || m.subject === rule.subject).map((m) => [m.subject, m]));
   const subjects = new Set([...bySubject.keys(), ...open.map((o) => o.subject)]);
   const out: AlertNotice[] = [];
@@ -55,57 +71,41 @@ async function applyRule(client: Client, rule: AlertRule, measured: Measurement[
     const m = bySubject.get(subject);
     const o = open.find((x) => x.subject === subject);
     const value = m?.value ?? null;
-    const s = step(o && { state: o.state, pendingSince: new Date(o.pending_since) }, breaches(rule, m), now, rule.forSeconds);
+    const s = step(o && { state: o.state, pendingSince: o.pendingSince }, breaches(rule, m), now, rule.forSeconds);
     if (s.kind === 'none') continue;
     if (s.kind === 'hold') {
-      await client.query('UPDATE public.alerts SET last_value = $2, last_evaluated_at = $3, updated_at = now() WHERE id = $1', [o!.id, value, now]);
+      await holdEpisode(tx, o!.id, value, now);
       continue;
     }
     if (s.kind === 'open') {
-      const { rows } = await client.query(
-        `INSERT INTO public.alerts (rule_id, subject, state, severity, threshold, first_value, fired_value, last_value,
-                                    pending_since, fired_at, last_evaluated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $3 = 'firing' THEN $6::float8 END, $6, $7, CASE WHEN $3 = 'firing' THEN $7::timestamptz END, $7)
-         RETURNING id`,
-        [rule.id, subject, s.to, rule.severity, rule.threshold, value, now],
-      );
-      out.push(notice(rule, Number(rows[0].id), subject, null, s.to, value, now));
+      const id = await openEpisode(tx, {
+        ruleId: rule.id,
+        subject,
+        state: s.to,
+        severity: rule.severity,
+        threshold: rule.threshold,
+        value,
+        now,
+      });
+      out.push(notice(rule, id, subject, null, s.to, value, now));
       continue;
     }
-    await client.query(
-      `UPDATE public.alerts SET state = $2, last_value = $3, last_evaluated_at = $4, updated_at = now(),
-              fired_at = CASE WHEN $2 = 'firing' THEN $4::timestamptz ELSE fired_at END,
-              fired_value = CASE WHEN $2 = 'firing' THEN $3::float8 ELSE fired_value END,
-              resolved_at = CASE WHEN $2 IN ('resolved', 'cancelled') THEN $4::timestamptz ELSE resolved_at END
-       WHERE id = $1`,
-      [o!.id, s.to, value, now],
-    );
-    out.push(notice(rule, Number(o!.id), subject, s.from, s.to, value, now));
+    await moveEpisode(tx, o!.id, s.to, value, now);
+    out.push(notice(rule, o!.id, subject, s.from, s.to, value, now));
   }
   return out;
 }
 
 /** Close open episodes of rules that were disabled since (of ruleIds, when given): nobody watches them. */
-async function closeOrphans(client: Client, now: Date, ruleIds: string[] | undefined): Promise<AlertNotice[]> {
-  const { rows } = await client.query(
-    `UPDATE public.alerts a SET state = CASE a.state WHEN 'firing' THEN 'resolved' ELSE 'cancelled' END,
-            resolved_at = $1, last_evaluated_at = $1, updated_at = now()
-     FROM public.alert_rules r
-     WHERE r.id = a.rule_id AND NOT r.enabled AND a.state IN ('pending', 'firing')
-       AND ($2::text[] IS NULL OR r.id = ANY($2))
-     RETURNING a.id, a.subject, a.state, a.last_value, r.*`,
-    [now, ruleIds ?? null],
-  );
-  return rows.map((r: any) =>
-    notice({ ...r, threshold: Number(r.threshold), silencedUntil: r.silenced_until ? new Date(r.silenced_until) : null } as AlertRule,
-      Number(r.id), r.subject, r.state === 'resolved' ? 'firing' : 'pending', r.state, r.last_value, now),
+async function closeOrphans(tx: Db, now: Date, ruleIds: string[] | undefined): Promise<AlertNotice[]> {
+  const rows = await closeOrphanEpisodes(tx, now, ruleIds);
+  return rows.map((r) =>
+    notice(toRule(r), r.alert_id, r.alert_subject, r.alert_state === 'resolved' ? 'firing' : 'pending', r.alert_state, r.last_value, now),
   );
 }
 
-export async function evaluateAlerts(c: EvalContext, now = new Date(), opts: { ruleIds?: string[] } = {}): Promise<EvalResult> {
-  const db = c.db();
-  const rules = await enabledRules(db, opts.ruleIds);
-  const errors: EvalResult['errors'] = [];
+/** Measure every metric the rules use; a metric whose query fails is reported, not judged. */
+async function measureAll(unit: Pick<Unit, 'log'>, db: Db, rules: AlertRule[], now: Date, errors: EvalResult['errors']) {
   const measured = new Map<string, Measurement[]>();
   for (const metric of new Set(rules.map((r) => r.metric))) {
     if (!isAlertMetric(metric)) {
@@ -115,57 +115,79 @@ export async function evaluateAlerts(c: EvalContext, now = new Date(), opts: { r
     try {
       measured.set(metric, await measure(db, metric, now));
     } catch (err) {
-      c.log.error('alert.measure_failed', { metric, ...errorFields(err) });
-      for (const r of rules.filter((x) => x.metric === metric)) errors.push({ rule_id: r.id, error: String(errorFields(err).error) });
+      const error = failure(err);
+      unit.log.error('alert.measure_failed', { metric, ...errorFields(err), error });
+      for (const r of rules.filter((x) => x.metric === metric)) errors.push({ rule_id: r.id, error });
     }
   }
+  return measured;
+}
+
+export async function evaluateAlerts(
+  unit: Pick<Unit, 'env' | 'db' | 'log'>,
+  now = new Date(),
+  opts: { ruleIds?: string[]; requestId?: string } = {},
+): Promise<EvalResult> {
+  const db = unit.db();
+  const rules = await enabledRules(db, opts.ruleIds);
+  const errors: EvalResult['errors'] = [];
+  const measured = await measureAll(unit, db, rules, now, errors);
   const judged = rules.filter((r) => measured.has(r.metric));
 
-  const client = await db.pool.connect();
-  const transitions: AlertNotice[] = [];
+  let transitions: AlertNotice[];
   try {
-    await client.query('BEGIN');
-    await client.query("SET LOCAL lock_timeout = '10s'");
-    try {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
-    } catch (err) {
-      if ((err as { code?: string }).code !== '55P03') throw err; // lock_not_available
-      await client.query('ROLLBACK');
-      c.log.warn('alert.evaluation_skipped', { reason: 'another evaluation held the lock for 10 s' });
-      return { skipped: 'locked', rules: rules.length, transitions: [], actions: [], errors, webhooks: 0 };
-    }
-    const { rows: open } = await client.query(
-      `SELECT id, rule_id, subject, state, pending_since FROM public.alerts
-       WHERE state IN ('pending', 'firing') AND rule_id = ANY($1) FOR UPDATE`,
-      [judged.map((r) => r.id)],
-    );
-    for (const rule of judged) {
-      transitions.push(...(await applyRule(client, rule, measured.get(rule.metric)!, (open as OpenRow[]).filter((o) => o.rule_id === rule.id), now)));
-    }
-    transitions.push(...(await closeOrphans(client, now, opts.ruleIds)));
-    await client.query('COMMIT');
+    transitions = await transaction(db, async (tx) => {
+      if (!(await lockEvaluation(tx))) throw new EvaluationLocked();
+      const open = await lockOpenEpisodes(
+        tx,
+        judged.map((r) => r.id),
+      );
+      const out: AlertNotice[] = [];
+      for (const rule of judged) {
+        out.push(
+          ...(await applyRule(
+            tx,
+            rule,
+            measured.get(rule.metric)!,
+            open.filter((o) => o.ruleId === rule.id),
+            now,
+          )),
+        );
+      }
+      out.push(...(await closeOrphans(tx, now, opts.ruleIds)));
+      return out;
+    });
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
+    if (!(err instanceof EvaluationLocked)) throw err;
+    unit.log.warn('alert.evaluation_skipped', { reason: 'another evaluation held the lock for 10 s' });
+    return { skipped: 'locked', rules: rules.length, transitions: [], actions: [], errors, webhooks: 0 };
   }
 
-  for (const n of transitions) logTransition(c.log, n);
-  const webhooks = await enqueueWebhooks(c.env, transitions, c.log);
+  for (const n of transitions) logTransition(unit.log, n);
+  const webhooks = await enqueueWebhooks(unit.env, transitions, unit.log);
 
   const actions: EvalResult['actions'] = [];
-  for (const due of await dueSafeModeActions(db, judged.map((r) => r.id))) {
-    actions.push({ alert_id: due.id, rule_id: due.rule_id, result: await applySafeMode(c, due) });
+  for (const due of await dueSafeModeActions(
+    db,
+    judged.map((r) => r.id),
+  )) {
+    actions.push({ alert_id: due.id, rule_id: due.rule_id, result: await applySafeMode(unit, due, opts.requestId) });
   }
   return { rules: rules.length, transitions, actions, errors, webhooks };
 }
 
 /** The per-minute cron job: evaluates as of the trigger's scheduled time. */
-export const alertsEvaluator = {
+export const alertsEvaluator: Job = {
   name: 'alerts-evaluate',
-  async run(c: EvalContext & { scheduledTime: number }) {
+  async run(c) {
     const r = await evaluateAlerts(c, new Date(c.scheduledTime));
-    return { rules: r.rules, transitions: r.transitions.length, actions: r.actions.length, errors: r.errors.length, webhooks: r.webhooks, skipped: r.skipped };
+    return {
+      rules: r.rules,
+      transitions: r.transitions.length,
+      actions: r.actions.length,
+      errors: r.errors.length,
+      webhooks: r.webhooks,
+      skipped: r.skipped,
+    };
   },
 };

@@ -1,72 +1,17 @@
-// What each alert rule's `metric` measures: one query per metric returning (subject, value, samples),
-// with $1 = the evaluation time. They read the guide's views or the per-minute rollups as of $1,
-// never raw event tables, so evaluation stays cheap as data grows.
-import type { Db } from '../db/client';
+// The alert metrics: which names a rule's `metric` may take (one query each, in queries-metrics.ts)
+// and measuring one of them as of an evaluation time.
+import type { Db } from '../db/sql';
+import { type AlertMetric, METRIC_QUERIES, measurementRows } from './queries-metrics';
 import type { Measurement } from './state';
 
-export const ALERT_METRICS = {
-  // Guide §4: SELECT p95_age_sec FROM vw_discovery_queue_health WHERE status = 'queued' (alert > 300 s).
-  'discovery_queue.p95_age_sec': `
-    SELECT 'queued' AS subject, p95_age_sec::float8 AS value, count::bigint AS samples
-    FROM public.vw_discovery_queue_health WHERE status = 'queued'`,
-  // Guide §4: vw_kernel_slos.p95_ms (auth.login > 600 ms); every operation's p95 over the last hour.
-  'kernel.p95_ms': `
-    SELECT operation AS subject, p95_ms AS value, requests AS samples FROM public.kernel_slos_at($1)`,
-  'kernel.error_rate': `
-    SELECT operation AS subject, error_rate::float8 AS value, requests AS samples FROM public.kernel_slos_at($1)`,
-  // Guide §4: vw_slo_burnrate.burn_rate > 2.0 (1 h window), and the SRE workbook's two alerts.
-  'slo.burn_rate': `
-    SELECT operation AS subject, burn_rate::float8 AS value, requests_1h AS samples FROM public.slo_burnrate_at($1)`,
-  'slo.page_alert': `
-    SELECT operation AS subject, page_alert::int::float8 AS value, requests_1h AS samples FROM public.slo_burnrate_at($1)`,
-  'slo.ticket_alert': `
-    SELECT operation AS subject, ticket_alert::int::float8 AS value, requests_1h AS samples FROM public.slo_burnrate_at($1)`,
-  // Guide §4: exploration_rate off epsilon by more than 50 % (relative deviation), per live policy.
-  // From the sampler's gauges (last 15 minutes of learning events vs the effective epsilon), not
-  // from vw_policy_health: that view aggregates the whole retention window, where a broken bandit
-  // would move the rate by a fraction of a percent per day. In safe mode the effective epsilon is
-  // 0, so the rule is not judged (zero exploration is then the intent).
-  'policy.exploration_deviation': `
-    SELECT r.subject, abs(r.value - e.value) / e.value AS value, r.samples
-    FROM public.gauge_metrics_minute r
-    JOIN public.gauge_metrics_minute e ON e.metric = 'policy.epsilon' AND e.subject = r.subject AND e.minute = r.minute
-    WHERE r.metric = 'policy.exploration_rate' AND e.value > 0
-      AND r.minute = (SELECT max(minute) FROM public.gauge_metrics_minute
-                      WHERE metric = 'policy.epsilon' AND minute <= $1::timestamptz
-                        AND minute > $1::timestamptz - interval '10 minutes')`,
-  // Guide §4: 5xx error rate > 1 %: all HTTP operations together ('all') and each one, last 5 minutes.
-  'http.5xx_rate': `
-    WITH w AS (
-      SELECT operation, sum(requests) AS requests, sum(errors) AS errors
-      FROM public.request_metrics_minute
-      WHERE minute > date_trunc('minute', $1::timestamptz) - interval '5 minutes'
-        AND minute <= date_trunc('minute', $1::timestamptz)
-        AND operation ~ '^[A-Z]+ /'
-      GROUP BY operation
-    )
-    SELECT 'all' AS subject, sum(errors)::float8 / sum(requests)::float8 AS value, sum(requests)::bigint AS samples
-    FROM w HAVING sum(requests) > 0
-    UNION ALL
-    SELECT operation, errors::float8 / requests::float8, requests::bigint FROM w WHERE requests > 0`,
-  // Dead letters per source (latest sample of the per-minute sampler).
-  'dlq.size': `
-    SELECT subject, value, samples FROM public.gauge_metrics_minute
-    WHERE metric = 'dlq.size' AND minute = (SELECT max(minute) FROM public.gauge_metrics_minute
-                                            WHERE metric = 'dlq.size' AND minute <= $1::timestamptz)`,
-} as const;
-
-export type AlertMetric = keyof typeof ALERT_METRICS;
-export const ALERT_METRIC_NAMES = Object.keys(ALERT_METRICS) as AlertMetric[];
-export const isAlertMetric = (m: string): m is AlertMetric => m in ALERT_METRICS;
+export type { AlertMetric };
+export const ALERT_METRIC_NAMES: readonly AlertMetric[] = Object.keys(METRIC_QUERIES).filter((m) => isAlertMetric(m));
+export function isAlertMetric(m: string): m is AlertMetric {
+  return Object.hasOwn(METRIC_QUERIES, m);
+}
 
 /** Measure one metric as of `now`. */
 export async function measure(db: Db, metric: AlertMetric, now: Date): Promise<Measurement[]> {
-  const rows = await db.query<{ subject: string; value: number | string | null; samples: number | string | null }>(
-    ALERT_METRICS[metric], ALERT_METRICS[metric].includes('$1') ? [now.toISOString()] : [],
-  );
-  return rows.map((r) => ({
-    subject: String(r.subject),
-    value: r.value === null ? null : Number(r.value),
-    samples: Number(r.samples ?? 0),
-  }));
+  const rows = await measurementRows(db, metric, now.toISOString());
+  return rows.map((r) => ({ subject: r.subject, value: r.value, samples: r.samples ?? 0 }));
 }

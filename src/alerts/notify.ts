@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { getConfig } from '../config';
 import type { Logger } from '../observability/logger';
 import { errorFields } from '../observability/logger';
-import { backoffSeconds, type MessageHandler } from '../queues/registry';
+import { backoffSeconds, type MessageHandler } from '../platform/message';
 import type { AlertState } from './state';
 
 export interface AlertNotice {
@@ -28,8 +28,17 @@ export interface AlertNotice {
 
 export function logTransition(log: Logger, n: AlertNotice): void {
   const fields = {
-    alert_id: n.alert_id, rule: n.rule_id, subject: n.subject, from: n.from, to: n.to, severity: n.severity,
-    value: n.value, threshold: n.threshold, comparator: n.comparator, silenced: n.silenced, runbook: n.runbook,
+    alert_id: n.alert_id,
+    rule: n.rule_id,
+    subject: n.subject,
+    from: n.from,
+    to: n.to,
+    severity: n.severity,
+    value: n.value,
+    threshold: n.threshold,
+    comparator: n.comparator,
+    silenced: n.silenced,
+    runbook: n.runbook,
   };
   // Firing pages/tickets are warnings (they need a human); everything else is information.
   if (n.to === 'firing' && !n.silenced) log.warn('alert.transition', fields);

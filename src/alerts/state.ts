@@ -24,17 +24,21 @@ export interface Measurement {
 export function breaches(rule: RuleCondition, m: Measurement | undefined): boolean {
   if (!m || m.value === null || !Number.isFinite(m.value) || m.samples < rule.minSamples) return false;
   switch (rule.comparator) {
-    case '>': return m.value > rule.threshold;
-    case '>=': return m.value >= rule.threshold;
-    case '<': return m.value < rule.threshold;
-    case '<=': return m.value <= rule.threshold;
+    case '>':
+      return m.value > rule.threshold;
+    case '>=':
+      return m.value >= rule.threshold;
+    case '<':
+      return m.value < rule.threshold;
+    case '<=':
+      return m.value <= rule.threshold;
   }
 }
 
 export type Step =
-  | { kind: 'none' }                                     // nothing open, nothing wrong
-  | { kind: 'open'; to: OpenState }                      // new episode (pending, or firing when for = 0)
-  | { kind: 'hold' }                                     // still pending / still firing
+  | { kind: 'none' } // nothing open, nothing wrong
+  | { kind: 'open'; to: OpenState } // new episode (pending, or firing when for = 0)
+  | { kind: 'hold' } // still pending / still firing
   | { kind: 'transition'; from: OpenState; to: AlertState };
 
 export function step(open: { state: OpenState; pendingSince: Date } | undefined, breached: boolean, now: Date, forSeconds: number): Step {

@@ -2,8 +2,9 @@
 // SameSite=Strict cookie holding an expiry and an HMAC of it under the service key (never the key
 // itself). Rotating the service key ends every session. Forms carry a CSRF token derived from the
 // session, checked on every POST (SameSite=Strict already stops cross-site posts; belt and braces).
+
+import { timingSafeEqual } from '../auth/tokens';
 import { getConfig } from '../config';
-import { timingSafeEqual } from '../lib/auth';
 
 export const SESSION_COOKIE = 'dash_session';
 export const SESSION_TTL_SECONDS = 12 * 3600;

@@ -39,9 +39,11 @@ export const Sparkline: FC<SparklineProps> = ({ values, threshold, width = 144, 
       <title>{label}</title>
       <line x1="0" y1={ty.toFixed(1)} x2={width} y2={ty.toFixed(1)} stroke="#b91c1c" stroke-dasharray="3 3" stroke-width="1" />
       {sparklineSegments(values, width, height, yMax).map((points) =>
-        points.includes(' ')
-          ? <polyline points={points} fill="none" stroke={hot ? '#b91c1c' : '#1d4ed8'} stroke-width="1.5" />
-          : <circle cx={points.split(',')[0]} cy={points.split(',')[1]} r="1.5" fill={hot ? '#b91c1c' : '#1d4ed8'} />,
+        points.includes(' ') ? (
+          <polyline points={points} fill="none" stroke={hot ? '#b91c1c' : '#1d4ed8'} stroke-width="1.5" />
+        ) : (
+          <circle cx={points.split(',')[0]} cy={points.split(',')[1]} r="1.5" fill={hot ? '#b91c1c' : '#1d4ed8'} />
+        ),
       )}
     </svg>
   );

@@ -1,22 +1,18 @@
-// Per-request (or per-batch, per-cron-run) database handle over the Neon serverless driver.
-// Never module-global: each unit of work builds one from env and ends it with waitUntil.
+// The Worker's database handle: drizzle over the Neon serverless driver, one pool per unit of work
+// (request, queue batch, cron run) — never module-global; the unit ends it (src/platform/unit.ts).
 // Locally the driver reaches a plain Postgres through the WebSocket proxy (NEON_WS_PROXY_PORT).
 import { neonConfig, Pool } from '@neondatabase/serverless';
-import { sql, type SQL } from 'drizzle-orm';
 import { drizzle, type NeonDatabase } from 'drizzle-orm/neon-serverless';
 import { getConfig } from '../config';
 import { errorFields, type Logger } from '../observability/logger';
 import * as schema from './schema';
+import type { Db } from './sql';
 
-export type Database = NeonDatabase<typeof schema>;
-/** A transaction handle (same query API as Database). */
-export type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
+export type { Db };
 
-export interface Db {
-  orm: Database;
-  pool: Pool;
-  /** Raw SQL for the guide's functions and views; rows typed by the caller. */
-  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+export interface DbHandle {
+  db: NeonDatabase<typeof schema> & { $client: Pool };
+  /** Close the pool; idempotent. */
   end(): Promise<void>;
 }
 
@@ -35,7 +31,7 @@ function configureDriver(proxyPort: number | undefined): void {
   proxyPortConfigured = proxyPort;
 }
 
-export function createDb(env: Env, log: Logger): Db {
+export function createDb(env: Env, log: Logger): DbHandle {
   const config = getConfig(env);
   configureDriver(config.NEON_WS_PROXY_PORT);
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: 4, connectionTimeoutMillis: 5_000 });
@@ -46,12 +42,7 @@ export function createDb(env: Env, log: Logger): Db {
     if (!ended) log.error('db.pool_error', errorFields(err));
   });
   return {
-    orm: drizzle(pool, { schema }),
-    pool,
-    async query<T>(text: string, params: unknown[] = []) {
-      const res = await pool.query(text, params);
-      return res.rows as T[];
-    },
+    db: drizzle({ client: pool, schema }),
     async end() {
       if (ended) return;
       ended = true;
@@ -60,33 +51,15 @@ export function createDb(env: Env, log: Logger): Db {
   };
 }
 
-/** Run fn with a fresh Db and close it afterwards (queue batches, cron jobs, scripts in workerd). */
+/**
+ * Run fn with a handle of its own, ended afterwards: background work that may outlive the unit
+ * that started it (a refill after the response) must not share the unit's handle.
+ */
 export async function withDb<T>(env: Env, log: Logger, fn: (db: Db) => Promise<T>): Promise<T> {
-  const db = createDb(env, log);
+  const handle = createDb(env, log);
   try {
-    return await fn(db);
+    return await fn(handle.db);
   } finally {
-    await db.end();
+    await handle.end();
   }
 }
-
-/**
- * Run fn in a transaction as role `authenticated` with the caller's JWT claims, so Postgres RLS
- * applies to every statement — even one that forgot its WHERE user_id = ….
- */
-export async function withUserTransaction<T>(
-  db: Db,
-  claims: { sub: string } & Record<string, unknown>,
-  fn: (tx: Tx) => Promise<T>,
-): Promise<T> {
-  return db.orm.transaction(async (tx) => {
-    await tx.execute(sql`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`);
-    await tx.execute(sql`set local role authenticated`);
-    return fn(tx);
-  });
-}
-
-/** The rows of a drizzle tx.execute(sql`…`) result (the driver's QueryResult). */
-export const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
-
-export type { SQL };

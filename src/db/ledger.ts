@@ -1,28 +1,30 @@
 // ai_action_ledger: one row per operator or automatic action, whichever path it took
 // (API, CLI, SQL sync, cron, alert). Who/what path, on which key, old → new, and why.
-import { sql } from 'drizzle-orm';
-import type { Db, Tx } from './client';
+// Pass a transaction to commit the action and its record together.
+import { type SQL, sql } from 'drizzle-orm';
 import type { LedgerEntry } from './ledger-entry';
+import { aiActionLedger } from './schema';
+import type { Db } from './sql';
 
 export type { LedgerEntry };
 
-const INSERT = `INSERT INTO public.ai_action_ledger (actor, action, target, old_value, new_value, reason, request_id, metadata)
-                VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7, $8::jsonb) RETURNING id`;
+/** undefined = not recorded (SQL NULL); any JSON value, null included, is stored as jsonb. */
+const jsonb = (v: unknown): unknown | SQL => (v === undefined ? null : v === null ? sql`'null'::jsonb` : v);
 
-function params(e: LedgerEntry): unknown[] {
-  const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
-  return [e.actor, e.action, e.target ?? null, json(e.oldValue), json(e.newValue), e.reason ?? null, e.requestId ?? null, JSON.stringify(e.metadata ?? {})];
-}
-
-/** Write one ledger row; returns its id. */
-export async function recordAction(db: Db, entry: LedgerEntry): Promise<number> {
-  const [row] = await db.query<{ id: string }>(INSERT, params(entry));
-  return Number(row!.id);
-}
-
-/** Same, inside a drizzle transaction (so the action and its record commit together). */
-export async function recordActionTx(tx: Tx, e: LedgerEntry): Promise<void> {
-  const [actor, action, target, oldValue, newValue, reason, requestId, metadata] = params(e);
-  await tx.execute(sql`INSERT INTO public.ai_action_ledger (actor, action, target, old_value, new_value, reason, request_id, metadata)
-    VALUES (${actor}, ${action}, ${target}, ${oldValue}::jsonb, ${newValue}::jsonb, ${reason}, ${requestId}, ${metadata}::jsonb)`);
+/** Write one ledger row (on a Db or inside a transaction); returns its id. */
+export async function recordAction(db: Db, e: LedgerEntry): Promise<number> {
+  const [row] = await db
+    .insert(aiActionLedger)
+    .values({
+      actor: e.actor,
+      action: e.action,
+      target: e.target ?? null,
+      oldValue: jsonb(e.oldValue),
+      newValue: jsonb(e.newValue),
+      reason: e.reason ?? null,
+      requestId: e.requestId ?? null,
+      metadata: e.metadata ?? {},
+    })
+    .returning({ id: aiActionLedger.id });
+  return row!.id;
 }

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { invalidKeys } from '../config';
 import { createLogger } from '../observability/logger';
-import { backoffSeconds } from '../queues/registry';
+import { backoffSeconds } from '../platform/message';
 
 /** Rows leased by the DISCOVERY consumer expire after this (a job takes milliseconds). */
 export const CONSUMER_LEASE_SECONDS = 120;

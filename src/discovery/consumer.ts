@@ -5,10 +5,11 @@
 // vw_dead_letter_queue. Duplicates (the row is already done, or leased by someone else) are acked
 // without touching anything, so processing twice has the effect of processing once.
 import { jobsPaused } from '../ops/pause';
-import type { ConsumerContext, MessageHandler } from '../queues/registry';
+import type { ConsumerContext, MessageHandler } from '../platform/message';
 import { CONSUMER_LEASE_SECONDS, discoveryConfig, retryDelaySeconds } from './config';
-import { jobStates, leaseJobs, runLeasedJobs, type LeasedJob } from './jobs';
+import { jobStates, type LeasedJob, leaseJobs, runLeasedJobs } from './jobs';
 import { DiscoveryJobMessage } from './messages';
+import { markJobsDead, unrelayQueued } from './queries';
 
 /** Thrown by the test-only fault injection: the consumer "dies" with a job leased. */
 export class SimulatedCrash extends Error {}
@@ -33,7 +34,7 @@ async function handle(messages: Message<DiscoveryJobMessage>[], c: ConsumerConte
     // Rollback in progress: hand the jobs back to the outbox (the relay sends rows whose
     // relayed_at is NULL once work resumes) and ack, so no retry attempts are spent meanwhile.
     const ids = [...new Set(messages.map((m) => m.body.job_id))];
-    await db.query(`UPDATE public.marketplace_discovery_queue SET relayed_at = NULL WHERE id = ANY($1::uuid[]) AND status = 'queued'`, [ids]);
+    await unrelayQueued(db, ids);
     for (const m of messages) m.ack();
     c.log.warn('discovery.paused', { messages: messages.length, flag: 'ops.pause_jobs' });
     return;
@@ -71,7 +72,11 @@ async function handle(messages: Message<DiscoveryJobMessage>[], c: ConsumerConte
     owned.push({ m, job });
   }
 
-  const outcomes = await runLeasedJobs(db, owned.map((o) => o.job), 'consumer');
+  const outcomes = await runLeasedJobs(
+    db,
+    owned.map((o) => o.job),
+    'consumer',
+  );
   for (const { m, job } of owned) {
     const outcome = outcomes.get(job.id);
     if (outcome?.kind === 'failed') {
@@ -104,18 +109,7 @@ export async function markDeadJobs(messages: readonly Message[], c: ConsumerCont
     if (parsed.success) jobs.set(parsed.data.job_id, [...(jobs.get(parsed.data.job_id) ?? []), m.id]);
   }
   if (jobs.size === 0) return [];
-  const rows = await c.db().query<{ id: string; marked: boolean }>(
-    `WITH dead AS (
-       UPDATE public.marketplace_discovery_queue
-          SET status = 'error', dead_at = now(), lease_token = NULL, lease_expires_at = NULL,
-              last_error = coalesce(last_error, 'retries exhausted on ' || $2)
-        WHERE id = ANY($1::uuid[])
-          AND (status = 'queued' OR (status = 'processing' AND lease_expires_at < now()))
-       RETURNING id)
-     SELECT q.id, (q.id IN (SELECT id FROM dead)) AS marked
-       FROM public.marketplace_discovery_queue q WHERE q.id = ANY($1::uuid[])`,
-    [[...jobs.keys()], c.queue.replace(/-dlq$/, '')],
-  );
+  const rows = await markJobsDead(c.db(), [...jobs.keys()], c.queue.replace(/-dlq$/, ''));
   const marked = rows.filter((r) => r.marked).map((r) => r.id);
   if (marked.length > 0) c.log.warn('discovery.dead', { count: marked.length, job_ids: marked.slice(0, 20) });
   return rows.flatMap((r) => jobs.get(r.id) ?? []);

@@ -1,21 +1,17 @@
 // Discovery jobs in the ledger (marketplace_discovery_queue): lease, run, record failure.
 // The DISCOVERY consumer and the queue-worker route lease differently (by message, by topic) and
 // then run every job through runLeasedJobs(), the one handler both share.
-import type { Db } from '../db/client';
+import type { Db } from '../db/sql';
 import { JOB_LOCK_TIMEOUT_MS, MAX_ATTEMPTS } from './config';
+import { type JobResult, jobStatuses, type LeaseRow, leaseJobsByToken, leaseTopicJobs, processJobs, requeueExpired } from './queries';
+
+export type { JobResult };
 
 export interface LeasedJob {
   id: string;
   leaseToken: string;
   attempts: number;
   topic: string;
-}
-
-export interface JobResult {
-  category_id: string;
-  candidate_count: number;
-  required_count: number;
-  gap: number;
 }
 
 export type JobOutcome =
@@ -25,7 +21,6 @@ export type JobOutcome =
   /** Discovery failed; the row is back to 'queued' (or 'error' once out of attempts). */
   | { kind: 'failed'; error: string; dead: boolean };
 
-type LeaseRow = { id: string; lease_token: string; attempts: number; topic: string };
 const toJob = (r: LeaseRow): LeasedJob => ({ id: r.id, leaseToken: r.lease_token, attempts: r.attempts, topic: r.topic });
 
 /**
@@ -35,18 +30,7 @@ const toJob = (r: LeaseRow): LeasedJob => ({ id: r.id, leaseToken: r.lease_token
  */
 export async function leaseJobs(db: Db, wanted: { id: string; token: string }[], ttlSeconds: number): Promise<Map<string, LeasedJob>> {
   if (wanted.length === 0) return new Map();
-  const rows = await db.query<LeaseRow>(
-    `WITH w AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS w(id uuid, token uuid))
-     UPDATE public.marketplace_discovery_queue q
-        SET status = 'processing', lease_token = w.token,
-            lease_expires_at = now() + make_interval(secs => $2), attempts = q.attempts + 1
-       FROM w
-      WHERE q.id = w.id
-        AND (q.status = 'queued'
-             OR (q.status = 'processing' AND (q.lease_expires_at < now() OR q.lease_token = w.token)))
-     RETURNING q.id, q.lease_token, q.attempts, q.topic`,
-    [JSON.stringify(wanted), ttlSeconds],
-  );
+  const rows = await leaseJobsByToken(db, wanted, ttlSeconds);
   return new Map(rows.map((r) => [r.id, toJob(r)]));
 }
 
@@ -55,31 +39,14 @@ export async function leaseJobs(db: Db, wanted: { id: string; token: string }[],
  * FOR UPDATE SKIP LOCKED makes concurrent callers take disjoint rows.
  */
 export async function leaseByTopic(db: Db, topic: string, limit: number, ttlSeconds: number): Promise<LeasedJob[]> {
-  const rows = await db.query<LeaseRow>(
-    `UPDATE public.marketplace_discovery_queue q
-        SET status = 'processing', lease_token = gen_random_uuid(),
-            lease_expires_at = now() + make_interval(secs => $3), attempts = q.attempts + 1
-      WHERE q.id IN (SELECT id FROM public.marketplace_discovery_queue
-                      WHERE topic = $1
-                        AND (status = 'queued' OR (status = 'processing' AND lease_expires_at < now()))
-                      ORDER BY created_at, id
-                      LIMIT $2
-                      FOR UPDATE SKIP LOCKED)
-     RETURNING q.id, q.lease_token, q.attempts, q.topic`,
-    [topic, limit, ttlSeconds],
-  );
-  return rows.map(toJob);
+  return (await leaseTopicJobs(db, topic, limit, ttlSeconds)).map(toJob);
 }
 
 /** Where the rows that could not be leased stand (for logs: duplicates, dead, held, missing). */
 export async function jobStates(db: Db, ids: string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
-  const rows = await db.query<{ id: string; state: string }>(
-    `SELECT id, CASE WHEN status = 'processing' THEN 'held' ELSE status END AS state
-       FROM public.marketplace_discovery_queue WHERE id = ANY($1::uuid[])`,
-    [ids],
-  );
-  const states = new Map(rows.map((r) => [r.id, r.state]));
+  const rows = await jobStatuses(db, ids);
+  const states = new Map<string, string>(rows.map((r) => [r.id, r.status === 'processing' ? 'held' : r.status]));
   for (const id of ids) if (!states.has(id)) states.set(id, 'missing');
   return states;
 }
@@ -94,16 +61,19 @@ export async function jobStates(db: Db, ids: string[]): Promise<Map<string, stri
  */
 export async function runLeasedJobs(db: Db, jobs: LeasedJob[], mode: 'consumer' | 'worker'): Promise<Map<string, JobOutcome>> {
   if (jobs.length === 0) return new Map();
-  const rows = await db.query<{ job_id: string; outcome: string; result: JobResult | null; error: string | null; dead: boolean }>(
-    'SELECT job_id, outcome, result, error, dead FROM public.discovery_process_jobs($1::jsonb, $2, $3, $4)',
-    [JSON.stringify(jobs.map((j) => ({ id: j.id, token: j.leaseToken }))), mode === 'consumer', MAX_ATTEMPTS, JOB_LOCK_TIMEOUT_MS],
+  const tokens = jobs.map((j) => ({ id: j.id, token: j.leaseToken }));
+  const rows = await processJobs(db, tokens, mode === 'consumer', MAX_ATTEMPTS, JOB_LOCK_TIMEOUT_MS);
+  return new Map(
+    rows.map((r): [string, JobOutcome] => [
+      r.job_id,
+      // A job reported done always carries its result (discovery_process_jobs, migration 0300).
+      r.outcome === 'done' && r.result !== null
+        ? { kind: 'done', result: r.result }
+        : r.outcome === 'failed'
+          ? { kind: 'failed', error: r.error ?? 'unknown error', dead: r.dead }
+          : { kind: 'skipped', reason: r.outcome === 'missing' ? 'missing' : 'lease_lost' },
+    ]),
   );
-  return new Map(rows.map((r): [string, JobOutcome] => [
-    r.job_id,
-    r.outcome === 'done' ? { kind: 'done', result: r.result! }
-      : r.outcome === 'failed' ? { kind: 'failed', error: r.error ?? 'unknown error', dead: r.dead }
-      : { kind: 'skipped', reason: r.outcome === 'missing' ? 'missing' : 'lease_lost' },
-  ]));
 }
 
 /**
@@ -112,11 +82,5 @@ export async function runLeasedJobs(db: Db, jobs: LeasedJob[], mode: 'consumer' 
  * sends them again. Returns the requeued ids.
  */
 export async function requeueExpiredLeases(db: Db): Promise<string[]> {
-  const rows = await db.query<{ id: string }>(
-    `UPDATE public.marketplace_discovery_queue
-        SET status = 'queued', lease_token = NULL, lease_expires_at = NULL
-      WHERE status = 'processing' AND lease_expires_at < now()
-     RETURNING id`,
-  );
-  return rows.map((r) => r.id);
+  return (await requeueExpired(db)).map((r) => r.id);
 }

@@ -14,9 +14,7 @@ const enabled = z.object({ enabled: z.boolean() }).passthrough();
 
 export const flagSchemas = {
   'global.safe_mode': enabled,
-  'ranker.policy': z
-    .object({ version: z.string().min(1), epsilon: z.number().min(0).max(1) })
-    .passthrough(),
+  'ranker.policy': z.object({ version: z.string().min(1), epsilon: z.number().min(0).max(1) }).passthrough(),
   'marketplace.suggest': enabled,
   'learning.enabled': enabled,
   'crush_mode.enabled': enabled,

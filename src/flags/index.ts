@@ -4,11 +4,10 @@
 //   isolate memory (MEMORY_TTL_MS) → KV FLAGS (cacheTtl) → Postgres feature_flags (KV empty only)
 // With a warm isolate an evaluation is a few property reads (plus one hash per flag that carries a
 // rollout, for signed-in callers): no I/O at all. See bench/flags.ts.
-import type { Db } from '../db/client';
-import type { Logger } from '../observability/logger';
+import type { Unit } from '../platform/unit';
 import type { FlagKey, FlagValues } from './definitions';
 import { deepFreeze, FLAG_KEYS } from './definitions';
-import { loadFlags, type FlagSource, type LoadedFlags, type ParsedFlags } from './read';
+import { type FlagSource, type LoadedFlags, loadFlags, type ParsedFlags } from './read';
 import { bucket, evaluateFlag, inRollout } from './rollout';
 
 export type { FlagKey, FlagValues } from './definitions';
@@ -52,13 +51,8 @@ export interface EvaluatedFlags {
   rollouts: Partial<Record<FlagKey, RolloutMembership>>;
 }
 
-export interface FlagContext {
-  env: Env;
-  db: () => Db;
-  log: Logger;
-  /** The caller, for percentage rollouts; undefined for anonymous callers (they get base values). */
-  userId?: string;
-}
+/** What reading flags needs of the unit of work (the database only when KV has nothing). */
+export type FlagReader = Pick<Unit, 'env' | 'db' | 'log'>;
 
 const ALL_KV = Object.fromEntries(FLAG_KEYS.map((k) => [k, 'kv'])) as Record<FlagKey, FlagSource>;
 
@@ -114,22 +108,26 @@ function buildSnapshot(loaded: LoadedFlags, now: number): Snapshot {
   return { loaded, expiresAt: now + MEMORY_TTL_MS, base, rolloutKeys };
 }
 
-async function snapshot(c: FlagContext): Promise<Snapshot> {
+async function snapshot(c: FlagReader): Promise<Snapshot> {
   const now = Date.now();
   if (current && now < current.expiresAt) return current;
   current = buildSnapshot(await loadFlags(c.env, c.db, c.log, lastGood), Date.now());
   return current;
 }
 
-export async function evaluateFlags(c: FlagContext): Promise<EvaluatedFlags> {
+/**
+ * Every flag for one caller. `userId` places the caller in percentage rollouts; anonymous callers
+ * (undefined) get base values.
+ */
+export async function evaluateFlags(c: FlagReader, userId?: string): Promise<EvaluatedFlags> {
   const snap = await snapshot(c);
-  if (c.userId === undefined || snap.rolloutKeys.length === 0) return snap.base;
+  if (userId === undefined || snap.rolloutKeys.length === 0) return snap.base;
   const values = { ...snap.base.values } as Record<FlagKey, unknown>;
   const rollouts: EvaluatedFlags['rollouts'] = {};
   for (const key of snap.rolloutKeys) {
     const flag = snap.loaded.flags[key];
-    const b = bucket(key, c.userId);
-    values[key] = evaluateFlag(key, flag, c.userId);
+    const b = bucket(key, userId);
+    values[key] = evaluateFlag(key, flag, userId);
     rollouts[key] = { percent: flag.rollout!.percent, bucket: b, in: inRollout(flag.rollout!.percent, b) };
   }
   return toEvaluated(values as FlagValues, { sources: snap.loaded.sources, rollouts });

@@ -2,7 +2,7 @@
 // Our own writes also carry KV metadata {rev, updated_at, source}; an operator's put has none
 // (a put replaces the metadata), which is how the sync tells our writes from theirs.
 import type { FlagKey } from './definitions';
-import { KvMetaSchema, type KvMeta } from './merge';
+import { type KvMeta, KvMetaSchema } from './merge';
 
 /**
  * How long a KV location may answer from its cache. 30 s is Cloudflare's minimum: a put made in

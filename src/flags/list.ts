@@ -1,11 +1,12 @@
 // The operator's view of every flag: the Postgres value (the truth), the KV copy this location
 // sees, whether they agree, and the sync bookkeeping (rev, last sync, last conflict).
 // Not on any hot path: it reads Postgres and KV without caches.
-import type { Db } from '../db/client';
-import { zodIssues } from '../lib/errors';
+import type { Db } from '../db/sql';
+import { zodIssues } from '../http/errors';
 import { sameJson } from './canonical';
-import { FLAG_KEYS, isFlagKey, parseFlag, type FlagKey } from './definitions';
+import { FLAG_KEYS, type FlagKey, isFlagKey, parseFlag } from './definitions';
 import { parseJsonText, readFlagWithMeta } from './kv';
+import { listFlagRows } from './queries';
 
 export interface FlagListing {
   key: string;
@@ -20,38 +21,36 @@ export interface FlagListing {
   sync: { rev: number; synced_at: string | null; source: string | null; last_conflict: unknown };
 }
 
-const iso = (v: unknown) => (v == null ? null : new Date(v as string).toISOString());
+const iso = (v: Date | null | undefined) => (v == null ? null : v.toISOString());
 
 export async function listFlags(env: Env, db: Db): Promise<FlagListing[]> {
-  const rows = await db.query<{
-    key: string; value: unknown; description: string | null; updated_at: string | null; updated_by: string | null;
-    rev: string | null; synced_at: string | null; source: string | null; last_conflict: unknown;
-  }>(`SELECT f.key, f.value, f.description, f.updated_at, f.updated_by, s.rev, s.synced_at, s.source, s.last_conflict
-      FROM public.feature_flags f LEFT JOIN public.feature_flag_sync s USING (key) ORDER BY f.key`);
+  const rows = await listFlagRows(db);
   const keys = [...new Set([...FLAG_KEYS, ...rows.map((r) => r.key)])].sort();
-  return Promise.all(keys.map(async (key) => {
-    const row = rows.find((r) => r.key === key);
-    const known = isFlagKey(key);
-    const parsed = known && row ? parseFlag(key as FlagKey, row.value) : undefined;
-    const kv = known ? await readFlagWithMeta(env, key as FlagKey) : { text: null, meta: null };
-    const kvJson = kv.text === null ? undefined : parseJsonText(kv.text);
-    const kvValue = kvJson === undefined ? null : kvJson.ok ? kvJson.value : kv.text;
-    return {
-      key,
-      known,
-      value: row?.value ?? null,
-      valid: parsed?.success ?? false,
-      ...(parsed && !parsed.success ? { issues: zodIssues(parsed.error) } : {}),
-      description: row?.description ?? null,
-      updated_at: iso(row?.updated_at),
-      updated_by: row?.updated_by ?? null,
-      kv: {
-        value: kvValue,
-        valid: known && kvJson?.ok === true && parseFlag(key as FlagKey, kvJson.value).success,
-        rev: kv.meta?.rev ?? null,
-        in_sync: row !== undefined && kvJson?.ok === true && sameJson(kvJson.value, row.value),
-      },
-      sync: { rev: Number(row?.rev ?? 0), synced_at: iso(row?.synced_at), source: row?.source ?? null, last_conflict: row?.last_conflict ?? null },
-    };
-  }));
+  return Promise.all(
+    keys.map(async (key) => {
+      const row = rows.find((r) => r.key === key);
+      const known = isFlagKey(key);
+      const parsed = known && row ? parseFlag(key as FlagKey, row.value) : undefined;
+      const kv = known ? await readFlagWithMeta(env, key as FlagKey) : { text: null, meta: null };
+      const kvJson = kv.text === null ? undefined : parseJsonText(kv.text);
+      const kvValue = kvJson === undefined ? null : kvJson.ok ? kvJson.value : kv.text;
+      return {
+        key,
+        known,
+        value: row?.value ?? null,
+        valid: parsed?.success ?? false,
+        ...(parsed && !parsed.success ? { issues: zodIssues(parsed.error) } : {}),
+        description: row?.description ?? null,
+        updated_at: iso(row?.updatedAt),
+        updated_by: row?.updatedBy ?? null,
+        kv: {
+          value: kvValue,
+          valid: known && kvJson?.ok === true && parseFlag(key as FlagKey, kvJson.value).success,
+          rev: kv.meta?.rev ?? null,
+          in_sync: row !== undefined && kvJson?.ok === true && sameJson(kvJson.value, row.value),
+        },
+        sync: { rev: row?.rev ?? 0, synced_at: iso(row?.syncedAt), source: row?.source ?? null, last_conflict: row?.lastConflict ?? null },
+      };
+    }),
+  );
 }

@@ -73,8 +73,20 @@ export interface MergePlan {
   rejected: { sql?: unknown; kv?: unknown };
 }
 
-const set = (key: string, path: string, actor: string, oldValue: unknown, newValue: unknown, metadata: Record<string, unknown> = {}): LedgerEntry => ({
-  actor, action: 'flag.set', target: key, oldValue: oldValue ?? null, newValue, metadata: { path, ...metadata },
+const set = (
+  key: string,
+  path: string,
+  actor: string,
+  oldValue: unknown,
+  newValue: unknown,
+  metadata: Record<string, unknown> = {},
+): LedgerEntry => ({
+  actor,
+  action: 'flag.set',
+  target: key,
+  oldValue: oldValue ?? null,
+  newValue,
+  metadata: { path, ...metadata },
 });
 
 function kvDated(kv: Extract<KvSide, { state: 'valid' }>, observedAt: Date): { at: Date; from: 'metadata' | 'observed' } {
@@ -90,15 +102,29 @@ export function mergeFlag(input: MergeInput): MergePlan {
   if (pg.state === 'invalid') {
     plan.rejected.sql = pg.raw;
     if (input.rejected.sql === undefined || !sameJson(input.rejected.sql, pg.raw)) {
-      plan.ledger.push({ actor: 'sql', action: 'flag.rejected', target: key, oldValue: base ?? null, newValue: pg.raw,
-        reason: 'invalid value in feature_flags; the edge keeps the last good value', metadata: { path: 'sql', issues: pg.issues } });
+      plan.ledger.push({
+        actor: 'sql',
+        action: 'flag.rejected',
+        target: key,
+        oldValue: base ?? null,
+        newValue: pg.raw,
+        reason: 'invalid value in feature_flags; the edge keeps the last good value',
+        metadata: { path: 'sql', issues: pg.issues },
+      });
     }
   }
   if (kv.state === 'invalid') {
     plan.rejected.kv = kv.raw;
     if (input.rejected.kv === undefined || !sameJson(input.rejected.kv, kv.raw)) {
-      plan.ledger.push({ actor: 'kv', action: 'flag.rejected', target: key, oldValue: base ?? null, newValue: kv.raw,
-        reason: 'invalid value in KV FLAGS; replaced by the last good value', metadata: { path: 'kv', issues: kv.issues } });
+      plan.ledger.push({
+        actor: 'kv',
+        action: 'flag.rejected',
+        target: key,
+        oldValue: base ?? null,
+        newValue: kv.raw,
+        reason: 'invalid value in KV FLAGS; replaced by the last good value',
+        metadata: { path: 'kv', issues: kv.issues },
+      });
     }
   }
 
@@ -110,7 +136,14 @@ export function mergeFlag(input: MergeInput): MergePlan {
   if (base === undefined) {
     // Never synced: Postgres is the truth. KV alone counts only when Postgres has no row at all.
     if (pgVal !== undefined) {
-      Object.assign(plan, { outcome: 'init', target: pgVal, baseChanged: true, source: 'sql', putKv: !kvHolds(pgVal), targetAt: pg.state === 'valid' ? pg.at : undefined });
+      Object.assign(plan, {
+        outcome: 'init',
+        target: pgVal,
+        baseChanged: true,
+        source: 'sql',
+        putKv: !kvHolds(pgVal),
+        targetAt: pg.state === 'valid' ? pg.at : undefined,
+      });
     } else if (kvVal !== undefined) {
       const dated = kvDated(kv as Extract<KvSide, { state: 'valid' }>, observedAt);
       Object.assign(plan, { outcome: 'kv', target: kvVal, baseChanged: true, source: 'kv', targetAt: dated.at });
@@ -131,8 +164,15 @@ export function mergeFlag(input: MergeInput): MergePlan {
     if (pg.state === 'missing') {
       // Someone deleted the row: re-create it from the base rather than lose the flag.
       plan.pg = { value: base, writer: actor };
-      plan.ledger.push({ actor, action: 'flag.restored', target: key, oldValue: null, newValue: base,
-        reason: 'feature_flags row was missing; re-created from the last synced value', metadata: { path: 'sync' } });
+      plan.ledger.push({
+        actor,
+        action: 'flag.restored',
+        target: key,
+        oldValue: null,
+        newValue: base,
+        reason: 'feature_flags row was missing; re-created from the last synced value',
+        metadata: { path: 'sync' },
+      });
     }
     return plan;
   }
@@ -169,7 +209,9 @@ export function mergeFlag(input: MergeInput): MergePlan {
   const winner = kvWins ? { path: 'kv', value: kvVal, at: dated.at } : { path: 'sql', value: pgVal, at: p.at };
   const loser = kvWins ? { path: 'sql', value: pgVal, at: p.at } : { path: 'kv', value: kvVal, at: dated.at };
   const conflict = {
-    winner: winner.path, loser: loser.path, base,
+    winner: winner.path,
+    loser: loser.path,
+    base,
     sql: { value: pgVal, at: p.at.toISOString(), updated_by: p.by },
     kv: { value: kvVal, at: dated.at.toISOString(), dated_by: dated.from },
     resolved_at: observedAt.toISOString(),
@@ -178,8 +220,15 @@ export function mergeFlag(input: MergeInput): MergePlan {
   if (kvWins) plan.pg = { value: kvVal, at: dated.at, writer: 'kv' };
   else plan.putKv = true;
   plan.ledger.push(set(key, winner.path, winner.path, base, winner.value, { conflict: true }));
-  plan.ledger.push({ actor, action: 'flag.conflict', target: key, oldValue: loser.value, newValue: winner.value,
-    reason: `both Postgres and KV changed since the last sync; the newer change (${winner.path}) wins`, metadata: { path: winner.path, ...conflict } });
+  plan.ledger.push({
+    actor,
+    action: 'flag.conflict',
+    target: key,
+    oldValue: loser.value,
+    newValue: winner.value,
+    reason: `both Postgres and KV changed since the last sync; the newer change (${winner.path}) wins`,
+    metadata: { path: winner.path, ...conflict },
+  });
   return plan;
 }
 
@@ -188,7 +237,11 @@ export function mergeFlag(input: MergeInput): MergePlan {
  * not yet synced (so nothing is lost silently), then the new value becomes the truth.
  * Returns false when the value is already the truth (no ledger row, no new revision).
  */
-export function applyWrite(plan: MergePlan, value: unknown, w: { actor: string; path: string; reason?: string; requestId?: string }): boolean {
+export function applyWrite(
+  plan: MergePlan,
+  value: unknown,
+  w: { actor: string; path: string; reason?: string; requestId?: string },
+): boolean {
   if (plan.target !== undefined && sameJson(plan.target, value)) return false;
   plan.ledger.push({ ...set(plan.key, w.path, w.actor, plan.target, value), reason: w.reason, requestId: w.requestId });
   Object.assign(plan, { target: value, baseChanged: true, source: w.path, putKv: true, targetAt: undefined });

@@ -2,12 +2,13 @@
 // for keys KV has nothing for (a fresh namespace before the first sync). A value that is not
 // valid JSON or fails its zod schema never reaches a request: the last good value this isolate
 // saw (or the built-in default) is used instead, and an error is logged.
-import type { Db } from '../db/client';
-import { zodIssues } from '../lib/errors';
-import { withTimeout } from '../lib/time';
+import type { Db } from '../db/sql';
+import { zodIssues } from '../http/errors';
 import { errorFields, type Logger } from '../observability/logger';
-import { defaultFlag, FLAG_KEYS, parseFlag, type FlagKey, type ParsedFlag } from './definitions';
+import { withTimeout } from '../util/time';
+import { defaultFlag, FLAG_KEYS, type FlagKey, type ParsedFlag, parseFlag } from './definitions';
 import { parseJsonText, readFlagTexts } from './kv';
+import { readFlagValues } from './queries';
 
 export type FlagSource = 'kv' | 'db' | 'last_good' | 'default';
 export type ParsedFlags = { [K in FlagKey]: ParsedFlag<K> };
@@ -20,12 +21,7 @@ export interface LoadedFlags {
 /** Bounds the KV-empty fallback: a hung database must not hang every request of the isolate. */
 const DB_TIMEOUT_MS = 2_000;
 
-export async function loadFlags(
-  env: Env,
-  db: () => Db,
-  log: Logger,
-  lastGood: Partial<ParsedFlags>,
-): Promise<LoadedFlags> {
+export async function loadFlags(env: Env, db: () => Db, log: Logger, lastGood: Partial<ParsedFlags>): Promise<LoadedFlags> {
   const flags = {} as Record<FlagKey, ParsedFlag>;
   const sources = {} as Record<FlagKey, FlagSource>;
   const fallback = (key: FlagKey) => {
@@ -72,12 +68,8 @@ export async function loadFlags(
   if (missing.length > 0) {
     log.warn('flags.kv_missing', { keys: missing });
     try {
-      const rows = await withTimeout(
-        db().query<{ key: FlagKey; value: unknown }>('SELECT key, value FROM public.feature_flags WHERE key = ANY($1)', [missing]),
-        DB_TIMEOUT_MS,
-        'flags db read',
-      );
-      const byKey = new Map(rows.map((r) => [r.key, r.value]));
+      const rows = await withTimeout(Promise.resolve(readFlagValues(db(), missing)), DB_TIMEOUT_MS, 'flags db read');
+      const byKey = new Map<string, unknown>(rows.map((r) => [r.key, r.value]));
       for (const key of missing) {
         if (byKey.has(key)) accept(key, byKey.get(key), 'db');
         else fallback(key);

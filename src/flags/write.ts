@@ -2,18 +2,10 @@
 // Every write path (admin API, CLI, dashboard, automatic alert action) goes through setFlag.
 // It runs the same locked three-way merge as the per-minute sync (src/flags/sync.ts) with the
 // write on top, so a KV or SQL change not yet synced is recorded before it is superseded.
-import type { Db } from '../db/client';
-import { badRequest, notFound, zodIssues } from '../lib/errors';
-import type { Logger } from '../observability/logger';
+import { badRequest, notFound, zodIssues } from '../http/errors';
 import { isFlagKey, parseFlag } from './definitions';
 import { applyWrite } from './merge';
-import { syncFlags, type SyncedFlag } from './sync';
-
-export interface FlagWriteContext {
-  env: Env;
-  db: () => Db;
-  log: Logger;
-}
+import { type SyncedFlag, type SyncUnit, syncFlags } from './sync';
 
 export interface FlagWriteMeta {
   /** Who: 'api:service', 'cli', 'alert:<rule>', … */
@@ -38,7 +30,7 @@ export interface FlagWriteResult {
 /** 'api:service' → 'api', 'alert:burn_rate' → 'alert', 'cli' → 'cli'. */
 export const pathOfActor = (actor: string): string => actor.split(':')[0] || actor;
 
-export async function setFlag(c: FlagWriteContext, key: string, value: unknown, meta: FlagWriteMeta): Promise<FlagWriteResult> {
+export async function setFlag(c: SyncUnit, key: string, value: unknown, meta: FlagWriteMeta): Promise<FlagWriteResult> {
   if (!isFlagKey(key)) throw notFound(`unknown flag "${key}"`);
   const parsed = parseFlag(key, value);
   if (!parsed.success) throw badRequest(`invalid value for ${key}`, { issues: zodIssues(parsed.error) });
@@ -49,7 +41,12 @@ export async function setFlag(c: FlagWriteContext, key: string, value: unknown, 
     keys: [key],
     amend: (plan) => {
       old = plan.target ?? null;
-      changed = applyWrite(plan, value, { actor: meta.actor, path: meta.path ?? pathOfActor(meta.actor), reason: meta.reason, requestId: meta.requestId });
+      changed = applyWrite(plan, value, {
+        actor: meta.actor,
+        path: meta.path ?? pathOfActor(meta.actor),
+        reason: meta.reason,
+        requestId: meta.requestId,
+      });
     },
   });
   c.log.info('flag.set', { key, actor: meta.actor, changed, rev: result!.rev, kv: result!.kv });

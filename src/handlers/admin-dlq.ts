@@ -1,11 +1,11 @@
 // Dead-letter queue for operators (service key): list, redrive, purge. The logic lives in
 // src/discovery/dlq.ts (also used by the dashboard); `npm run dlq` calls these routes.
-import { createRoute, z } from '@hono/zod-openapi';
-import { listDeadLetters, purgeDeadLetters, redriveDeadLetters, type DlqSelection } from '../discovery/dlq';
-import { serviceActor } from '../lib/actor';
-import { requireService } from '../lib/auth';
-import { maxBody } from '../lib/body-limit';
-import { createRouter, errorResponses, serviceSecurity } from '../lib/openapi';
+import { z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { serviceActor } from '../auth/actor';
+import { type DlqActor, type DlqSelection, listDeadLetters, purgeDeadLetters, redriveDeadLetters } from '../discovery/dlq';
+import type { AppEnv } from '../platform/app-env';
+import { createRouter, defineRoute } from '../platform/route';
 
 const Source = z.enum(['discovery', 'events']);
 
@@ -26,10 +26,19 @@ const DeadLetter = z
 
 const Selection = z
   .object({
-    ids: z.array(z.string().max(64)).max(1000).optional().openapi({ description: 'Dead-letter ids from GET /admin/dlq (job uuid or events_queue id)' }),
+    ids: z
+      .array(z.string().max(64))
+      .max(1000)
+      .optional()
+      .openapi({ description: 'Dead-letter ids from GET /admin/dlq (job uuid or events_queue id)' }),
     all: z.boolean().optional().openapi({ description: 'Act on every dead row (optionally narrowed by source / older_than_seconds)' }),
     source: Source.optional(),
-    older_than_seconds: z.number().int().min(0).max(10 * 365 * 86400).optional(),
+    older_than_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(10 * 365 * 86400)
+      .optional(),
     reason: z.string().max(500).optional(),
   })
   .strict()
@@ -38,8 +47,11 @@ const Selection = z
 
 const RedriveResult = z
   .object({
-    discovery: z.number().int(), superseded: z.number().int(), events_resent: z.number().int(),
-    events_requeued: z.number().int(), events_unsendable: z.number().int(),
+    discovery: z.number().int(),
+    superseded: z.number().int(),
+    events_resent: z.number().int(),
+    events_requeued: z.number().int(),
+    events_unsendable: z.number().int(),
   })
   .openapi('DlqRedriveResult');
 
@@ -48,16 +60,25 @@ const PurgeResult = z.object({ discovery: z.number().int(), events: z.number().i
 const json = <T extends z.ZodTypeAny>(schema: T) => ({ content: { 'application/json': { schema } } });
 
 const toSelection = (b: z.infer<typeof Selection>): DlqSelection => ({
-  ids: b.ids, all: b.all, source: b.source, olderThanSeconds: b.older_than_seconds, reason: b.reason,
+  ids: b.ids,
+  all: b.all,
+  source: b.source,
+  olderThanSeconds: b.older_than_seconds,
+  reason: b.reason,
 });
 
-const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : String(v));
+/** The caller, for the ledger: x-actor (or 'api:service') and this request's id. */
+const actorOf = (c: Context<AppEnv>): DlqActor => ({ actor: serviceActor(c), requestId: c.var.unit.id });
 
 export const adminDlqRoutes = createRouter();
 
-adminDlqRoutes.openapi(
-  createRoute({
-    method: 'get', path: '/admin/dlq', tags: ['admin'], security: serviceSecurity, middleware: [requireService] as const,
+defineRoute(
+  adminDlqRoutes,
+  {
+    method: 'get',
+    path: '/admin/dlq',
+    access: 'service',
+    tags: ['admin'],
     summary: 'Dead letters (vw_dead_letter_queue), newest death first',
     request: {
       query: z.object({
@@ -71,46 +92,48 @@ adminDlqRoutes.openapi(
         description: 'A page of dead letters and the totals per source',
         ...json(z.object({ items: z.array(DeadLetter), total: z.object({ discovery: z.number().int(), events: z.number().int() }) })),
       },
-      ...errorResponses,
     },
-  }),
+  },
   async (c) => {
-    const { items, total } = await listDeadLetters(c.get('db')(), c.req.valid('query'));
-    return c.json({ items: items.map((d) => ({ ...d, dead_since: iso(d.dead_since), created_at: iso(d.created_at) })), total }, 200);
+    const { items, total } = await listDeadLetters(c.var.unit.db(), c.req.valid('query'));
+    return c.json({ items, total }, 200);
   },
 );
 
-adminDlqRoutes.openapi(
-  createRoute({
-    method: 'post', path: '/admin/dlq/redrive', tags: ['admin'], security: serviceSecurity,
-    middleware: [requireService, maxBody(64 * 1024)] as const,
+defineRoute(
+  adminDlqRoutes,
+  {
+    method: 'post',
+    path: '/admin/dlq/redrive',
+    access: 'service',
+    maxBodyBytes: 64 * 1024,
+    tags: ['admin'],
     summary: 'Re-queue dead letters (recorded in ai_action_ledger)',
-    description: 'Dead discovery jobs go back to queued (attempts reset) and are relayed at once; dead queue messages are re-sent to the queue they died on; dead outbox rows go back to queued. A dead job whose user and interest already have a live job is left (superseded).',
+    description:
+      'Dead discovery jobs go back to queued (attempts reset) and are relayed at once; dead queue messages are re-sent to the queue they died on; dead outbox rows go back to queued. A dead job whose user and interest already have a live job is left (superseded).',
     request: { body: { required: true, ...json(Selection) } },
-    responses: { 200: { description: 'What was redriven', ...json(RedriveResult) }, ...errorResponses },
-  }),
+    responses: { 200: { description: 'What was redriven', ...json(RedriveResult) } },
+  },
   async (c) => {
-    const result = await redriveDeadLetters(
-      { env: c.env, db: c.get('db'), log: c.get('log'), actor: serviceActor(c), requestId: c.get('requestId') },
-      toSelection(c.req.valid('json')),
-    );
+    const result = await redriveDeadLetters(c.var.unit, toSelection(c.req.valid('json')), actorOf(c));
     return c.json(result, 200);
   },
 );
 
-adminDlqRoutes.openapi(
-  createRoute({
-    method: 'post', path: '/admin/dlq/purge', tags: ['admin'], security: serviceSecurity,
-    middleware: [requireService, maxBody(64 * 1024)] as const,
+defineRoute(
+  adminDlqRoutes,
+  {
+    method: 'post',
+    path: '/admin/dlq/purge',
+    access: 'service',
+    maxBodyBytes: 64 * 1024,
+    tags: ['admin'],
     summary: 'Delete dead letters after review (recorded in ai_action_ledger)',
     request: { body: { required: true, ...json(Selection) } },
-    responses: { 200: { description: 'How many rows were deleted per source', ...json(PurgeResult) }, ...errorResponses },
-  }),
+    responses: { 200: { description: 'How many rows were deleted per source', ...json(PurgeResult) } },
+  },
   async (c) => {
-    const result = await purgeDeadLetters(
-      { env: c.env, db: c.get('db'), log: c.get('log'), actor: serviceActor(c), requestId: c.get('requestId') },
-      toSelection(c.req.valid('json')),
-    );
+    const result = await purgeDeadLetters(c.var.unit, toSelection(c.req.valid('json')), actorOf(c));
     return c.json(result, 200);
   },
 );

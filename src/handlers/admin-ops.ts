@@ -1,10 +1,9 @@
 // The background pause switch of the rollback procedure (src/ops/pause.ts), as an API:
 // GET /admin/ops/pause and PUT /admin/ops/pause {paused, reason?}. `npm run rollback` uses it.
-import { createRoute, z } from '@hono/zod-openapi';
-import { serviceActor } from '../lib/actor';
-import { requireService } from '../lib/auth';
-import { createRouter, errorResponses, serviceSecurity } from '../lib/openapi';
+import { z } from '@hono/zod-openapi';
+import { serviceActor } from '../auth/actor';
 import { pauseState, setJobsPaused } from '../ops/pause';
+import { createRouter, defineRoute } from '../platform/route';
 
 const PauseSchema = z
   .object({
@@ -15,22 +14,30 @@ const PauseSchema = z
   .openapi('PauseState');
 
 export const adminOpsRoutes = createRouter();
-adminOpsRoutes.use('/admin/ops/*', requireService);
 
-adminOpsRoutes.openapi(
-  createRoute({
-    method: 'get', path: '/admin/ops/pause', tags: ['operations'], security: serviceSecurity,
+defineRoute(
+  adminOpsRoutes,
+  {
+    method: 'get',
+    path: '/admin/ops/pause',
+    tags: ['operations'],
+    access: 'service',
     summary: 'Whether background side effects are paused (ops.pause_jobs)',
-    responses: { 200: { description: 'Pause state', content: { 'application/json': { schema: PauseSchema } } }, ...errorResponses },
-  }),
-  async (c) => c.json(await pauseState(c.get('db')()), 200),
+    responses: { 200: { description: 'Pause state', content: { 'application/json': { schema: PauseSchema } } } },
+  },
+  async (c) => c.json(await pauseState(c.var.unit.db()), 200),
 );
 
-adminOpsRoutes.openapi(
-  createRoute({
-    method: 'put', path: '/admin/ops/pause', tags: ['operations'], security: serviceSecurity,
+defineRoute(
+  adminOpsRoutes,
+  {
+    method: 'put',
+    path: '/admin/ops/pause',
+    tags: ['operations'],
+    access: 'service',
     summary: 'Pause or resume background side effects',
-    description: 'Paused: the discovery relay, learning rollups, hydrate-features and GC crons are skipped, and the ' +
+    description:
+      'Paused: the discovery relay, learning rollups, hydrate-features and GC crons are skipped, and the ' +
       'discovery consumer hands messages back to the outbox. Flag sync, metrics and alerting keep running. ' +
       'Every change writes ai_action_ledger (ops.pause / ops.resume).',
     request: {
@@ -41,13 +48,12 @@ adminOpsRoutes.openapi(
     },
     responses: {
       200: { description: 'New state', content: { 'application/json': { schema: PauseSchema.extend({ changed: z.boolean() }) } } },
-      ...errorResponses,
     },
-  }),
+  },
   async (c) => {
     const { paused, reason } = c.req.valid('json');
-    const state = await setJobsPaused(c.get('db')(), paused, { actor: serviceActor(c), reason, requestId: c.get('requestId') });
-    c.get('log').warn(paused ? 'ops.paused' : 'ops.resumed', { reason, changed: state.changed });
+    const state = await setJobsPaused(c.var.unit.db(), paused, { actor: serviceActor(c), reason, requestId: c.var.unit.id });
+    c.var.unit.log.warn(paused ? 'ops.paused' : 'ops.resumed', { reason, changed: state.changed });
     return c.json(state, 200);
   },
 );

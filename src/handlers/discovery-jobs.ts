@@ -4,18 +4,19 @@
 //     now with the consumer's own job handler → {"processed": N, "errors": M}   (guide §2F)
 //   POST /functions/v1/rocker-discovery-run — the per-minute upkeep now: requeue expired leases and
 //     relay queued jobs to the DISCOVERY queue.
-import { createRoute, z } from '@hono/zod-openapi';
-import { runDiscoveryUpkeep } from '../cron/discovery';
+import { z } from '@hono/zod-openapi';
+import { serviceActor } from '../auth/actor';
 import { leaseByTopic, runLeasedJobs } from '../discovery/jobs';
 import { DISCOVERY_TOPIC } from '../discovery/messages';
-import { serviceActor } from '../lib/actor';
-import { requireService } from '../lib/auth';
-import { maxBody } from '../lib/body-limit';
-import { createRouter, errorResponses, serviceSecurity } from '../lib/openapi';
+import { runDiscoveryUpkeep } from '../discovery/upkeep';
+import { createRouter, defineRoute } from '../platform/route';
 
 const QueueWorkerBody = z
   .object({
-    topic: z.string().regex(DISCOVERY_TOPIC, 'no handler for this topic (discovery.* topics only)').openapi({ example: 'discovery.user-signup' }),
+    topic: z
+      .string()
+      .regex(DISCOVERY_TOPIC, 'no handler for this topic (discovery.* topics only)')
+      .openapi({ example: 'discovery.user-signup' }),
     limit: z.number().int().min(1).max(200).default(20).openapi({ example: 20 }),
     ttl: z.number().int().min(5).max(3600).default(120).openapi({ description: 'lease seconds', example: 120 }),
   })
@@ -39,18 +40,25 @@ const json = <T extends z.ZodTypeAny>(schema: T) => ({ content: { 'application/j
 
 export const discoveryJobRoutes = createRouter();
 
-discoveryJobRoutes.openapi(
-  createRoute({
-    method: 'post', path: '/functions/v1/queue-worker', tags: ['jobs'], security: serviceSecurity,
-    middleware: [requireService, maxBody(4096)] as const,
+defineRoute(
+  discoveryJobRoutes,
+  {
+    method: 'post',
+    path: '/functions/v1/queue-worker',
+    access: 'service',
+    limitClass: 'job',
+    maxBodyBytes: 4096,
+    tags: ['jobs'],
     summary: 'Lease and process discovery jobs now (guide §2F)',
-    description: 'Leases up to `limit` rows of `topic` (queued, or with an expired lease) for `ttl` seconds and processes them with the DISCOVERY consumer\'s handler. Failed rows keep attempts and last_error and go back to queued; after 6 attempts they are dead (status error).',
+    description:
+      "Leases up to `limit` rows of `topic` (queued, or with an expired lease) for `ttl` seconds and processes them with the DISCOVERY consumer's handler. Failed rows keep attempts and last_error and go back to queued; after 6 attempts they are dead (status error).",
     request: { body: { required: true, ...json(QueueWorkerBody) } },
-    responses: { 200: { description: 'How many jobs were processed and how many failed', ...json(QueueWorkerResult) }, ...errorResponses },
-  }),
+    responses: { 200: { description: 'How many jobs were processed and how many failed', ...json(QueueWorkerResult) } },
+  },
   async (c) => {
     const { topic, limit, ttl } = c.req.valid('json');
-    const db = c.get('db')();
+    const { unit } = c.var;
+    const db = unit.db();
     const jobs = await leaseByTopic(db, topic, limit, ttl);
     const outcomes = await runLeasedJobs(db, jobs, 'worker');
     let processed = 0;
@@ -60,25 +68,28 @@ discoveryJobRoutes.openapi(
       if (outcome?.kind === 'done') processed++;
       else if (outcome?.kind === 'failed') {
         errors++;
-        c.get('log').warn('discovery.job_failed', { job_id: job.id, attempts: job.attempts, dead: outcome.dead, error: outcome.error });
+        unit.log.warn('discovery.job_failed', { job_id: job.id, attempts: job.attempts, dead: outcome.dead, error: outcome.error });
       }
     }
-    c.get('log').info('queue_worker.run', { topic, leased: jobs.length, processed, errors });
+    unit.log.info('queue_worker.run', { topic, leased: jobs.length, processed, errors });
     return c.json({ processed, errors }, 200);
   },
 );
 
-discoveryJobRoutes.openapi(
-  createRoute({
-    method: 'post', path: '/functions/v1/rocker-discovery-run', tags: ['jobs'], security: serviceSecurity,
-    middleware: [requireService] as const,
+defineRoute(
+  discoveryJobRoutes,
+  {
+    method: 'post',
+    path: '/functions/v1/rocker-discovery-run',
+    access: 'service',
+    limitClass: 'job',
+    tags: ['jobs'],
     summary: 'Run the discovery upkeep now: requeue expired leases, relay queued jobs to the DISCOVERY queue',
-    responses: { 200: { description: 'What the run did', ...json(UpkeepResult) }, ...errorResponses },
-  }),
+    responses: { 200: { description: 'What the run did', ...json(UpkeepResult) } },
+  },
   async (c) => {
-    const result = await runDiscoveryUpkeep({
-      env: c.env, db: c.get('db'), log: c.get('log'), actor: serviceActor(c), requestId: c.get('requestId'),
-    });
+    const { unit } = c.var;
+    const result = await runDiscoveryUpkeep(unit, { actor: serviceActor(c), requestId: unit.id });
     return c.json(result, 200);
   },
 );

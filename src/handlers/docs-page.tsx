@@ -3,15 +3,20 @@
 // so it can never disagree with /openapi.json and needs no CDN or build step.
 import type { FC } from 'hono/jsx';
 
+// biome-ignore lint/suspicious/noExplicitAny: the OpenAPI document is walked as untyped JSON
 type Json = Record<string, any>;
 
 const METHOD_COLORS: Record<string, string> = {
-  get: '#1f7a3d', post: '#1d4ed8', put: '#9a5b00', patch: '#7c3aed', delete: '#b91c1c',
+  get: '#1f7a3d',
+  post: '#1d4ed8',
+  put: '#9a5b00',
+  patch: '#7c3aed',
+  delete: '#b91c1c',
 };
 
 function schemaText(schema: Json | undefined, doc: Json): string {
   if (!schema) return '';
-  const resolved = schema.$ref ? doc.components?.schemas?.[schema.$ref.split('/').pop()] ?? schema : schema;
+  const resolved = schema.$ref ? (doc.components?.schemas?.[schema.$ref.split('/').pop()] ?? schema) : schema;
   return JSON.stringify(resolved, null, 2);
 }
 
@@ -22,7 +27,9 @@ const Operation: FC<{ path: string; method: string; op: Json; doc: Json }> = ({ 
   return (
     <section class="op" id={`${method}-${path}`}>
       <h3>
-        <span class="method" style={`background:${METHOD_COLORS[method] ?? '#444'}`}>{method.toUpperCase()}</span>
+        <span class="method" style={`background:${METHOD_COLORS[method] ?? '#444'}`}>
+          {method.toUpperCase()}
+        </span>
         <code>{path}</code>
       </h3>
       {op.summary && <p>{op.summary}</p>}
@@ -30,17 +37,39 @@ const Operation: FC<{ path: string; method: string; op: Json; doc: Json }> = ({ 
       {security.length > 0 && <p class="auth">Auth: {security.join(', ')}</p>}
       {params.length > 0 && (
         <table>
-          <tr><th>parameter</th><th>in</th><th>required</th><th>schema</th></tr>
+          <tr>
+            <th>parameter</th>
+            <th>in</th>
+            <th>required</th>
+            <th>schema</th>
+          </tr>
           {params.map((p) => (
-            <tr><td><code>{p.name}</code></td><td>{p.in}</td><td>{p.required ? 'yes' : 'no'}</td><td><code>{JSON.stringify(p.schema)}</code></td></tr>
+            <tr>
+              <td>
+                <code>{p.name}</code>
+              </td>
+              <td>{p.in}</td>
+              <td>{p.required ? 'yes' : 'no'}</td>
+              <td>
+                <code>{JSON.stringify(p.schema)}</code>
+              </td>
+            </tr>
           ))}
         </table>
       )}
-      {body && (<details><summary>Request body</summary><pre>{schemaText(body, doc)}</pre></details>)}
+      {body && (
+        <details>
+          <summary>Request body</summary>
+          <pre>{schemaText(body, doc)}</pre>
+        </details>
+      )}
       <details>
         <summary>Responses: {Object.keys(op.responses ?? {}).join(', ')}</summary>
-        {Object.entries(op.responses ?? {}).map(([status, r]: [string, any]) => (
-          <div><strong>{status}</strong> {r.description}<pre>{schemaText(r.content?.['application/json']?.schema, doc)}</pre></div>
+        {Object.entries<Json>(op.responses ?? {}).map(([status, r]) => (
+          <div>
+            <strong>{status}</strong> {r.description}
+            <pre>{schemaText(r.content?.['application/json']?.schema, doc)}</pre>
+          </div>
         ))}
       </details>
     </section>
@@ -48,7 +77,7 @@ const Operation: FC<{ path: string; method: string; op: Json; doc: Json }> = ({ 
 };
 
 export const DocsPage: FC<{ doc: Json }> = ({ doc }) => {
-  const entries = Object.entries(doc.paths ?? {}).flatMap(([path, methods]: [string, any]) =>
+  const entries = Object.entries<Json>(doc.paths ?? {}).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, op]) => ({ path, method, op: op as Json })),
   );
   const byTag = new Map<string, typeof entries>();
@@ -73,13 +102,21 @@ export const DocsPage: FC<{ doc: Json }> = ({ doc }) => {
       </head>
       <body>
         <h1>{doc.info?.title}</h1>
-        <p>Version {doc.info?.version}. Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI {doc.openapi}).</p>
+        <p>
+          Version {doc.info?.version}. Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI {doc.openapi}).
+        </p>
         <p>{doc.info?.description}</p>
-        <nav>{[...byTag.keys()].map((t) => <a href={`#tag-${t}`}>{t}</a>)}</nav>
+        <nav>
+          {[...byTag.keys()].map((t) => (
+            <a href={`#tag-${t}`}>{t}</a>
+          ))}
+        </nav>
         {[...byTag.entries()].map(([tag, ops]) => (
           <div>
             <h2 id={`tag-${tag}`}>{tag}</h2>
-            {ops.map((e) => <Operation path={e.path} method={e.method} op={e.op} doc={doc} />)}
+            {ops.map((e) => (
+              <Operation path={e.path} method={e.method} op={e.op} doc={doc} />
+            ))}
           </div>
         ))}
       </body>

@@ -2,16 +2,25 @@
 // and marketplace suggestions. Every query runs in withUserTransaction, so Postgres RLS limits it
 // to the caller's rows. Writing interests queues discovery in the same transaction
 // (enqueue_discovery_for_user writes the jobs and their outbox row), so either both happen or neither.
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { sql } from 'drizzle-orm';
-import { rowsOf as rows, withUserTransaction, type Tx } from '../db/client';
-import type { AppEnv } from '../env';
+import type { Db } from '../db/sql';
+import { type UserClaims, withUserTransaction } from '../db/user-transaction';
+import {
+  catalogInterestIds,
+  enqueueDiscovery,
+  hasInterests,
+  insertSignals,
+  listInterests,
+  replaceInterests,
+  suggestionsFor,
+} from '../discovery/me-queries';
 import { evaluateFlags } from '../flags';
-import { requireUser } from '../lib/auth';
-import { maxBody } from '../lib/body-limit';
-import { ApiError, badRequest } from '../lib/errors';
-import { createRouter, errorResponses, userSecurity } from '../lib/openapi';
+import { ApiError, badRequest } from '../http/errors';
+import { errorDoc } from '../http/openapi';
+import { rootCause } from '../observability/logger';
+import type { AppEnv } from '../platform/app-env';
+import { createRouter, defineRoute } from '../platform/route';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const MAX_INTERESTS = 100;
@@ -36,9 +45,7 @@ const InterestsResponse = z
 
 const PutInterestsBody = z
   .object({
-    interests: z
-      .array(z.object({ interest_id: z.guid(), affinity: z.number().min(0).max(1) }).strict())
-      .max(MAX_INTERESTS),
+    interests: z.array(z.object({ interest_id: z.guid(), affinity: z.number().min(0).max(1) }).strict()).max(MAX_INTERESTS),
   })
   .strict()
   .openapi('PutInterests', {
@@ -51,7 +58,10 @@ const SignalsBody = z
       .array(
         z
           .object({
-            kind: z.string().regex(/^[a-z0-9][a-z0-9_.:-]*$/i, 'letters, digits and _ . : - only').max(64),
+            kind: z
+              .string()
+              .regex(/^[a-z0-9][a-z0-9_.:-]*$/i, 'letters, digits and _ . : - only')
+              .max(64),
             interest_id: z.guid().optional(),
             strength: z.number().min(0).max(1).default(1),
             context: z
@@ -65,7 +75,9 @@ const SignalsBody = z
       .max(MAX_SIGNALS),
   })
   .strict()
-  .openapi('IntentSignals', { example: { signals: [{ kind: 'view', interest_id: '22222222-2222-2222-2222-222222222222', strength: 0.5 }] } });
+  .openapi('IntentSignals', {
+    example: { signals: [{ kind: 'view', interest_id: '22222222-2222-2222-2222-222222222222', strength: 0.5 }] },
+  });
 
 const Suggestion = z
   .object({
@@ -85,67 +97,70 @@ const Suggestion = z
 const SuggestionsResponse = z
   .object({
     suggestions: z.array(Suggestion),
-    reason: z
-      .enum(['suggestions_disabled', 'no_interests', 'no_candidates'])
-      .optional()
-      .openapi({ description: 'Why the list is empty: the marketplace.suggest flag is off, the caller has no interests, or their categories have no active candidates' }),
+    reason: z.enum(['suggestions_disabled', 'no_interests', 'no_candidates']).optional().openapi({
+      description:
+        'Why the list is empty: the marketplace.suggest flag is off, the caller has no interests, or their categories have no active candidates',
+    }),
   })
   .openapi('Suggestions');
 
 const json = <T extends z.ZodTypeAny>(schema: T) => ({ content: { 'application/json': { schema } } });
 const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, ...json(schema) });
 
-const claimsOf = (c: Context<AppEnv>) => {
+const claimsOf = (c: Context<AppEnv>): UserClaims => {
   const user = c.get('user')!;
   return { ...user.claims, sub: user.id, role: 'authenticated' };
 };
 
 /** 400 naming the first entry whose interest is not in the catalog. */
-async function assertCatalogInterests(tx: Tx, ids: (string | undefined)[], field: (i: number) => string): Promise<void> {
+async function assertCatalogInterests(tx: Db, ids: (string | undefined)[], field: (i: number) => string): Promise<void> {
   const wanted = [...new Set(ids.filter((x): x is string => !!x).map((x) => x.toLowerCase()))];
   if (wanted.length === 0) return;
-  const known = new Set(
-    rows<{ id: string }>(await tx.execute(sql`SELECT id FROM public.interest_catalog WHERE id = ANY(${sql.param(wanted)}::uuid[])`)).map((r) => r.id),
-  );
+  const known = await catalogInterestIds(tx, wanted);
   const bad = ids.findIndex((x) => x && !known.has(x.toLowerCase()));
-  if (bad >= 0) throw badRequest(`${field(bad)}: unknown interest`, { issues: [{ path: field(bad), message: 'unknown interest', code: 'unknown_interest' }] });
+  if (bad >= 0)
+    throw badRequest(`${field(bad)}: unknown interest`, {
+      issues: [{ path: field(bad), message: 'unknown interest', code: 'unknown_interest' }],
+    });
 }
 
 /** The user row must exist (auth.users) before user-owned rows can reference it. */
 function mapUserMissing(err: unknown): never {
-  const pg = (err as { cause?: { code?: string; constraint?: string } })?.cause ?? (err as { code?: string; constraint?: string });
+  const pg = rootCause(err) as { code?: string; constraint?: string } | null;
   if (pg?.code === '23503' && /user_id_fkey$/.test(pg.constraint ?? '')) {
     throw new ApiError(409, 'user_not_provisioned', 'the calling user is not known to the database yet');
   }
   throw err;
 }
 
-async function listInterests(tx: Tx) {
-  return rows<z.infer<typeof UserInterest>>(await tx.execute(sql`
-    SELECT ui.interest_id, ic.name, ui.affinity, to_char(ui.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS updated_at
-      FROM public.user_interests ui JOIN public.interest_catalog ic ON ic.id = ui.interest_id
-     WHERE ui.user_id = auth.uid()
-     ORDER BY ui.affinity DESC, ui.interest_id`));
-}
+const NOT_PROVISIONED = errorDoc('The caller is not provisioned in auth.users');
 
 export const meRoutes = createRouter();
 
-meRoutes.openapi(
-  createRoute({
-    method: 'get', path: '/v1/me/interests', tags: ['me'], security: userSecurity, middleware: [requireUser] as const,
+defineRoute(
+  meRoutes,
+  {
+    method: 'get',
+    path: '/v1/me/interests',
+    access: 'user',
+    tags: ['me'],
     summary: "The caller's interests with their affinities",
-    responses: { 200: { description: 'Interests, strongest first', ...json(InterestsResponse) }, ...errorResponses },
-  }),
+    responses: { 200: { description: 'Interests, strongest first', ...json(InterestsResponse) } },
+  },
   async (c) => {
-    const interests = await withUserTransaction(c.get('db')(), claimsOf(c), listInterests);
+    const interests = await withUserTransaction(c.var.unit.db(), claimsOf(c), listInterests);
     return c.json({ interests }, 200);
   },
 );
 
-meRoutes.openapi(
-  createRoute({
-    method: 'put', path: '/v1/me/interests', tags: ['me'], security: userSecurity,
-    middleware: [requireUser, maxBody(MAX_BODY_BYTES)] as const,
+defineRoute(
+  meRoutes,
+  {
+    method: 'put',
+    path: '/v1/me/interests',
+    access: 'user',
+    maxBodyBytes: MAX_BODY_BYTES,
+    tags: ['me'],
     summary: "Replace the caller's interests and queue discovery for them",
     description:
       `The list replaces the caller's interests (at most ${MAX_INTERESTS}; affinity 0–1; catalog interests only). ` +
@@ -153,86 +168,86 @@ meRoutes.openapi(
     request: { body: jsonBody(PutInterestsBody) },
     responses: {
       200: { description: 'The interests now stored, and how many discovery jobs were queued', ...json(InterestsResponse) },
-      409: { description: 'The caller is not provisioned in auth.users', ...json(z.any()) },
-      413: { description: `Body over ${MAX_BODY_BYTES} bytes`, ...json(z.any()) },
-      ...errorResponses,
+      409: NOT_PROVISIONED,
     },
-  }),
+  },
   async (c) => {
     const { interests } = c.req.valid('json');
+    const { unit } = c.var;
     const seen = new Set<string>();
     interests.forEach((x, i) => {
       const id = x.interest_id.toLowerCase();
       if (seen.has(id)) throw badRequest(`interests.${i}.interest_id: listed twice`);
       seen.add(id);
     });
-    const result = await withUserTransaction(c.get('db')(), claimsOf(c), async (tx) => {
-      await assertCatalogInterests(tx, interests.map((x) => x.interest_id), (i) => `interests.${i}.interest_id`);
-      const payload = JSON.stringify(interests.map((x) => ({ interest_id: x.interest_id.toLowerCase(), affinity: x.affinity })));
-      await tx.execute(sql`DELETE FROM public.user_interests
-                            WHERE user_id = auth.uid() AND interest_id <> ALL(${sql.param([...seen])}::uuid[])`);
-      await tx.execute(sql`
-        INSERT INTO public.user_interests AS ui (user_id, interest_id, affinity)
-        SELECT auth.uid(), r.interest_id, r.affinity FROM jsonb_to_recordset(${payload}::jsonb) AS r(interest_id uuid, affinity real)
-        ON CONFLICT (user_id, interest_id) DO UPDATE SET affinity = EXCLUDED.affinity
-         WHERE ui.affinity IS DISTINCT FROM EXCLUDED.affinity`);
-      const [queued] = rows<{ n: number }>(await tx.execute(sql`SELECT public.enqueue_discovery_for_user(auth.uid()) AS n`));
-      return { interests: await listInterests(tx), discovery: { queued: queued?.n ?? 0 } };
+    const result = await withUserTransaction(unit.db(), claimsOf(c), async (tx) => {
+      await assertCatalogInterests(
+        tx,
+        interests.map((x) => x.interest_id),
+        (i) => `interests.${i}.interest_id`,
+      );
+      await replaceInterests(
+        tx,
+        interests.map((x) => ({ interest_id: x.interest_id.toLowerCase(), affinity: x.affinity })),
+      );
+      const queued = await enqueueDiscovery(tx);
+      return { interests: await listInterests(tx), discovery: { queued } };
     }).catch(mapUserMissing);
-    c.get('log').info('me.interests_set', { count: interests.length, queued: result.discovery.queued });
+    unit.log.info('me.interests_set', { count: interests.length, queued: result.discovery.queued });
     return c.json(result, 200);
   },
 );
 
-meRoutes.openapi(
-  createRoute({
-    method: 'post', path: '/v1/me/signals', tags: ['me'], security: userSecurity,
-    middleware: [requireUser, maxBody(MAX_BODY_BYTES)] as const,
+defineRoute(
+  meRoutes,
+  {
+    method: 'post',
+    path: '/v1/me/signals',
+    access: 'user',
+    maxBodyBytes: MAX_BODY_BYTES,
+    tags: ['me'],
     summary: 'Record intent signals (views, saves, searches…) of the caller',
     request: { body: jsonBody(SignalsBody) },
     responses: {
       201: { description: 'Signals stored', ...json(z.object({ accepted: z.number().int() })) },
-      409: { description: 'The caller is not provisioned in auth.users', ...json(z.any()) },
-      413: { description: `Body over ${MAX_BODY_BYTES} bytes`, ...json(z.any()) },
-      ...errorResponses,
+      409: NOT_PROVISIONED,
     },
-  }),
+  },
   async (c) => {
     const { signals } = c.req.valid('json');
-    const accepted = await withUserTransaction(c.get('db')(), claimsOf(c), async (tx) => {
-      await assertCatalogInterests(tx, signals.map((s) => s.interest_id), (i) => `signals.${i}.interest_id`);
-      const inserted = rows<{ n: number }>(await tx.execute(sql`
-        WITH ins AS (
-          INSERT INTO public.intent_signals (user_id, interest_id, kind, strength, context)
-          SELECT auth.uid(), r.interest_id, r.kind, r.strength, coalesce(r.context, '{}'::jsonb)
-            FROM jsonb_to_recordset(${JSON.stringify(signals)}::jsonb) AS r(interest_id uuid, kind text, strength real, context jsonb)
-          RETURNING 1)
-        SELECT count(*)::int AS n FROM ins`));
-      return inserted[0]?.n ?? 0;
+    const accepted = await withUserTransaction(c.var.unit.db(), claimsOf(c), async (tx) => {
+      await assertCatalogInterests(
+        tx,
+        signals.map((s) => s.interest_id),
+        (i) => `signals.${i}.interest_id`,
+      );
+      return insertSignals(tx, signals);
     }).catch(mapUserMissing);
     return c.json({ accepted }, 201);
   },
 );
 
-meRoutes.openapi(
-  createRoute({
-    method: 'get', path: '/v1/me/suggestions', tags: ['me'], security: userSecurity, middleware: [requireUser] as const,
+defineRoute(
+  meRoutes,
+  {
+    method: 'get',
+    path: '/v1/me/suggestions',
+    access: 'user',
+    tags: ['me'],
     summary: 'Marketplace suggestions for the caller (marketplace_suggestions_for_user)',
     request: { query: z.object({ limit: z.coerce.number().int().min(1).max(50).default(12).openapi({ example: 12 }) }) },
-    responses: { 200: { description: 'Suggestions, best first; empty with a reason when there are none', ...json(SuggestionsResponse) }, ...errorResponses },
-  }),
+    responses: { 200: { description: 'Suggestions, best first; empty with a reason when there are none', ...json(SuggestionsResponse) } },
+  },
   async (c) => {
     const { limit } = c.req.valid('query');
     const user = c.get('user')!;
-    const flags = await evaluateFlags({ env: c.env, db: c.get('db'), log: c.get('log'), userId: user.id });
+    const { unit } = c.var;
+    const flags = await evaluateFlags(unit, user.id);
     if (!flags.suggest) return c.json({ suggestions: [], reason: 'suggestions_disabled' as const }, 200);
-    const out = await withUserTransaction(c.get('db')(), claimsOf(c), async (tx) => {
-      const suggestions = rows<z.infer<typeof Suggestion>>(
-        await tx.execute(sql`SELECT * FROM public.marketplace_suggestions_for_user(auth.uid(), ${limit}::int)`),
-      );
+    const out = await withUserTransaction(unit.db(), claimsOf(c), async (tx) => {
+      const suggestions = await suggestionsFor(tx, limit);
       if (suggestions.length > 0) return { suggestions };
-      const [has] = rows<{ any: boolean }>(await tx.execute(sql`SELECT EXISTS (SELECT 1 FROM public.user_interests WHERE user_id = auth.uid()) AS any`));
-      return { suggestions, reason: has?.any ? ('no_candidates' as const) : ('no_interests' as const) };
+      return { suggestions, reason: (await hasInterests(tx)) ? ('no_candidates' as const) : ('no_interests' as const) };
     });
     return c.json(out, 200);
   },

@@ -2,20 +2,23 @@
 //   GET  /admin/policy/ope                  off-policy estimates of target policies from the log
 //   POST /admin/policy/rollup               run the learning rollup now (the */5 cron does it too)
 //   POST /functions/v1/hydrate-features     write pools and scores to KV now (guide's edge function)
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { recordAction } from '../db/ledger';
-import type { AppEnv } from '../env';
 import { evaluateFlags } from '../flags';
 import { hydrateFeatures } from '../learning/hydrate';
-import { runRollupJob } from '../learning/jobs';
-import { loggedSummary, opeSums } from '../learning/ope-query';
-import { requireService } from '../lib/auth';
-import { createRouter, errorResponses, serviceSecurity } from '../lib/openapi';
+import { loggedSummary, opeSums } from '../learning/queries-ope';
+import { runLearningRollup } from '../learning/rollup';
+import type { AppEnv } from '../platform/app-env';
+import { type AccessOptions, createRouter, defineRoute } from '../platform/route';
+import type { Unit } from '../platform/unit';
 import { DEFAULT_CLIP, defaultTargets, estimatesFromSums } from '../ranker';
 
 const Estimate = z.object({
-  estimate: z.number().nullable(), se: z.number().nullable(), ci_low: z.number().nullable(), ci_high: z.number().nullable(),
+  estimate: z.number().nullable(),
+  se: z.number().nullable(),
+  ci_low: z.number().nullable(),
+  ci_high: z.number().nullable(),
 });
 
 const OpeResponse = z
@@ -25,18 +28,25 @@ const OpeResponse = z
     surface: z.string().nullable(),
     clip: z.number(),
     logged: z.object({
-      decisions: z.number(), impressions: z.number(), rewarded: z.number(), reward_per_impression: z.number().nullable(),
-      without_propensity: z.number().openapi({ description: 'Impressions left out of OPE (safe mode, direct inserts)' }),
-    }),
-    targets: z.array(z.object({
-      name: z.string(),
-      epsilon: z.number().nullable().openapi({ description: 'null = the logging policy itself' }),
       decisions: z.number(),
       impressions: z.number(),
-      ips: Estimate, snips: Estimate, dr: Estimate,
-      ess: z.number().nullable(),
-      clipped: z.number(),
-    })),
+      rewarded: z.number(),
+      reward_per_impression: z.number().nullable(),
+      without_propensity: z.number().openapi({ description: 'Impressions left out of OPE (safe mode, direct inserts)' }),
+    }),
+    targets: z.array(
+      z.object({
+        name: z.string(),
+        epsilon: z.number().nullable().openapi({ description: 'null = the logging policy itself' }),
+        decisions: z.number(),
+        impressions: z.number(),
+        ips: Estimate,
+        snips: Estimate,
+        dr: Estimate,
+        ess: z.number().nullable(),
+        clipped: z.number(),
+      }),
+    ),
   })
   .openapi('PolicyOpe');
 
@@ -47,52 +57,75 @@ const epsilonList = z
 
 export const policyRoutes = createRouter();
 
-policyRoutes.openapi(
-  createRoute({
+defineRoute(
+  policyRoutes,
+  {
     method: 'get',
     path: '/admin/policy/ope',
+    access: 'service',
     tags: ['admin'],
     summary: 'Off-policy evaluation: IPS, SNIPS and DR with 95% CIs for greedy, uniform, other ε and the logged policy',
-    security: serviceSecurity,
-    middleware: [requireService] as const,
     request: {
       query: z.object({
         policy: z.string().min(1).max(64).optional().openapi({ description: 'Logged policy (default: the ranker.policy flag version)' }),
         days: z.coerce.number().int().min(1).max(90).default(7),
-        surface: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).optional(),
-        epsilons: epsilonList.optional().openapi({ type: 'string', description: 'Extra target epsilons (default: ε/2 and 2ε of the flag)' }),
+        surface: z
+          .string()
+          .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
+          .optional(),
+        epsilons: epsilonList
+          .optional()
+          .openapi({ type: 'string', description: 'Extra target epsilons (default: ε/2 and 2ε of the flag)' }),
         clip: z.coerce.number().min(1).max(1e9).default(DEFAULT_CLIP),
       }),
     },
     responses: {
       200: { description: 'Estimates per target policy', content: { 'application/json': { schema: OpeResponse } } },
-      ...errorResponses,
     },
-  }),
+  },
   async (c) => {
     const q = c.req.valid('query');
-    const flags = await evaluateFlags({ env: c.env, db: c.get('db'), log: c.get('log') });
+    const { unit } = c.var;
+    const flags = await evaluateFlags(unit);
     const configured = flags.values['ranker.policy'];
     const policy = q.policy ?? configured.version;
     const eps = configured.epsilon;
     const targets = defaultTargets(q.epsilons ?? [eps / 2, Math.min(1, eps * 2)].map((e) => Math.round(e * 1e6) / 1e6));
-    const db = c.get('db')();
+    const db = unit.db();
     const [sums, logged] = await Promise.all([
       opeSums(db, { policy, days: q.days, surface: q.surface, targets, clip: q.clip }),
       loggedSummary(db, { policy, days: q.days, surface: q.surface }),
     ]);
-    return c.json({
-      policy, days: q.days, surface: q.surface ?? null, clip: q.clip,
-      logged: {
-        decisions: logged.decisions, impressions: logged.impressions, rewarded: logged.rewarded,
-        reward_per_impression: logged.impressions > 0 ? logged.reward_sum / logged.impressions : null,
-        without_propensity: logged.without_propensity,
+    return c.json(
+      {
+        policy,
+        days: q.days,
+        surface: q.surface ?? null,
+        clip: q.clip,
+        logged: {
+          decisions: logged.decisions,
+          impressions: logged.impressions,
+          rewarded: logged.rewarded,
+          reward_per_impression: logged.impressions > 0 ? logged.reward_sum / logged.impressions : null,
+          without_propensity: logged.without_propensity,
+        },
+        targets: targets.map((t) => {
+          const e = estimatesFromSums(sums.get(t.name)!);
+          return {
+            name: t.name,
+            epsilon: t.epsilon,
+            decisions: e.decisions,
+            impressions: e.impressions,
+            ips: e.ips,
+            snips: e.snips,
+            dr: e.dr,
+            ess: e.ess,
+            clipped: e.clipped,
+          };
+        }),
       },
-      targets: targets.map((t) => {
-        const e = estimatesFromSums(sums.get(t.name)!);
-        return { name: t.name, epsilon: t.epsilon, decisions: e.decisions, impressions: e.impressions, ips: e.ips, snips: e.snips, dr: e.dr, ess: e.ess, clipped: e.clipped };
-      }),
-    }, 200);
+      200,
+    );
   },
 );
 
@@ -102,26 +135,31 @@ const JobResult = z.record(z.string(), z.union([z.number(), z.string()])).openap
 
 /** A "run this job now" route: service key, the job's result as JSON, one ledger row. */
 function jobRoute(
-  def: { path: string; tags: string[]; summary: string; action: string; target: string },
-  run: (c: Context<AppEnv>) => Promise<object>,
+  def: { path: string; tags: string[]; summary: string; action: string; target: string } & Pick<AccessOptions, 'limitClass'>,
+  run: (unit: Unit) => Promise<object>,
 ) {
-  policyRoutes.openapi(
-    createRoute({
+  defineRoute(
+    policyRoutes,
+    {
       method: 'post',
       path: def.path,
+      access: 'service',
+      limitClass: def.limitClass,
       tags: def.tags,
       summary: def.summary,
-      security: serviceSecurity,
-      middleware: [requireService] as const,
       responses: {
         200: { description: 'What the job did', content: { 'application/json': { schema: JobResult } } },
-        ...errorResponses,
       },
-    }),
+    },
     async (c) => {
-      const result = await run(c);
-      await recordAction(c.get('db')(), {
-        actor: actor(c), action: def.action, target: def.target, newValue: result, requestId: c.get('requestId'),
+      const { unit } = c.var;
+      const result = await run(unit);
+      await recordAction(unit.db(), {
+        actor: actor(c),
+        action: def.action,
+        target: def.target,
+        newValue: result,
+        requestId: unit.id,
       });
       return c.json(result as Record<string, number | string>, 200);
     },
@@ -130,16 +168,23 @@ function jobRoute(
 
 jobRoute(
   {
-    path: '/admin/policy/rollup', tags: ['admin'], action: 'learning.rollup', target: 'learning_events',
+    path: '/admin/policy/rollup',
+    tags: ['admin'],
+    action: 'learning.rollup',
+    target: 'learning_events',
     summary: 'Run the learning rollup now (events and rewards → per-candidate and per-surface estimates)',
   },
-  (c) => runRollupJob(c.get('db')()),
+  (unit) => runLearningRollup(unit.db()),
 );
 
 jobRoute(
   {
-    path: '/functions/v1/hydrate-features', tags: ['jobs'], action: 'features.hydrate', target: 'FEATURES',
+    path: '/functions/v1/hydrate-features',
+    tags: ['jobs'],
+    action: 'features.hydrate',
+    target: 'FEATURES',
+    limitClass: 'job',
     summary: 'Write candidate pools and learned scores to KV FEATURES now (guide §1C hydrate-features)',
   },
-  (c) => hydrateFeatures({ env: c.env, db: c.get('db'), log: c.get('log') }),
+  (unit) => hydrateFeatures(unit),
 );

@@ -2,14 +2,12 @@
 // the edge with no database round trip — flags via evaluateFlags(), features from KV/memory —
 // and its learning events handed to the EVENTS queue after the response (ctx.waitUntil), grouped
 // with the isolate's other decisions of the same second (learning/impression-sender.ts).
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { evaluateFlags } from '../flags';
 import { loadRankFeatures } from '../learning/features-store';
-import { impressionsMessage } from '../learning/messages';
-import { waitUntil } from '../lib/context';
 import { impressionSender } from '../learning/impression-sender';
-import { requireUser } from '../lib/auth';
-import { createRouter, errorResponses, userSecurity } from '../lib/openapi';
+import { impressionsMessage } from '../learning/messages';
+import { createRouter, defineRoute } from '../platform/route';
 import { rank } from '../ranker';
 
 /** Input bounds: past them the request is a 400. */
@@ -17,21 +15,39 @@ export const RANK_LIMITS = { slate: 100, candidates: 1_000, contextBytes: 2_048,
 
 const Candidate = z.object({
   id: z.string().min(1).max(128).openapi({ example: 'post_abc' }),
-  score: z.number().min(-1e6).max(1e6).optional()
+  score: z
+    .number()
+    .min(-1e6)
+    .max(1e6)
+    .optional()
     .openapi({ description: "The caller's prior estimate of this candidate's reward (same scale as rewards)" }),
-  features: z.record(z.string().max(64), z.number()).optional()
+  features: z
+    .record(z.string().max(64), z.number())
+    .optional()
     .refine((f) => !f || Object.keys(f).length <= RANK_LIMITS.features, `at most ${RANK_LIMITS.features} features`)
     .openapi({ description: 'Reserved for feature-based policies; epsilon_greedy_v1 does not use them' }),
 });
 
 export const RankRequest = z
   .object({
-    surface: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits, _ . : - (1-64)').openapi({ example: 'feed' }),
+    surface: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits, _ . : - (1-64)')
+      .openapi({ example: 'feed' }),
     limit: z.number().int().min(1).max(RANK_LIMITS.slate).default(10),
-    context: z.record(z.string(), z.unknown()).optional()
-      .refine((c) => !c || JSON.stringify(c).length <= RANK_LIMITS.contextBytes, `context must be at most ${RANK_LIMITS.contextBytes} bytes of JSON`)
+    context: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .refine(
+        (c) => !c || JSON.stringify(c).length <= RANK_LIMITS.contextBytes,
+        `context must be at most ${RANK_LIMITS.contextBytes} bytes of JSON`,
+      )
       .openapi({ description: 'Free-form request context, logged with the learning events' }),
-    candidates: z.array(Candidate).min(1).max(RANK_LIMITS.candidates).optional()
+    candidates: z
+      .array(Candidate)
+      .min(1)
+      .max(RANK_LIMITS.candidates)
+      .optional()
       .refine((cs) => !cs || new Set(cs.map((c) => c.id)).size === cs.length, 'candidate ids must be unique')
       .openapi({ description: 'Candidates to rank; when absent, the pools hydrated into KV for this surface and the caller' }),
   })
@@ -51,7 +67,9 @@ export const RankResponse = z
     policy: z.string().openapi({ example: 'epsilon_greedy_v1' }),
     epsilon: z.number(),
     safe_mode: z.boolean(),
-    fallback: z.enum(['safe_mode', 'unknown_policy']).nullable()
+    fallback: z
+      .enum(['safe_mode', 'unknown_policy'])
+      .nullable()
       .openapi({ description: 'Why the deterministic safe slate was served instead of the configured policy' }),
     logged: z.boolean().openapi({ description: 'Learning events were queued (learning.enabled)' }),
     slate: z.array(SlateItem),
@@ -61,74 +79,69 @@ export const RankResponse = z
 export const rankRoutes = createRouter();
 
 for (const path of ['/v1/rank', '/functions/v1/policy-ranker'] as const) {
-  const route = createRoute({
-    method: 'post',
-    path,
-    tags: ['ranking'],
-    summary: path === '/v1/rank' ? 'Rank candidates for the caller' : 'Alias of POST /v1/rank (the guide\'s policy-ranker)',
-    security: userSecurity,
-    middleware: [requireUser] as const,
-    request: { body: { required: true, content: { 'application/json': { schema: RankRequest } } } },
-    responses: {
-      200: { description: 'The slate', content: { 'application/json': { schema: RankResponse } } },
-      ...errorResponses,
-    },
-  });
-
-  rankRoutes.openapi(route, async (c) => {
-    const body = c.req.valid('json');
-    const user = c.get('user')!;
-    const log = c.get('log');
-    const [flags, features] = await Promise.all([
-      evaluateFlags({ env: c.env, db: c.get('db'), log, userId: user.id }),
-      loadRankFeatures(c.env.FEATURES, log, { surface: body.surface, userId: user.id, pools: !body.candidates }),
-    ]);
-    const decision = rank({
-      decisionId: crypto.randomUUID(),
-      limit: body.limit,
-      policy: flags.policy,
-      safeMode: flags.safeMode,
-      candidates: body.candidates,
-      features,
-    });
-    if (decision.fallback === 'unknown_policy') {
-      log.error('ranker.unknown_policy', { version: flags.policy.version, decision_id: decision.decision_id });
-    }
-    const logged = flags.learning && decision.items.length > 0;
-    if (logged) {
-      const msg = impressionsMessage(decision, {
-        userId: user.id, surface: body.surface, context: body.context ?? {}, ts: new Date().toISOString(),
-      });
-      impressionSender.add(msg, c.env, (p) => waitUntil(c, p), log);
-    }
-    return c.json({
-      decision_id: decision.decision_id,
-      policy: decision.policy,
-      epsilon: decision.epsilon,
-      safe_mode: flags.safeMode,
-      fallback: decision.fallback ?? null,
-      logged,
-      slate: decision.items.map(({ candidate_id, position, score, explored, p_exp }) => ({ candidate_id, position, score, explored, p_exp })),
-    }, 200);
-  });
-}
-
-// The same auth and middleware as /v1/rank with no work behind it: bench/rank's baseline. POST so
-// the baseline carries the same request body over the same path; the body is not read.
-for (const method of ['get', 'post'] as const) {
-  rankRoutes.openapi(
-    createRoute({
-      method,
-      path: '/v1/rank/ping',
+  defineRoute(
+    rankRoutes,
+    {
+      method: 'post',
+      path,
+      // Hot: the auth step never waits for Postgres (no first-sight users upsert on this route).
+      access: 'user',
+      hot: true,
       tags: ['ranking'],
-      summary: 'Authenticated no-op (latency baseline for /v1/rank; a POST body is ignored)',
-      security: userSecurity,
-      middleware: [requireUser] as const,
+      summary: path === '/v1/rank' ? 'Rank candidates for the caller' : "Alias of POST /v1/rank (the guide's policy-ranker)",
+      request: { body: { required: true, content: { 'application/json': { schema: RankRequest } } } },
       responses: {
-        200: { description: 'ok', content: { 'application/json': { schema: z.object({ ok: z.literal(true) }) } } },
-        ...errorResponses,
+        200: { description: 'The slate', content: { 'application/json': { schema: RankResponse } } },
       },
-    }),
-    (c) => c.json({ ok: true as const }, 200),
+    },
+    async (c) => {
+      const body = c.req.valid('json');
+      const user = c.get('user')!;
+      const { unit } = c.var;
+      const log = unit.log;
+      const [flags, features] = await Promise.all([
+        evaluateFlags(unit, user.id),
+        loadRankFeatures(c.env.FEATURES, log, { surface: body.surface, userId: user.id, pools: !body.candidates }),
+      ]);
+      const decision = rank({
+        decisionId: crypto.randomUUID(),
+        limit: body.limit,
+        policy: flags.policy,
+        safeMode: flags.safeMode,
+        candidates: body.candidates,
+        features,
+      });
+      if (decision.fallback === 'unknown_policy') {
+        log.error('ranker.unknown_policy', { version: flags.policy.version, decision_id: decision.decision_id });
+      }
+      const logged = flags.learning && decision.items.length > 0;
+      if (logged) {
+        const msg = impressionsMessage(decision, {
+          userId: user.id,
+          surface: body.surface,
+          context: body.context ?? {},
+          ts: new Date().toISOString(),
+        });
+        impressionSender.add(msg, c.env, unit.waitUntil, log);
+      }
+      return c.json(
+        {
+          decision_id: decision.decision_id,
+          policy: decision.policy,
+          epsilon: decision.epsilon,
+          safe_mode: flags.safeMode,
+          fallback: decision.fallback ?? null,
+          logged,
+          slate: decision.items.map(({ candidate_id, position, score, explored, p_exp }) => ({
+            candidate_id,
+            position,
+            score,
+            explored,
+            p_exp,
+          })),
+        },
+        200,
+      );
+    },
   );
 }

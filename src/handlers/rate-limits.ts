@@ -2,12 +2,11 @@
 // SQL change on public.rate_limits to the edge now instead of at the next cron minute.
 //   GET  /admin/rate-limits        the configuration in Postgres and the one this isolate uses
 //   POST /admin/rate-limits/sync   Postgres → KV now (ledgered as ratelimit.sync)
-import { createRoute, z } from '@hono/zod-openapi';
-import { recordAction } from '../db/ledger';
-import { errorResponses, createRouter, serviceSecurity } from '../lib/openapi';
-import { FALLBACK_LIMITS, getLimits, loadLimitsFromDb, syncLimits } from '../ratelimit/config';
+import { z } from '@hono/zod-openapi';
 import { withDb } from '../db/client';
-import { waitUntil } from '../lib/context';
+import { recordAction } from '../db/ledger';
+import { createRouter, defineRoute } from '../platform/route';
+import { FALLBACK_LIMITS, getLimits, loadLimitsFromDb, syncLimits } from '../ratelimit/config';
 
 const Limit = z.object({ max: z.number().int(), windowSec: z.number().int() });
 const LimitsConfig = z
@@ -20,51 +19,59 @@ const LimitsConfig = z
 
 export const rateLimitRoutes = createRouter();
 
-rateLimitRoutes.openapi(
-  createRoute({
+defineRoute(
+  rateLimitRoutes,
+  {
     method: 'get',
     path: '/admin/rate-limits',
     tags: ['admin'],
     summary: 'Rate limits: the table (truth) and what this edge isolate enforces',
-    security: serviceSecurity,
+    access: 'service',
     responses: {
       200: {
         description: 'Both views',
-        content: { 'application/json': { schema: z.object({ database: LimitsConfig, edge: LimitsConfig, fallback: z.record(z.string(), Limit) }) } },
+        content: {
+          'application/json': { schema: z.object({ database: LimitsConfig, edge: LimitsConfig, fallback: z.record(z.string(), Limit) }) },
+        },
       },
-      ...errorResponses,
     },
-  }),
+  },
   async (c) => {
-    const log = c.get('log');
+    const { unit } = c.var;
     const [database, edge] = await Promise.all([
-      loadLimitsFromDb(c.get('db')()),
-      getLimits({ env: c.env, log, background: (p) => waitUntil(c, p), withDb: (fn) => withDb(c.env, log, fn) }),
+      loadLimitsFromDb(unit.db()),
+      getLimits({ env: c.env, log: unit.log, background: unit.waitUntil, withDb: (fn) => withDb(c.env, unit.log, fn) }),
     ]);
     return c.json({ database, edge, fallback: FALLBACK_LIMITS }, 200);
   },
 );
 
-rateLimitRoutes.openapi(
-  createRoute({
+defineRoute(
+  rateLimitRoutes,
+  {
     method: 'post',
     path: '/admin/rate-limits/sync',
     tags: ['admin'],
     summary: 'Copy public.rate_limits to the edge (KV) now',
     description: 'Other isolates pick the change up within their memory TTL (15 s) plus KV propagation.',
-    security: serviceSecurity,
+    access: 'service',
     responses: {
       200: {
         description: 'Synced',
         content: { 'application/json': { schema: z.object({ defaults: z.number().int(), overrides: z.number().int() }) } },
       },
-      ...errorResponses,
     },
-  }),
+  },
   async (c) => {
-    const db = c.get('db')();
+    const db = c.var.unit.db();
     const result = await syncLimits(c.env, db);
-    await recordAction(db, { actor: 'api:service', action: 'ratelimit.sync', target: 'rate_limits', newValue: result, requestId: c.get('requestId') });
+    await recordAction(db, {
+      actor: 'api:service',
+      action: 'ratelimit.sync',
+      target: 'rate_limits',
+      newValue: result,
+      requestId: c.var.unit.id,
+    });
     return c.json(result, 200);
   },
 );

@@ -1,13 +1,13 @@
 // POST /v1/rewards: the caller's reward for an item of one of their decisions. Queued, never
 // written on the request path; the consumer applies it to the impression, or parks it until the
 // impression lands (rewards may overtake their impressions on the queue).
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { evaluateFlags } from '../flags';
+import { serviceUnavailable } from '../http/errors';
+import { errorDoc } from '../http/openapi';
 import type { RewardMessage } from '../learning/messages';
-import { requireUser } from '../lib/auth';
-import { serviceUnavailable } from '../lib/errors';
-import { createRouter, errorResponses, userSecurity } from '../lib/openapi';
 import { errorFields } from '../observability/logger';
+import { createRouter, defineRoute } from '../platform/route';
 
 export const RewardRequest = z
   .object({
@@ -26,30 +26,35 @@ const RewardResponse = z
 
 export const rewardRoutes = createRouter();
 
-rewardRoutes.openapi(
-  createRoute({
+defineRoute(
+  rewardRoutes,
+  {
     method: 'post',
     path: '/v1/rewards',
+    access: 'user',
     tags: ['ranking'],
     summary: 'Report the reward of a slate item',
-    security: userSecurity,
-    middleware: [requireUser] as const,
     request: { body: { required: true, content: { 'application/json': { schema: RewardRequest } } } },
     responses: {
       202: { description: 'Queued (or ignored while learning is disabled)', content: { 'application/json': { schema: RewardResponse } } },
-      ...errorResponses,
-      503: { description: 'The queue is unavailable; retry', content: errorResponses[500].content },
+      503: errorDoc('The queue is unavailable; retry'),
     },
-  }),
+  },
   async (c) => {
     const body = c.req.valid('json');
     const user = c.get('user')!;
-    const log = c.get('log');
-    const flags = await evaluateFlags({ env: c.env, db: c.get('db'), log, userId: user.id });
+    const { unit } = c.var;
+    const log = unit.log;
+    const flags = await evaluateFlags(unit, user.id);
     if (!flags.learning) return c.json({ accepted: false, reason: 'learning_disabled' as const }, 202);
     const msg: RewardMessage = {
-      type: 'learning.reward', v: 1, decision_id: body.decision_id.toLowerCase(), candidate_id: body.candidate_id,
-      user_id: user.id, reward: body.reward, ts: new Date().toISOString(),
+      type: 'learning.reward',
+      v: 1,
+      decision_id: body.decision_id.toLowerCase(),
+      candidate_id: body.candidate_id,
+      user_id: user.id,
+      reward: body.reward,
+      ts: new Date().toISOString(),
     };
     try {
       await c.env.EVENTS.send(msg, { contentType: 'json' });

@@ -2,10 +2,11 @@
 // are kept in isolate memory for a few seconds (request-independent data, keyed by the KV binding)
 // and KV reads use the edge cache. A missing or malformed document means "no features" (the
 // ranker then uses the caller's scores and whatever else it has), never an error.
-import { globalView, interestView, surfaceView, type RankFeatures } from '../ranker';
-import { errorFields, type Logger } from '../observability/logger';
-import { FEATURE_KEYS, GlobalDoc, InterestDoc, SurfaceDoc, UserDoc } from './feature-keys';
+
 import type { z } from 'zod';
+import { errorFields, type Logger } from '../observability/logger';
+import { globalView, interestView, type RankFeatures, surfaceView } from '../ranker';
+import { FEATURE_KEYS, GlobalDoc, InterestDoc, SurfaceDoc, UserDoc } from './feature-keys';
 
 const MEMORY_TTL_MS = 15_000;
 const KV_CACHE_TTL_S = 60;
@@ -13,13 +14,19 @@ const MAX_ENTRIES = 2_000;
 /** Interest pools taken per request (the caller's strongest interests). */
 export const MAX_INTEREST_POOLS = 5;
 
-interface Entry { expires: number; value: unknown }
+interface Entry {
+  expires: number;
+  value: unknown;
+}
 const caches = new WeakMap<KVNamespace, Map<string, Entry>>();
 
 async function cached<D, V>(kv: KVNamespace, key: string, schema: z.ZodType<D>, view: (doc: D) => V, log: Logger): Promise<V | undefined> {
   const now = Date.now();
   let map = caches.get(kv);
-  if (!map) caches.set(kv, (map = new Map()));
+  if (!map) {
+    map = new Map();
+    caches.set(kv, map);
+  }
   const hit = map.get(key);
   if (hit && hit.expires > now) return hit.value as V | undefined;
   let value: V | undefined;

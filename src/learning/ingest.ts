@@ -1,10 +1,11 @@
-// EVENTS consumer handlers for the learning messages (registered in src/queues/index.ts). Each
-// batch is written with one statement (ingest-sql.ts); if that fails, each message is tried alone.
+// EVENTS consumer handlers for the learning messages (mapped to their message types in
+// src/consumers.ts). Each batch is written with one statement (queries-ingest.ts); if that fails,
+// each message is tried alone.
+import type { Db } from '../db/sql';
 import { errorFields } from '../observability/logger';
-import type { MessageHandler } from '../queues/registry';
-import { insertImpressions, recordRewards } from './ingest-sql';
+import type { MessageHandler } from '../platform/message';
 import { ImpressionsBatchMessage, ImpressionsMessage, RewardMessage } from './messages';
-import type { SqlRunner } from './sql';
+import { insertImpressions, recordRewards } from './queries-ingest';
 
 /**
  * A batch handler that writes all messages at once; if that statement fails with more than one
@@ -14,14 +15,17 @@ import type { SqlRunner } from './sql';
 function batchHandler<T>(
   schema: MessageHandler<T>['schema'],
   name: string,
-  write: (sql: SqlRunner, bodies: T[]) => Promise<Record<string, number>>,
+  write: (db: Db, bodies: T[]) => Promise<Record<string, number>>,
 ): MessageHandler<T> {
   return {
     schema,
     async handle(messages, c) {
       const db = c.db();
       try {
-        const result = await write(db, messages.map((m) => m.body));
+        const result = await write(
+          db,
+          messages.map((m) => m.body),
+        );
         for (const m of messages) m.ack();
         c.log.info(`${name}.written`, { messages: messages.length, ...result });
         return;
@@ -39,7 +43,7 @@ function batchHandler<T>(
           c.log.error(`${name}.message_failed`, { message_id: m.id, attempts: m.attempts, ...errorFields(err) });
         }
       }
-      // The registry retries (with backoff) every message of this batch that was not acked.
+      // The consumer runner retries (with backoff) every message of this batch that was not acked.
       if (failed > 0) throw new Error(`${failed} of ${messages.length} ${name} messages failed`);
     },
   };
@@ -47,7 +51,11 @@ function batchHandler<T>(
 
 export const impressionsHandler = batchHandler(ImpressionsMessage, 'learning.impressions', insertImpressions);
 
-export const impressionsBatchHandler = batchHandler(ImpressionsBatchMessage, 'learning.impressions.batch',
-  (sql, bodies) => insertImpressions(sql, bodies.flatMap((b) => b.decisions)));
+export const impressionsBatchHandler = batchHandler(ImpressionsBatchMessage, 'learning.impressions.batch', (db, bodies) =>
+  insertImpressions(
+    db,
+    bodies.flatMap((b) => b.decisions),
+  ),
+);
 
 export const rewardHandler = batchHandler(RewardMessage, 'learning.reward', recordRewards);

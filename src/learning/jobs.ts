@@ -1,34 +1,26 @@
-// The learning loop's cron jobs (*/5): roll events and rewards up, then hydrate KV features from
-// the fresh rollups so the ranker's exploit order follows the rewards within one cycle.
-import type { Job } from '../cron';
-import type { Db } from '../db/client';
+// The learning loop's cron jobs: every 5 minutes roll events and rewards up, then hydrate KV
+// features from the fresh rollups so the ranker's exploit order follows the rewards within one
+// cycle; nightly, delete learning events past their retention window.
+import { gcInBatches } from '../db/retention';
+import type { Job } from '../platform/job';
 import { hydrateFeatures } from './hydrate';
 import { runLearningRollup } from './rollup';
-import { fromPg, type SqlRunner } from './sql';
-
-/**
- * Run fn on one dedicated pooled connection: Db.query may use a different connection per call,
- * so a transaction must hold a client.
- */
-async function withConnection<T>(db: Db, fn: (conn: SqlRunner) => Promise<T>): Promise<T> {
-  const client = await db.pool.connect();
-  try {
-    return await fn(fromPg(client));
-  } finally {
-    client.release();
-  }
-}
-
-export const runRollupJob = (db: Db) => withConnection(db, runLearningRollup);
 
 export const learningRollupJob: Job = {
   name: 'learning-rollup',
   pausable: true,
-  run: async (c) => ({ ...(await runRollupJob(c.db())) }),
+  run: async (c) => ({ ...(await runLearningRollup(c.db())) }),
 };
 
 export const hydrateFeaturesJob: Job = {
   name: 'hydrate-features',
   pausable: true,
   run: (c) => hydrateFeatures(c),
+};
+
+/** Nightly retention of learning_events (batch size from retention_policies). */
+export const gcLearningEvents: Job = {
+  name: 'gc-learning-events',
+  pausable: true,
+  run: (c) => gcInBatches(c.db(), 'learning_events', 'gc_learning_events'),
 };

@@ -11,7 +11,7 @@ export function textArray(values: readonly (string | null | undefined)[]): strin
     const v = values[i];
     out += (i ? ',' : '') + (v === null || v === undefined ? 'NULL' : quote(v));
   }
-  return out + '}';
+  return `${out}}`;
 }
 
 export function numberArray(values: readonly (number | null | undefined)[]): string {
@@ -21,7 +21,7 @@ export function numberArray(values: readonly (number | null | undefined)[]): str
     if (v !== null && v !== undefined && !Number.isFinite(v)) throw new RangeError(`not a finite number: ${v}`);
     out += (i ? ',' : '') + (v === null || v === undefined ? 'NULL' : String(v));
   }
-  return out + '}';
+  return `${out}}`;
 }
 
 export function boolArray(values: readonly (boolean | null | undefined)[]): string {
@@ -30,5 +30,5 @@ export function boolArray(values: readonly (boolean | null | undefined)[]): stri
     const v = values[i];
     out += (i ? ',' : '') + (v === null || v === undefined ? 'NULL' : v ? 't' : 'f');
   }
-  return out + '}';
+  return `${out}}`;
 }

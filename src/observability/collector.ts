@@ -14,11 +14,11 @@
 // What can still be lost: a slice of an isolate that crashes (out of memory, a deploy) — metrics,
 // unlike learning events, tolerate that; a failed queue send is merged back and retried once.
 import { getConfig } from '../config';
+import { FlushTimer } from '../util/flush-timer';
+import { bucketIndex, trimHistogram } from './histogram';
 import type { Logger } from './logger';
 import { errorFields } from './logger';
 import type { MetricsCollector } from './metrics';
-import { FlushTimer } from '../lib/flush-timer';
-import { bucketIndex, trimHistogram } from './histogram';
 
 /** One operation's minute in a message: requests, 5xx-or-equivalent, latency sum (ms), histogram. */
 export interface SeriesPayload {
@@ -45,7 +45,14 @@ export const MAX_SERIES = 100;
 const MAX_BUFFERED_SERIES = 2_000;
 const MAX_OPERATION_LENGTH = 200;
 
-interface Series { op: string; minuteMs: number; n: number; err: number; ms: number; b: number[] }
+interface Series {
+  op: string;
+  minuteMs: number;
+  n: number;
+  err: number;
+  ms: number;
+  b: number[];
+}
 
 /** Pure aggregation: observations in, per-(operation, minute) histograms out. */
 export class HistogramBuffer {
@@ -91,7 +98,10 @@ export class HistogramBuffer {
       const key = `${p.op}\u0000${minuteMs}`;
       const s = this.series.get(key);
       if (!s) {
-        if (this.series.size >= MAX_BUFFERED_SERIES) { this.dropped += p.n; continue; }
+        if (this.series.size >= MAX_BUFFERED_SERIES) {
+          this.dropped += p.n;
+          continue;
+        }
         this.series.set(key, { op: p.op, minuteMs, n: p.n, err: p.err, ms: p.ms, b: [...p.b] });
         continue;
       }
@@ -108,8 +118,12 @@ export class HistogramBuffer {
   /** Take everything buffered so far and start empty. */
   drain(): SeriesPayload[] {
     const out = [...this.series.values()].map((s) => ({
-      op: s.op, minute: new Date(s.minuteMs).toISOString(), n: s.n, err: s.err,
-      ms: Math.round(s.ms * 1000) / 1000, b: trimHistogram(s.b),
+      op: s.op,
+      minute: new Date(s.minuteMs).toISOString(),
+      n: s.n,
+      err: s.err,
+      ms: Math.round(s.ms * 1000) / 1000,
+      b: trimHistogram(s.b),
     }));
     this.series.clear();
     this.observed = 0;

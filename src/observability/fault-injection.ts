@@ -10,10 +10,10 @@
 //                                series in a shared database)
 import type { MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { timingSafeEqual } from '../auth/tokens';
 import { getConfig } from '../config';
-import type { AppEnv } from '../env';
-import { timingSafeEqual } from '../lib/auth';
-import { ApiError } from '../lib/errors';
+import { ApiError } from '../http/errors';
+import type { AppEnv } from '../platform/app-env';
 
 export interface Fault {
   delayMs: number;
@@ -27,7 +27,7 @@ const OPERATION = /^[\w .:/{}-]{1,100}$/;
 export function requestedFault(env: Env, header: (name: string) => string | undefined): Fault | undefined {
   const key = header('x-fault-key');
   if (!key) return undefined;
-  let config;
+  let config: ReturnType<typeof getConfig>;
   try {
     config = getConfig(env);
   } catch {
@@ -48,7 +48,7 @@ export function requestedFault(env: Env, header: (name: string) => string | unde
 export const faultInjection: MiddlewareHandler<AppEnv> = async (c, next) => {
   const fault = requestedFault(c.env, (name) => c.req.header(name));
   if (!fault) return next();
-  c.get('log').warn('fault.injected', { delay_ms: fault.delayMs, status: fault.status, fault_operation: fault.operation });
+  c.var.unit.log.warn('fault.injected', { delay_ms: fault.delayMs, status: fault.status, fault_operation: fault.operation });
   if (fault.operation) c.set('operation', fault.operation);
   if (fault.delayMs > 0) await new Promise((r) => setTimeout(r, fault.delayMs));
   if (fault.status) throw new ApiError(fault.status as ContentfulStatusCode, 'injected_fault', 'injected fault (test hook)');

@@ -11,6 +11,9 @@
 /** Number of buckets (indices 0..HISTOGRAM_BUCKETS-1); upper(95) ≈ 3.9 h. Same constant in SQL. */
 export const HISTOGRAM_BUCKETS = 96;
 
+// Literal constants, bit-identical to the SQL twin's (migrations/0500): computing 2 ** 0.25 here
+// would leave the value to the bundler's constant folding, which may round differently.
+// biome-ignore lint/suspicious/noApproximativeNumericConstant: SQRT2 is spelled out to match the SQL literal
 const QUARTER_FACTORS = [1, 1.189207115002721, 1.4142135623730951, 1.6817928305074292] as const;
 
 /** Exclusive upper bound (ms) of bucket i; for the quantile of a bucket we report this bound. */

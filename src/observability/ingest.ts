@@ -1,5 +1,6 @@
 // EVENTS consumer for `metrics.histogram`: merges the isolates' per-(operation, minute) histograms
-// into request_metrics_minute with upserts, one statement per batch.
+// into request_metrics_minute with upserts, one statement per batch (mergeHistogramMessages in
+// queries.ts).
 //
 // Idempotent under redelivery (at-least-once queues): the statement inserts every message id into
 // metrics_ingest_ledger with ON CONFLICT DO NOTHING and adds ONLY the series of the ids it really
@@ -9,10 +10,11 @@
 // The ledger keeps 8 days; series older than 7 days are refused (logged), so an id can never be
 // forgotten while its message could still be merged.
 import { z } from 'zod';
-import type { Db } from '../db/client';
-import type { MessageHandler } from '../queues/registry';
+import type { Db } from '../db/sql';
+import type { MessageHandler } from '../platform/message';
 import type { HistogramMessage, SeriesPayload } from './collector';
 import { HISTOGRAM_BUCKETS, histogramCount } from './histogram';
+import { mergeHistogramMessages } from './queries';
 
 const MAX_AGE_MS = 7 * 24 * 3600_000;
 const MAX_FUTURE_MS = 5 * 60_000;
@@ -36,37 +38,6 @@ export const HistogramMessageSchema = z.object({
   series: z.array(Series).min(1).max(500),
 });
 
-const MERGE = `
-WITH msg AS (
-  SELECT DISTINCT ON (m.id) m.id, m.series
-  FROM jsonb_to_recordset($1::jsonb) AS m(id text, series jsonb)
-  ORDER BY m.id
-), fresh AS (
-  INSERT INTO public.metrics_ingest_ledger (message_id)
-  SELECT id FROM msg
-  ON CONFLICT (message_id) DO NOTHING
-  RETURNING message_id
-), s AS (
-  SELECT x.op, x.minute, sum(x.n)::bigint AS n, sum(x.err)::bigint AS err, sum(x.ms) AS ms,
-         public.histogram_sum(x.b) AS b
-  FROM msg
-  JOIN fresh ON fresh.message_id = msg.id
-  CROSS JOIN LATERAL jsonb_to_recordset(msg.series) AS x(op text, minute timestamptz, n bigint, err bigint, ms double precision, b bigint[])
-  GROUP BY x.op, x.minute
-), up AS (
-  INSERT INTO public.request_metrics_minute AS r (operation, minute, requests, errors, latency_sum_ms, buckets)
-  SELECT op, minute, n, err, ms, b FROM s
-  ORDER BY op, minute  -- one lock order for every batch: concurrent merges cannot deadlock
-  ON CONFLICT (operation, minute) DO UPDATE SET
-    requests = r.requests + EXCLUDED.requests,
-    errors = r.errors + EXCLUDED.errors,
-    latency_sum_ms = r.latency_sum_ms + EXCLUDED.latency_sum_ms,
-    buckets = public.histogram_add(r.buckets, EXCLUDED.buckets)
-  RETURNING 1
-)
-SELECT (SELECT count(*) FROM msg)::int AS messages, (SELECT count(*) FROM fresh)::int AS fresh,
-       (SELECT count(*) FROM up)::int AS rows`;
-
 export interface MergeResult {
   messages: number;
   /** Messages merged now (the rest were already in the ledger: duplicates). */
@@ -89,14 +60,17 @@ export async function mergeHistograms(db: Db, bodies: Pick<HistogramMessage, 'id
       return ok;
     }),
   }));
-  const [row] = await db.query<{ messages: number; fresh: number; rows: number }>(MERGE, [JSON.stringify(payload)]);
-  return { messages: row?.messages ?? 0, fresh: row?.fresh ?? 0, rows: row?.rows ?? 0, refused };
+  const row = await mergeHistogramMessages(db, JSON.stringify(payload));
+  return { ...row, refused };
 }
 
 export const metricsHistogramHandler: MessageHandler<z.infer<typeof HistogramMessageSchema>> = {
   schema: HistogramMessageSchema,
   async handle(messages, c) {
-    const result = await mergeHistograms(c.db(), messages.map((m) => m.body));
+    const result = await mergeHistograms(
+      c.db(),
+      messages.map((m) => m.body),
+    );
     for (const m of messages) m.ack();
     const log = result.refused > 0 ? c.log.warn : c.log.info;
     log('metrics.merged', { ...result, duplicates: result.messages - result.fresh });

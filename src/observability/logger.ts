@@ -54,7 +54,23 @@ export function createLogger(base: LogFields = {}): Logger {
   };
 }
 
-export function errorFields(err: unknown): LogFields {
+/**
+ * The error the database driver raised, without the query wrapper drizzle puts around it
+ * (DrizzleQueryError: its message quotes the SQL and every bind value — user data, claims). Logs,
+ * error classification and operator-facing messages use the driver's own error.
+ */
+export function rootCause(err: unknown): unknown {
+  let e = err;
+  for (let depth = 0; depth < 5; depth++) {
+    const wrapped = e instanceof Error && 'query' in e && 'params' in e && e.cause !== undefined;
+    if (!wrapped) break;
+    e = (e as Error).cause;
+  }
+  return e;
+}
+
+export function errorFields(error: unknown): LogFields {
+  const err = rootCause(error);
   if (err instanceof Error) return { error: err.message, error_name: err.name };
   const message = (err as { message?: unknown } | null)?.message;
   return { error: typeof message === 'string' ? message : String(err) };

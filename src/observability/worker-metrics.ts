@@ -1,11 +1,12 @@
 // Metrics for the Worker's non-HTTP entry points, recorded the same way as requests (histograms
 // per operation through the isolate collector and the EVENTS queue):
 //   queue.<events|discovery>.lag   enqueue → delivery to our consumer, per message (Queue lag)
-//   cron.<job>                     duration of each cron job (observed in runJobs, src/cron/index.ts)
+//   cron.<job>                     duration of each cron job (observed in runJobs, src/cron/run.ts)
 // Batches made only of metrics messages are not observed: measuring their lag would produce a
 // metrics message per batch, which would be consumed, measured, shipped… forever.
+
+import { queueKind } from '../queues/consume';
 import { topicOf } from '../queues/dead-letters';
-import { queueKind } from '../queues';
 import { isolateMetrics } from './collector';
 import { createLogger } from './logger';
 

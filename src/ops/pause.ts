@@ -7,9 +7,11 @@
 // It is a feature_flags row (a flag, in the ledger like every flag change) read only by background
 // work, one query per cron run or consumer batch: it is not an edge flag, so it is neither synced
 // to KV nor read on any request path, and the row exists only once someone has paused.
-import type { Db } from '../db/client';
-import { recordActionTx } from '../db/ledger';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import { recordAction } from '../db/ledger';
+import { featureFlags } from '../db/schema';
+import type { Db } from '../db/sql';
+import { transaction } from '../db/sql';
 
 export const PAUSE_FLAG = 'ops.pause_jobs';
 
@@ -22,15 +24,17 @@ export interface PauseState {
 // Only an explicit {"enabled": true} pauses: a malformed value must not silently stop the system.
 const pausesJobs = (value: unknown): boolean => (value as { enabled?: unknown } | null | undefined)?.enabled === true;
 
-type PauseRow = { value: unknown; updated_at: Date | string; updated_by: string | null };
+type PauseRow = { value: unknown; updatedAt: Date; updatedBy: string | null };
 const toState = (row: PauseRow | undefined): PauseState => ({
   paused: pausesJobs(row?.value),
-  updated_at: row ? new Date(row.updated_at).toISOString() : null,
-  updated_by: row?.updated_by ?? null,
+  updated_at: row ? row.updatedAt.toISOString() : null,
+  updated_by: row?.updatedBy ?? null,
 });
 
+const pauseColumns = { value: featureFlags.value, updatedAt: featureFlags.updatedAt, updatedBy: featureFlags.updatedBy };
+
 export async function pauseState(db: Db): Promise<PauseState> {
-  const [row] = await db.query<PauseRow>('SELECT value, updated_at, updated_by FROM public.feature_flags WHERE key = $1', [PAUSE_FLAG]);
+  const [row] = await db.select(pauseColumns).from(featureFlags).where(eq(featureFlags.key, PAUSE_FLAG));
   return toState(row);
 }
 
@@ -45,16 +49,30 @@ export async function setJobsPaused(
   meta: { actor: string; reason?: string; requestId?: string },
 ): Promise<PauseState & { changed: boolean }> {
   const value = { enabled: paused };
-  return db.orm.transaction(async (tx) => {
-    const old = (await tx.execute(sql`SELECT value FROM public.feature_flags WHERE key = ${PAUSE_FLAG} FOR UPDATE`)).rows[0] as { value?: unknown } | undefined;
-    const row = (await tx.execute(sql`
-      INSERT INTO public.feature_flags (key, value, description, updated_at, updated_by)
-      VALUES (${PAUSE_FLAG}, ${JSON.stringify(value)}::jsonb, 'Rollback: pause background side effects (crons, discovery consumer)', now(), ${meta.actor})
-      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(), updated_by = EXCLUDED.updated_by
-      RETURNING value, updated_at, updated_by`)).rows[0] as PauseRow;
-    await recordActionTx(tx, {
-      actor: meta.actor, action: paused ? 'ops.pause' : 'ops.resume', target: PAUSE_FLAG,
-      oldValue: old?.value ?? null, newValue: value, reason: meta.reason, requestId: meta.requestId,
+  return transaction(db, async (tx) => {
+    const [old] = await tx.select({ value: featureFlags.value }).from(featureFlags).where(eq(featureFlags.key, PAUSE_FLAG)).for('update');
+    const [row] = await tx
+      .insert(featureFlags)
+      .values({
+        key: PAUSE_FLAG,
+        value,
+        description: 'Rollback: pause background side effects (crons, discovery consumer)',
+        updatedAt: sql`now()`,
+        updatedBy: meta.actor,
+      })
+      .onConflictDoUpdate({
+        target: featureFlags.key,
+        set: { value: sql`excluded.value`, updatedAt: sql`now()`, updatedBy: sql`excluded.updated_by` },
+      })
+      .returning(pauseColumns);
+    await recordAction(tx, {
+      actor: meta.actor,
+      action: paused ? 'ops.pause' : 'ops.resume',
+      target: PAUSE_FLAG,
+      oldValue: old?.value ?? null,
+      newValue: value,
+      reason: meta.reason,
+      requestId: meta.requestId,
     });
     return { ...toState(row), changed: pausesJobs(old?.value) !== paused };
   });

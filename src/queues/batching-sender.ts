@@ -9,8 +9,9 @@
 // idle isolate still ships it. A failed send puts the items back for the next flush. The buffer is
 // bounded (maxBufferedBytes): past it, items are dropped and counted with an error log, which is no
 // worse than the per-request send it replaces failing during a queue outage.
-import { FlushTimer } from '../lib/flush-timer';
+
 import { errorFields, type Logger } from '../observability/logger';
+import { FlushTimer } from '../util/flush-timer';
 
 export interface BatchingSenderOptions<T> {
   /** Log prefix, e.g. 'learning.impressions'. */
@@ -26,7 +27,10 @@ export interface BatchingSenderOptions<T> {
   queue: (env: Env) => Queue;
 }
 
-interface Item<T> { body: T; bytes: number }
+interface Item<T> {
+  body: T;
+  bytes: number;
+}
 
 export class BatchingSender<T> {
   private items: Item<T>[] = [];

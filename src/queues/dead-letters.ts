@@ -1,7 +1,9 @@
 // The dead-letter ledger: messages that cannot be processed (malformed, unknown type, or out of
 // retries) are written to events_queue with status 'error', so they show in vw_dead_letter_queue
 // and can be redriven or purged by operators. Nothing is dropped silently.
-import type { Db } from '../db/client';
+import { sql } from 'drizzle-orm';
+import type { Db } from '../db/sql';
+import { execute } from '../db/sql';
 
 export interface DeadMessage {
   queue: string;
@@ -25,12 +27,12 @@ export async function recordDeadMessages(db: Db, dead: DeadMessage[]): Promise<v
     attempts: d.attempts,
     last_error: d.error.slice(0, 2000),
   }));
-  await db.query(
-    `INSERT INTO public.events_queue (topic, payload, status, attempts, last_error, dead_at)
-     SELECT r.topic, r.payload, 'error', r.attempts, r.last_error, now()
-     FROM jsonb_to_recordset($1::jsonb) AS r(topic text, payload jsonb, attempts int, last_error text)
-     WHERE NOT EXISTS (SELECT 1 FROM public.events_queue e
-                       WHERE e.status = 'error' AND e.payload ->> 'dead_key' = r.payload ->> 'dead_key')`,
-    [JSON.stringify(rows)],
+  await execute(
+    db,
+    sql`INSERT INTO public.events_queue (topic, payload, status, attempts, last_error, dead_at)
+        SELECT r.topic, r.payload, 'error', r.attempts, r.last_error, now()
+        FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(topic text, payload jsonb, attempts int, last_error text)
+        WHERE NOT EXISTS (SELECT 1 FROM public.events_queue e
+                          WHERE e.status = 'error' AND e.payload ->> 'dead_key' = r.payload ->> 'dead_key')`,
   );
 }

@@ -117,10 +117,21 @@ export function epsilonGreedySlate(cands: readonly ScoredCandidate[], limit: num
       score: scores[chosen]!,
       explored: explore,
       p_exp: p,
-      ope: { n_remaining: m, is_greedy: isGreedy, p_prefix: pPrefix, greedy_prefix: greedyPrefix, q_greedy: scores[best]!, q_mean: remainingSum / m },
+      ope: {
+        n_remaining: m,
+        is_greedy: isGreedy,
+        p_prefix: pPrefix,
+        greedy_prefix: greedyPrefix,
+        q_greedy: scores[best]!,
+        q_mean: remainingSum / m,
+      },
     };
     // Only top-k members can be "best remaining" later: mark them in the top list.
-    for (let t = topPtr; t < k; t++) if (top[t] === chosen) { removedTop[t] = 1; break; }
+    for (let t = topPtr; t < k; t++)
+      if (top[t] === chosen) {
+        removedTop[t] = 1;
+        break;
+      }
     let i = pos;
     while (i > 0 && removedSorted[i - 1]! > chosen) {
       removedSorted[i] = removedSorted[i - 1]!;

@@ -12,7 +12,7 @@
 //   DR    = Σ_d Σ_k [ρ_{k−1}·DM_k + ρ_k (r_k − q̂_k)] / Σ_d n_d,  DM_k = E_{a~π_t(R_k)} q̂(a)
 // 95 % confidence intervals treat a decision as the unit (its items are correlated) and use the
 // delta method for the ratios. Weights above `clip` are clipped (biased, bounded) and counted.
-// The same sums are computed in SQL for GET /admin/policy/ope (src/learning/ope-query.ts).
+// The same sums are computed in SQL for GET /admin/policy/ope (src/learning/queries-ope.ts).
 
 export interface OpeItem {
   position: number;
@@ -61,16 +61,38 @@ function directMethod(t: OpeTarget, it: OpeItem): number {
 export interface OpeSums {
   decisions: number;
   items: number;
-  x: number; x2: number; xn: number; n2: number;
-  w: number; w2: number; xw: number;
-  y: number; y2: number; yn: number;
+  x: number;
+  x2: number;
+  xn: number;
+  n2: number;
+  w: number;
+  w2: number;
+  xw: number;
+  y: number;
+  y2: number;
+  yn: number;
   /** Item-level Σρ and Σρ² (effective sample size). */
-  iw: number; iw2: number;
+  iw: number;
+  iw2: number;
   clipped: number;
 }
 
 export const emptySums = (): OpeSums => ({
-  decisions: 0, items: 0, x: 0, x2: 0, xn: 0, n2: 0, w: 0, w2: 0, xw: 0, y: 0, y2: 0, yn: 0, iw: 0, iw2: 0, clipped: 0,
+  decisions: 0,
+  items: 0,
+  x: 0,
+  x2: 0,
+  xn: 0,
+  n2: 0,
+  w: 0,
+  w2: 0,
+  xw: 0,
+  y: 0,
+  y2: 0,
+  yn: 0,
+  iw: 0,
+  iw2: 0,
+  clipped: 0,
 });
 
 /** Add one decision's items (any order; they are sorted by position here). */
@@ -78,7 +100,9 @@ export function addDecision(s: OpeSums, items: readonly OpeItem[], t: OpeTarget,
   if (items.length === 0) return;
   const sorted = items.length > 1 ? [...items].sort((a, b) => a.position - b.position) : items;
   let rhoPrev = 1;
-  let X = 0, W = 0, Y = 0;
+  let X = 0,
+    W = 0,
+    Y = 0;
   for (const it of sorted) {
     const rho = rhoPrev * weight(t, it);
     if (rho > clip) s.clipped++;
@@ -94,9 +118,16 @@ export function addDecision(s: OpeSums, items: readonly OpeItem[], t: OpeTarget,
   const n = sorted.length;
   s.decisions++;
   s.items += n;
-  s.x += X; s.x2 += X * X; s.xn += X * n; s.n2 += n * n;
-  s.w += W; s.w2 += W * W; s.xw += X * W;
-  s.y += Y; s.y2 += Y * Y; s.yn += Y * n;
+  s.x += X;
+  s.x2 += X * X;
+  s.xn += X * n;
+  s.n2 += n * n;
+  s.w += W;
+  s.w2 += W * W;
+  s.xw += X * W;
+  s.y += Y;
+  s.y2 += Y * Y;
+  s.yn += Y * n;
 }
 
 export function mergeSums(a: OpeSums, b: OpeSums): OpeSums {

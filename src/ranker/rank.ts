@@ -2,10 +2,10 @@
 // (the caller's, or the KV pools), and returns the slate with everything the learning log needs.
 // Pure: the caller supplies the decision id, flags and features; nothing here does I/O.
 import { epsilonGreedySlate } from './epsilon-greedy';
-import { poolCandidates, scoreRequestCandidates, type RankFeatures } from './features';
-import { rngForDecision, type Rng } from './rng';
+import { poolCandidates, type RankFeatures, scoreRequestCandidates } from './features';
+import { type Rng, rngForDecision } from './rng';
 import { safeSlateFromPools, safeSlateFromRequest } from './safe';
-import { SAFE_POLICY, type Decision, type LoggedItem, type RankCandidate, type ScoredCandidate } from './types';
+import { type Decision, type LoggedItem, type RankCandidate, SAFE_POLICY, type ScoredCandidate } from './types';
 
 export interface RankInput {
   decisionId: string;
@@ -33,9 +33,7 @@ export function rank(input: RankInput): Decision {
   const { decisionId, limit, features } = input;
   const policy = isKnownPolicy(input.policy.version) ? POLICIES[input.policy.version] : undefined;
   if (input.safeMode || !policy) {
-    const items = input.candidates
-      ? safeSlateFromRequest(input.candidates, limit, features)
-      : safeSlateFromPools(features, limit);
+    const items = input.candidates ? safeSlateFromRequest(input.candidates, limit, features) : safeSlateFromPools(features, limit);
     return { decision_id: decisionId, policy: SAFE_POLICY, epsilon: 0, fallback: input.safeMode ? 'safe_mode' : 'unknown_policy', items };
   }
   const cands = input.candidates ? scoreRequestCandidates(input.candidates, features) : poolCandidates(features);

@@ -10,7 +10,10 @@ export type Rng = () => number;
  * four 32-bit words so ids that differ in one hex digit give unrelated streams.
  */
 export function hash128(s: string): [number, number, number, number] {
-  let h1 = 1779033703, h2 = 3144134277, h3 = 1013904242, h4 = 2773480762;
+  let h1 = 1779033703,
+    h2 = 3144134277,
+    h3 = 1013904242,
+    h4 = 2773480762;
   for (let i = 0; i < s.length; i++) {
     const k = s.charCodeAt(i);
     h1 = h2 ^ Math.imul(h1 ^ k, 597399067);
@@ -32,7 +35,10 @@ export function hash128(s: string): [number, number, number, number] {
 /** sfc32 (Small Fast Counter, PractRand-clean), returning doubles in [0, 1) with 32 random bits. */
 export function sfc32(a: number, b: number, c: number, d: number): Rng {
   return () => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    a >>>= 0;
+    b >>>= 0;
+    c >>>= 0;
+    d >>>= 0;
     let t = (a + b) | 0;
     a = b ^ (b >>> 9);
     b = (c + (c << 3)) | 0;

@@ -17,11 +17,7 @@ export function safeSlateFromRequest(cands: readonly RankCandidate[], limit: num
 }
 
 export function safeSlateFromPools(f: RankFeatures, limit: number): LoggedItem[] {
-  const pools = [
-    f.surface?.popular ?? [],
-    [...(f.surface?.recent ?? []), ...(f.global?.recent ?? [])],
-    f.global?.global ?? [],
-  ];
+  const pools = [f.surface?.popular ?? [], [...(f.surface?.recent ?? []), ...(f.global?.recent ?? [])], f.global?.global ?? []];
   const seen = new Set<string>();
   const out: LoggedItem[] = [];
   const cursor = pools.map(() => 0);

@@ -32,5 +32,8 @@ export function ipSubject(raw: string | undefined | null): string {
   if (!ip.includes(':')) return /^\d{1,3}(\.\d{1,3}){3}$/.test(ip) ? ip : 'invalid';
   const h = hextets(ip);
   if (!h) return 'invalid';
-  return `${h.slice(0, 4).map((x) => x.toString(16)).join(':')}::/64`;
+  return `${h
+    .slice(0, 4)
+    .map((x) => x.toString(16))
+    .join(':')}::/64`;
 }

@@ -8,9 +8,10 @@
 // KV from Postgres in the background. An operator's UPDATE therefore takes effect within about a
 // minute (cron) + KV propagation (≤ 60 s) + MEMORY_TTL_MS; POST /admin/rate-limits/sync skips the cron.
 import { z } from 'zod';
-import type { Db } from '../db/client';
-import type { RouteClass } from '../lib/route-policy';
+import { rateLimits } from '../db/schema';
+import type { Db } from '../db/sql';
 import { errorFields, type Logger } from '../observability/logger';
+import type { LimitClass } from '../platform/route';
 
 export interface Limit {
   max: number;
@@ -30,7 +31,7 @@ export interface LimitsConfig {
  * Used only until this isolate has read KV or Postgres once (the same values as
  * seeds/0400_rate_limits.sql). The table is the truth; these keep the limiter safe meanwhile.
  */
-export const FALLBACK_LIMITS: Record<RouteClass, Limit> = {
+export const FALLBACK_LIMITS: Record<LimitClass, Limit> = {
   anon: { max: 300, windowSec: 60 },
   user: { max: 600, windowSec: 60 },
   admin_read: { max: 6000, windowSec: 60 },
@@ -57,14 +58,22 @@ const REFILL_BACKOFF_MS = 30_000;
 let nextRefillAt = 0;
 
 export async function loadLimitsFromDb(db: Db): Promise<LimitsConfig> {
-  const rows = await db.query<{ route_class: string; user_id: string | null; max_requests: number; window_seconds: number }>(
-    'SELECT route_class, user_id, max_requests, window_seconds FROM public.rate_limits',
-  );
+  const rows = await db
+    .select({
+      routeClass: rateLimits.routeClass,
+      userId: rateLimits.userId,
+      max: rateLimits.maxRequests,
+      windowSec: rateLimits.windowSeconds,
+    })
+    .from(rateLimits);
   const config: LimitsConfig = { defaults: {}, overrides: {}, loadedAt: new Date().toISOString() };
   for (const r of rows) {
-    const limit = { max: Number(r.max_requests), windowSec: Number(r.window_seconds) };
-    if (r.user_id === null) config.defaults[r.route_class] = limit;
-    else (config.overrides[r.user_id] ??= {})[r.route_class] = limit;
+    const limit = { max: r.max, windowSec: r.windowSec };
+    if (r.userId === null) config.defaults[r.routeClass] = limit;
+    else {
+      config.overrides[r.userId] ??= {};
+      config.overrides[r.userId]![r.routeClass] = limit;
+    }
   }
   return config;
 }
@@ -121,7 +130,7 @@ export async function getLimits(s: LimitsSource): Promise<LimitsConfig> {
 }
 
 /** The limit for this class and caller: the user's override, else the class default, else fallback. */
-export function limitFor(config: LimitsConfig, cls: RouteClass, userId?: string): Limit & { source: 'override' | 'default' | 'fallback' } {
+export function limitFor(config: LimitsConfig, cls: LimitClass, userId?: string): Limit & { source: 'override' | 'default' | 'fallback' } {
   const override = userId ? config.overrides[userId]?.[cls] : undefined;
   if (override) return { ...override, source: 'override' };
   const def = config.defaults[cls];

@@ -8,12 +8,11 @@
 // warn log line 'ratelimit.unavailable' and a failed 'ratelimit.check' metric record it.
 import type { Context, MiddlewareHandler } from 'hono';
 import { withDb } from '../db/client';
-import type { AppEnv } from '../env';
-import { waitUntil } from '../lib/context';
-import { serviceUnavailable, tooManyRequests } from '../lib/errors';
-import type { RouteClass } from '../lib/route-policy';
-import { withTimeout } from '../lib/time';
+import { serviceUnavailable, tooManyRequests } from '../http/errors';
 import { errorFields } from '../observability/logger';
+import type { AppEnv } from '../platform/app-env';
+import type { LimitClass } from '../platform/route';
+import { withTimeout } from '../util/time';
 import { ipSubject } from './client-ip';
 import { getLimits, limitFor } from './config';
 import type { LimitDecision } from './rate-limiter';
@@ -25,12 +24,6 @@ export interface Subject {
   /** Durable Object name: 'user:<uuid>', 'service' or 'ip:<address>'. */
   key: string;
   userId?: string;
-}
-
-export interface RateLimitState extends Omit<LimitDecision, 'retryAfterSec'> {
-  windowSec: number;
-  /** true when the limiter was unreachable and the request was served uncounted. */
-  degraded?: boolean;
 }
 
 export function limitsEnabled(env: Env): boolean {
@@ -48,13 +41,14 @@ export function subjectFor(c: Context<AppEnv>): Subject {
  * Count one request of `subject` in `cls`. Throws 429 over the limit, 503 when the limiter is
  * unreachable and the class fails closed. Records the decision for the response headers.
  */
-export async function enforceLimit(c: Context<AppEnv>, subject: Subject, cls: RouteClass, failOpen: boolean): Promise<void> {
+export async function enforceLimit(c: Context<AppEnv>, subject: Subject, cls: LimitClass, failOpen: boolean): Promise<void> {
   if (!limitsEnabled(c.env)) return;
-  const log = c.get('log');
+  const { unit } = c.var;
+  const log = unit.log;
   const config = await getLimits({
     env: c.env,
     log,
-    background: (p) => waitUntil(c, p),
+    background: unit.waitUntil,
     withDb: (fn) => withDb(c.env, log, fn),
   });
   const limit = limitFor(config, cls, subject.userId);
@@ -67,12 +61,19 @@ export async function enforceLimit(c: Context<AppEnv>, subject: Subject, cls: Ro
       failOpen ? FAIL_OPEN_TIMEOUT_MS : FAIL_CLOSED_TIMEOUT_MS,
       'rate limiter',
     );
-    c.get('metrics').observe('ratelimit.check', performance.now() - started, false);
+    unit.metrics.observe('ratelimit.check', performance.now() - started, false);
   } catch (err) {
-    c.get('metrics').observe('ratelimit.check', performance.now() - started, true);
+    unit.metrics.observe('ratelimit.check', performance.now() - started, true);
     log.warn('ratelimit.unavailable', { route_class: cls, policy: failOpen ? 'open' : 'closed', ...errorFields(err) });
     if (!failOpen) throw serviceUnavailable('rate limiter unavailable; retry shortly');
-    c.set('rateLimit', { allowed: true, limit: limit.max, remaining: limit.max, resetSec: limit.windowSec, windowSec: limit.windowSec, degraded: true });
+    c.set('rateLimit', {
+      allowed: true,
+      limit: limit.max,
+      remaining: limit.max,
+      resetSec: limit.windowSec,
+      windowSec: limit.windowSec,
+      degraded: true,
+    });
     return;
   }
   c.set('rateLimit', { ...decision, windowSec: limit.windowSec });

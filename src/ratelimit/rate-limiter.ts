@@ -73,7 +73,8 @@ export class RateLimiter extends DurableObject<Env> {
       this.windows.set(bucket, windowMs);
       this.sql.exec(
         'INSERT INTO buckets (bucket, window_ms) VALUES (?, ?) ON CONFLICT (bucket) DO UPDATE SET window_ms = excluded.window_ms',
-        bucket, windowMs,
+        bucket,
+        windowMs,
       );
     }
     // Drop what left the window (memory only; the alarm deletes the rows).
@@ -130,7 +131,9 @@ export class RateLimiter extends DurableObject<Env> {
     this.ensureSchema();
     const now = Date.now();
     let latestExpiry = 0;
-    for (const { bucket, window_ms } of this.sql.exec<{ bucket: string; window_ms: number }>('SELECT bucket, window_ms FROM buckets').toArray()) {
+    for (const { bucket, window_ms } of this.sql
+      .exec<{ bucket: string; window_ms: number }>('SELECT bucket, window_ms FROM buckets')
+      .toArray()) {
       this.sql.exec('DELETE FROM hits WHERE bucket = ? AND ts <= ?', bucket, now - window_ms);
       const newest = this.sql.exec<{ ts: number | null }>('SELECT max(ts) AS ts FROM hits WHERE bucket = ?', bucket).one().ts;
       if (newest === null) {

@@ -1,5 +1,5 @@
 // Cron job (every minute): copy public.rate_limits to KV LIMITS, where the request path reads it.
-import type { Job } from '../cron';
+import type { Job } from '../platform/job';
 import { syncLimits } from './config';
 
 export const rateLimitSync: Job = {

@@ -11,7 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type pg from 'pg';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, freshDatabase } from '../support/pg';
 import { seedOperationsFixture } from '../support/slo-fixture';
@@ -37,17 +37,19 @@ beforeAll(async () => {
   await mkdir(OUT, { recursive: true });
   // Webhook receiver: the first POST of each notice fails (500) so the queue must retry it.
   const seen = new Set<string>();
-  hookServer = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      const id = String(req.headers['x-alert-id']);
-      const status = seen.has(id) ? 200 : 500;
-      seen.add(id);
-      hooks.push({ id, to: JSON.parse(body).to, status });
-      res.writeHead(status).end();
-    });
-  }).listen(0, '127.0.0.1');
+  hookServer = http
+    .createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        const id = String(req.headers['x-alert-id']);
+        const status = seen.has(id) ? 200 : 500;
+        seen.add(id);
+        hooks.push({ id, to: JSON.parse(body).to, status });
+        res.writeHead(status).end();
+      });
+    })
+    .listen(0, '127.0.0.1');
   await new Promise((r) => hookServer.once('listening', r));
 
   fresh = await freshDatabase();
@@ -56,8 +58,11 @@ beforeAll(async () => {
   worker = await startWorkerDev({
     databaseUrl: fresh.url,
     vars: {
-      APP_ENV: 'development', SERVICE_ROLE_KEY: SERVICE_KEY, AUTH_JWT_SECRET: 'e2e-jwt-secret-0123',
-      FAULT_INJECTION_KEY: FAULT_KEY, METRICS_FLUSH_MS: '200',
+      APP_ENV: 'development',
+      SERVICE_ROLE_KEY: SERVICE_KEY,
+      AUTH_JWT_SECRET: 'e2e-jwt-secret-0123',
+      FAULT_INJECTION_KEY: FAULT_KEY,
+      METRICS_FLUSH_MS: '200',
       ALERT_WEBHOOK_URL: `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hook`,
     },
   });
@@ -87,7 +92,9 @@ async function safeModeInDb(): Promise<boolean> {
 }
 
 async function burnAlert() {
-  const { rows } = await db.query(`SELECT * FROM public.alerts WHERE rule_id = 'slo_burn_rate' AND subject = $1 ORDER BY id DESC LIMIT 1`, [OP]);
+  const { rows } = await db.query(`SELECT * FROM public.alerts WHERE rule_id = 'slo_burn_rate' AND subject = $1 ORDER BY id DESC LIMIT 1`, [
+    OP,
+  ]);
   return rows[0];
 }
 
@@ -95,9 +102,13 @@ describe('burn-rate alert → safe mode → dashboard', () => {
   let t0 = 0; // the first evaluation's time, after the traffic
 
   it('injected 5xx traffic lands in the rollups and the burn-rate view', async () => {
-    const send = (status?: number) => fetch(`${worker.base}/e2e-traffic`, {
-      headers: { 'x-fault-key': FAULT_KEY, 'x-fault-op': OP, ...(status ? { 'x-fault-status': String(status) } : {}) },
-    }).then(async (r) => { await r.text(); return r.status; });
+    const send = (status?: number) =>
+      fetch(`${worker.base}/e2e-traffic`, {
+        headers: { 'x-fault-key': FAULT_KEY, 'x-fault-op': OP, ...(status ? { 'x-fault-status': String(status) } : {}) },
+      }).then(async (r) => {
+        await r.text();
+        return r.status;
+      });
     const statuses: number[] = [];
     for (let wave = 0; wave < 6; wave++) {
       statuses.push(...(await Promise.all(Array.from({ length: 25 }, (_, i) => send(i % 5 === 0 ? 503 : undefined)))));
@@ -107,17 +118,23 @@ describe('burn-rate alert → safe mode → dashboard', () => {
 
     const totals = await until('30 errors of GET /v1/flags in request_metrics_minute', async () => {
       const { rows } = await db.query(
-        `SELECT sum(errors)::int AS errors FROM public.request_metrics_minute WHERE operation = $1 AND minute >= date_trunc('minute', now()) - interval '10 minutes'`, [OP]);
+        `SELECT sum(errors)::int AS errors FROM public.request_metrics_minute WHERE operation = $1 AND minute >= date_trunc('minute', now()) - interval '10 minutes'`,
+        [OP],
+      );
       return rows[0].errors === 30 ? rows[0] : undefined;
     });
     expect(totals.errors).toBe(30);
     // The view against the same hour summed by hand, in one statement (one now()).
-    const { rows: [burn] } = await db.query(
+    const {
+      rows: [burn],
+    } = await db.query(
       `SELECT b.requests_1h, b.errors_1h, b.burn_rate, w.req, w.err FROM public.vw_slo_burnrate b,
          (SELECT sum(requests)::int AS req, sum(errors)::int AS err FROM public.request_metrics_minute
           WHERE operation = $1 AND minute > date_trunc('minute', now()) - interval '60 minutes'
             AND minute <= date_trunc('minute', now())) w
-       WHERE b.operation = $1`, [OP]);
+       WHERE b.operation = $1`,
+      [OP],
+    );
     expect(burn.err).toBe(30);
     expect(Number(burn.requests_1h)).toBe(burn.req); // ~60 fixture minutes × 51 + the 150 injected
     expect(Number(burn.burn_rate)).toBeCloseTo(30 / burn.req / 0.001, 2);
@@ -139,19 +156,30 @@ describe('burn-rate alert → safe mode → dashboard', () => {
     expect(alert).toMatchObject({ state: 'firing', action_result: 'safe_mode_on' });
     expect(await safeModeInDb()).toBe(true);
     const { rows: ledger } = await db.query(
-      `SELECT actor, action, target, new_value, reason FROM public.ai_action_ledger WHERE actor = 'alert:slo_burn_rate'`);
+      `SELECT actor, action, target, new_value, reason FROM public.ai_action_ledger WHERE actor = 'alert:slo_burn_rate'`,
+    );
     expect(ledger).toHaveLength(1);
     expect(ledger[0]).toMatchObject({ action: 'flag.set', target: 'global.safe_mode', new_value: { enabled: true } });
     expect(ledger[0].reason).toContain(`alert #${alert.id} slo_burn_rate fired on ${OP}`);
     // One structured log line per transition.
-    const lines = worker.output().split('\n').filter((l) => l.includes('"alert.transition"') && l.includes('"slo_burn_rate"'));
+    const lines = worker
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"alert.transition"') && l.includes('"slo_burn_rate"'));
     expect(lines.map((l) => JSON.parse(l.slice(l.indexOf('{'), l.lastIndexOf('}') + 1)).to)).toEqual(['pending', 'firing']);
   }, 60_000);
 
   it('each transition is posted to the webhook; a failed POST is retried through the queue', async () => {
     const { id } = await burnAlert();
-    await until('the firing notice delivered after a retry', async () =>
-      hooks.filter((h) => h.id === `${id}:firing`).map((h) => h.status).join(',') === '500,200', 45_000);
+    await until(
+      'the firing notice delivered after a retry',
+      async () =>
+        hooks
+          .filter((h) => h.id === `${id}:firing`)
+          .map((h) => h.status)
+          .join(',') === '500,200',
+      45_000,
+    );
     expect(hooks.filter((h) => h.id === `${id}:firing`).every((h) => h.to === 'firing')).toBe(true);
     expect(hooks.some((h) => h.id === `${id}:pending`)).toBe(true);
   }, 60_000);
@@ -189,7 +217,9 @@ describe('burn-rate alert → safe mode → dashboard', () => {
     expect(queues).toMatch(/queued/);
     expect(queues).toContain('queue.events.lag'); // the consumer measured the EVENTS queue's lag
     await expect(panel('dlq').textContent()).resolves.toMatch(/discovery.*events/s);
-    const { rows: [dead] } = await db.query('SELECT count(*)::int AS n FROM public.vw_dead_letter_queue');
+    const {
+      rows: [dead],
+    } = await db.query('SELECT count(*)::int AS n FROM public.vw_dead_letter_queue');
     expect(dead.n).toBeGreaterThanOrEqual(3); // the fixture's 2 dead jobs and 1 dead message (the relay may add)
     await expect(panel('dlq').locator('.badge').first().textContent()).resolves.toBe(String(dead.n));
     const policies = await panel('policies').textContent();
@@ -209,19 +239,24 @@ describe('burn-rate alert → safe mode → dashboard', () => {
     await expect(page.textContent('[role=status]')).resolves.toContain('Safe mode is OFF');
     await expect(panel('safe-mode').textContent()).resolves.toMatch(/OFF.*dashboard/s);
     expect(await safeModeInDb()).toBe(false);
-    const { rows: [entry] } = await db.query(
-      `SELECT actor, new_value, reason FROM public.ai_action_ledger WHERE action = 'flag.set' ORDER BY id DESC LIMIT 1`);
+    const {
+      rows: [entry],
+    } = await db.query(`SELECT actor, new_value, reason FROM public.ai_action_ledger WHERE action = 'flag.set' ORDER BY id DESC LIMIT 1`);
     expect(entry).toMatchObject({ actor: 'dashboard', new_value: { enabled: false }, reason: 'burn traced to a bad deploy, rolled back' });
     await page.screenshot({ path: path.join(OUT, 'dashboard-safe-mode-off.png'), fullPage: true });
 
     // Redrive the dead letters from the DLQ panel (reason + confirmation), through the DLQ module.
-    const deadJobs = async () => (await db.query(`SELECT count(*)::int AS n FROM public.marketplace_discovery_queue WHERE status = 'error'`)).rows[0].n;
+    const deadJobs = async () =>
+      (await db.query(`SELECT count(*)::int AS n FROM public.marketplace_discovery_queue WHERE status = 'error'`)).rows[0].n;
     const before = await deadJobs();
     await page.fill('[data-panel="dlq"] input[name=reason]', 'catalog fixed');
     await page.check('[data-panel="dlq"] input[name=confirm]');
     await Promise.all([page.waitForURL(/done=dlq_redriven/), page.click('[data-action="redrive"]')]);
-    const { rows: [redrive] } = await db.query(
-      `SELECT actor, reason, new_value FROM public.ai_action_ledger WHERE action = 'dlq.redrive' ORDER BY id DESC LIMIT 1`);
+    const {
+      rows: [redrive],
+    } = await db.query(
+      `SELECT actor, reason, new_value FROM public.ai_action_ledger WHERE action = 'dlq.redrive' ORDER BY id DESC LIMIT 1`,
+    );
     expect(redrive).toMatchObject({ actor: 'dashboard', reason: 'catalog fixed' });
     const revived = redrive.new_value.discovery;
     expect(revived).toBeGreaterThanOrEqual(2); // the fixture's two dead jobs have no live twin
@@ -254,7 +289,9 @@ describe('burn-rate alert → safe mode → dashboard', () => {
   it('the safe-mode form refuses a change without confirmation or without login', async () => {
     const post = (headers: Record<string, string>, form: Record<string, string>) =>
       fetch(`${worker.base}/admin/dashboard/safe-mode`, {
-        method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
         body: new URLSearchParams(form),
       });
     expect((await post({}, { enabled: 'true', reason: 'test', confirm: 'yes' })).status).toBe(401);

@@ -10,12 +10,22 @@ import { connect, freshDatabase } from '../support/pg';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const dbs: { drop(): Promise<void> }[] = [];
-afterAll(async () => { for (const d of dbs) await d.drop(); });
+afterAll(async () => {
+  for (const d of dbs) await d.drop();
+});
 
 function deploy(args: string[], fake: { path: string; dir: string }, env: Record<string, string> = {}) {
   const res = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/deploy.ts', ...args], {
-    cwd: ROOT, encoding: 'utf8',
-    env: { ...process.env, PATH: fake.path, FAKE_WRANGLER_DIR: fake.dir, DEPLOY_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'deploy-state-')), DATABASE_URL: '', ...env },
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      PATH: fake.path,
+      FAKE_WRANGLER_DIR: fake.dir,
+      DEPLOY_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'deploy-state-')),
+      DATABASE_URL: '',
+      ...env,
+    },
   });
   return { code: res.status, out: res.stdout + res.stderr };
 }
@@ -37,8 +47,28 @@ describe('deploy:canary / promote / rollback', () => {
     expect(calls[0]).toEqual(['deployments', 'status', '--json', '--env', 'production']);
     expect(calls[1]!.slice(0, 2)).toEqual(['versions', 'upload']);
     expect(calls[1]).toEqual(expect.arrayContaining(['--env', 'production']));
-    expect(calls[2]).toEqual(['versions', 'deploy', 'v-new-1@5%', 'v-stable@95%', '--yes', '--message', 'canary 5%', '--env', 'production']);
-    expect(calls[3]).toEqual(['versions', 'deploy', 'v-new-1@25%', 'v-stable@75%', '--yes', '--message', 'promote 25%', '--env', 'production']);
+    expect(calls[2]).toEqual([
+      'versions',
+      'deploy',
+      'v-new-1@5%',
+      'v-stable@95%',
+      '--yes',
+      '--message',
+      'canary 5%',
+      '--env',
+      'production',
+    ]);
+    expect(calls[3]).toEqual([
+      'versions',
+      'deploy',
+      'v-new-1@25%',
+      'v-stable@75%',
+      '--yes',
+      '--message',
+      'promote 25%',
+      '--env',
+      'production',
+    ]);
     expect(calls[4]).toEqual(['versions', 'deploy', 'v-new-1@100%', '--yes', '--message', 'promote 100%', '--env', 'production']);
     expect(fake.deployment()).toEqual([{ version_id: 'v-new-1', percentage: 100 }]);
   });
@@ -48,12 +78,24 @@ describe('deploy:canary / promote / rollback', () => {
     run(['canary', '--percent', '5', '--env', 'staging']);
     const res = run(['rollback', '--env', 'staging']);
     expect(res.code).toBe(0);
-    expect(fake.calls().at(-1)).toEqual(['versions', 'deploy', 'v-stable@100%', '--yes', '--message', 'rollback: manual rollback', '--env', 'staging']);
+    expect(fake.calls().at(-1)).toEqual([
+      'versions',
+      'deploy',
+      'v-stable@100%',
+      '--yes',
+      '--message',
+      'rollback: manual rollback',
+      '--env',
+      'staging',
+    ]);
     expect(fake.deployment()).toEqual([{ version_id: 'v-stable', percentage: 100 }]);
   });
 
   it('refuses to start a canary while a split is active', async () => {
-    const fake = fakeWrangler([{ version_id: 'a', percentage: 90 }, { version_id: 'b', percentage: 10 }]);
+    const fake = fakeWrangler([
+      { version_id: 'a', percentage: 90 },
+      { version_id: 'b', percentage: 10 },
+    ]);
     const res = deploy(['canary'], fake);
     expect(res.code).toBe(1);
     expect(res.out).toMatch(/split deployment is already active/);
@@ -77,7 +119,10 @@ describe('deploy:auto with the canary gate', () => {
     const { fake, run } = scenario();
     const res = run(['auto', '--wait', '1s', '--interval', '1s'], { DATABASE_URL: fresh.url });
     expect(res.code, res.out).toBe(0);
-    const deploys = fake.calls().filter((c) => c[1] === 'deploy').map((c) => c.filter((a) => a.includes('@')));
+    const deploys = fake
+      .calls()
+      .filter((c) => c[1] === 'deploy')
+      .map((c) => c.filter((a) => a.includes('@')));
     expect(deploys).toEqual([['v-new-1@5%', 'v-stable@95%'], ['v-new-1@25%', 'v-stable@75%'], ['v-new-1@100%']]);
   });
 
@@ -97,7 +142,13 @@ describe('deploy:auto with the canary gate', () => {
     expect(res.out).toMatch(/PASS {2}5xx rate: 0\.25%/);
     expect(res.out).toMatch(/FAIL {2}canary 5xx rate: 5\.00% of 500/);
     expect(res.out).toMatch(/FAIL {2}canary p95 vs stable/);
-    expect(fake.calls().filter((c) => c[1] === 'deploy').at(-1)!.slice(2, 3)).toEqual(['v-stable@100%']);
+    expect(
+      fake
+        .calls()
+        .filter((c) => c[1] === 'deploy')
+        .at(-1)!
+        .slice(2, 3),
+    ).toEqual(['v-stable@100%']);
     await db.end();
   });
 

@@ -3,7 +3,7 @@
 // step of the guide's §2 and §3; `npm run rollback` and `-- --undo` flip safe mode and the pause
 // switch; the smoke fails, naming the step, when a piece is broken (seed data missing); and
 // SIGTERM leaves no Postgres or workerd behind.
-import { spawn, spawnSync, execSync } from 'node:child_process';
+import { execSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,11 +14,18 @@ import { freePort } from '../../scripts/lib/pg-child';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
 function processesMentioning(marker: string): string[] {
-  return execSync('ps -eo pid,args', { encoding: 'utf8' }).split('\n').filter((l) => l.includes(marker) && !l.includes('ps -eo'));
+  return execSync('ps -eo pid,args', { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.includes(marker) && !l.includes('ps -eo'));
 }
 
 function npmRun(args: string[], env: Record<string, string>) {
-  const res = spawnSync('npm', ['run', '--silent', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 240_000 });
+  const res = spawnSync('npm', ['run', '--silent', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 240_000,
+  });
   return { code: res.status, out: `${res.stdout}${res.stderr}` };
 }
 
@@ -57,7 +64,14 @@ describe('npm run dev, smoke and rollback', () => {
     const databaseUrl = `postgres://postgres:postgres@127.0.0.1:${pgPort}/postgres`;
     const child = spawn('npm', ['run', 'dev'], {
       cwd: ROOT,
-      env: { ...process.env, PORT: String(port), PG_PORT: String(pgPort), NEON_WS_PROXY_PORT: String(proxyPort), PG_DATA_DIR: path.join(dataDir, 'pg'), DATABASE_URL: '' },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        PG_PORT: String(pgPort),
+        NEON_WS_PROXY_PORT: String(proxyPort),
+        PG_DATA_DIR: path.join(dataDir, 'pg'),
+        DATABASE_URL: '',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -67,9 +81,16 @@ describe('npm run dev, smoke and rollback', () => {
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no ready line within 120 s:\n${output}`)), 120_000);
-        const check = () => output.includes(`ready ${base}`) && (clearTimeout(timer), resolve());
+        const check = () => {
+          if (!output.includes(`ready ${base}`)) return;
+          clearTimeout(timer);
+          resolve();
+        };
         child.stdout.on('data', check);
-        child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`dev exited ${code}:\n${output}`)); });
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          reject(new Error(`dev exited ${code}:\n${output}`));
+        });
       });
       const res = await fetch(`${base}/health`);
       const body = (await res.json()) as any;

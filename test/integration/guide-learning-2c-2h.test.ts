@@ -3,8 +3,8 @@
 // on a fresh database; plus the rollup keeping the view exact.
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pgDb } from '../../scripts/lib/pg-db';
 import { runLearningRollup } from '../../src/learning/rollup';
-import { fromPg } from '../../src/learning/sql';
 import { guideSql } from '../support/guide';
 import { connect, freshDatabase } from '../support/pg';
 
@@ -20,10 +20,19 @@ afterAll(async () => {
 });
 
 const HEARTBEAT_ROW = {
-  policy: 'epsilon_greedy_v1', decisions: '1', impressions: '1', exploration_rate: '0.0000', epsilon: '0.08',
-  rewarded: '1', mean_reward: '0.6000', reward_per_impression: '0.6000', mean_p_exp: '0.0800',
+  policy: 'epsilon_greedy_v1',
+  decisions: '1',
+  impressions: '1',
+  exploration_rate: '0.0000',
+  epsilon: '0.08',
+  rewarded: '1',
+  mean_reward: '0.6000',
+  reward_per_impression: '0.6000',
+  mean_p_exp: '0.0800',
   // The heartbeat is a one-slot greedy decision with p = 0.08: weight 12.5, IPS 12.5 · 0.6.
-  ips_greedy: '7.5000', snips_greedy: '0.6000', ess_greedy: '1.0',
+  ips_greedy: '7.5000',
+  snips_greedy: '0.6000',
+  ess_greedy: '1.0',
 };
 
 describe('guide §2C learning system alive', () => {
@@ -50,30 +59,45 @@ describe('guide §2H learning heartbeat', () => {
   it('the rollup consumes the heartbeat into the rollup tables and the view stays the same', async () => {
     const [, select] = guideSql('H. Learning Heartbeat');
     const before = (await db.query(select!)).rows;
-    const result = await runLearningRollup(fromPg(db));
+    const result = await runLearningRollup(pgDb(db));
     expect(result).toMatchObject({ events: 1, rewards: 1, policy_rows: 1, candidate_rows: 1 });
-    const { rows: daily } = await db.query('SELECT surface, decisions, impressions, rewarded, reward_sum, w_sum, wr_sum FROM public.learning_policy_daily');
-    expect(daily).toEqual([{ surface: 'feed', decisions: '1', impressions: '1', rewarded: '1', reward_sum: 0.6, w_sum: 12.5, wr_sum: 7.5 }]);
-    const { rows: cand } = await db.query('SELECT surface, candidate_id, impressions, rewarded, reward_sum FROM public.learning_candidate_stats');
+    const { rows: daily } = await db.query(
+      'SELECT surface, decisions, impressions, rewarded, reward_sum, w_sum, wr_sum FROM public.learning_policy_daily',
+    );
+    expect(daily).toEqual([
+      { surface: 'feed', decisions: '1', impressions: '1', rewarded: '1', reward_sum: 0.6, w_sum: 12.5, wr_sum: 7.5 },
+    ]);
+    const { rows: cand } = await db.query(
+      'SELECT surface, candidate_id, impressions, rewarded, reward_sum FROM public.learning_candidate_stats',
+    );
     expect(cand).toEqual([{ surface: 'feed', candidate_id: 'post_abc', impressions: '1', rewarded: '1', reward_sum: 0.6 }]);
     expect((await db.query('SELECT count(*)::int AS n FROM public.learning_reward_deltas')).rows[0].n).toBe(0);
     expect((await db.query(select!)).rows).toEqual(before);
 
     // A second run finds nothing new; a second heartbeat is counted exactly once more.
-    expect(await runLearningRollup(fromPg(db))).toMatchObject({ events: 0, rewards: 0 });
+    expect(await runLearningRollup(pgDb(db))).toMatchObject({ events: 0, rewards: 0 });
     const [insert] = guideSql('H. Learning Heartbeat');
     await db.query(insert!);
     const twice = (await db.query(select!)).rows[0];
-    expect(twice).toMatchObject({ decisions: '2', impressions: '2', rewarded: '2', mean_reward: '0.6000', ips_greedy: '7.5000', ess_greedy: '2.0' });
-    await runLearningRollup(fromPg(db));
+    expect(twice).toMatchObject({
+      decisions: '2',
+      impressions: '2',
+      rewarded: '2',
+      mean_reward: '0.6000',
+      ips_greedy: '7.5000',
+      ess_greedy: '2.0',
+    });
+    await runLearningRollup(pgDb(db));
     expect((await db.query(select!)).rows[0]).toEqual(twice);
   });
 
   it('drops rollup rows once they are past the retention window', async () => {
-    await db.query(`INSERT INTO public.learning_policy_daily (policy, surface, day, impressions) VALUES ('old', 'feed', current_date - 200, 5)`);
+    await db.query(
+      `INSERT INTO public.learning_policy_daily (policy, surface, day, impressions) VALUES ('old', 'feed', current_date - 200, 5)`,
+    );
     await db.query(`INSERT INTO public.learning_candidate_stats (surface, candidate_id, impressions, first_seen_at, last_event_at)
                     VALUES ('feed', 'gone', 5, now() - interval '200 days', now() - interval '199 days')`);
-    expect(await runLearningRollup(fromPg(db))).toMatchObject({ expired_rollup_rows: 2 });
+    expect(await runLearningRollup(pgDb(db))).toMatchObject({ expired_rollup_rows: 2 });
     expect((await db.query(`SELECT 1 FROM public.learning_policy_daily WHERE policy = 'old'`)).rows).toHaveLength(0);
     expect((await db.query(`SELECT 1 FROM public.learning_candidate_stats WHERE candidate_id = 'gone'`)).rows).toHaveLength(0);
     expect((await db.query(`SELECT 1 FROM public.learning_candidate_stats WHERE candidate_id = 'post_abc'`)).rows).toHaveLength(1);

@@ -35,7 +35,11 @@ describe('guide §2A schema & RLS verification', () => {
     const [tables] = guideSql('A. Schema & RLS Verification');
     const { rows } = await db.query(tables!);
     expect(rows.map((r) => r.table_name)).toEqual([
-      'events_queue', 'feature_flags', 'learning_events', 'marketplace_discovery_queue', 'rate_limits',
+      'events_queue',
+      'feature_flags',
+      'learning_events',
+      'marketplace_discovery_queue',
+      'rate_limits',
     ]);
   });
 
@@ -45,11 +49,21 @@ describe('guide §2A schema & RLS verification', () => {
     const byTable = new Map<string, string[]>();
     for (const r of rows) byTable.set(r.relname, [...(byTable.get(r.relname) ?? []), r.polname]);
     expect([...byTable.keys()].sort()).toEqual([
-      'intent_signals', 'learning_events', 'marketplace_discovery_queue', 'rate_limits', 'user_interests',
+      'intent_signals',
+      'learning_events',
+      'marketplace_discovery_queue',
+      'rate_limits',
+      'user_interests',
     ]);
     for (const [table, names] of byTable) {
-      expect(names.some((n) => n.endsWith('_service_all')), `${table} service policy`).toBe(true);
-      expect(names.some((n) => n.includes('_owner')), `${table} owner policy`).toBe(true);
+      expect(
+        names.some((n) => n.endsWith('_service_all')),
+        `${table} service policy`,
+      ).toBe(true);
+      expect(
+        names.some((n) => n.includes('_owner')),
+        `${table} owner policy`,
+      ).toBe(true);
     }
   });
 

@@ -2,13 +2,17 @@
 // with the guide's §1A statement, and every view answers with zero rows on an empty database.
 import type pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { migrate, readSqlFiles, MIGRATIONS_DIR, seed } from '../../scripts/lib/migrate';
+import { MIGRATIONS_DIR, migrate, readSqlFiles, seed } from '../../scripts/lib/migrate';
 import { guideShell } from '../support/guide';
 import { connect, freshDatabase } from '../support/pg';
 
 const VIEWS = [
-  'vw_discovery_queue_health', 'vw_dead_letter_queue', 'vw_events_queue_health',
-  'vw_policy_health', 'vw_slo_burnrate', 'vw_kernel_slos',
+  'vw_discovery_queue_health',
+  'vw_dead_letter_queue',
+  'vw_events_queue_health',
+  'vw_policy_health',
+  'vw_slo_burnrate',
+  'vw_kernel_slos',
 ];
 
 const dbs: { drop(): Promise<void> }[] = [];
@@ -23,9 +27,16 @@ afterAll(async () => {
 
 /** A fingerprint of everything the seeds touch, to prove a re-run changes nothing. */
 async function fingerprint(db: pg.Client): Promise<string> {
-  const tables = ['public.feature_flags', 'public.interest_catalog', 'public.marketplace_categories',
-    'public.marketplace_interest_map', 'public.marketplace_candidates', 'auth.users',
-    'public.retention_policies', 'public.slo_targets'];
+  const tables = [
+    'public.feature_flags',
+    'public.interest_catalog',
+    'public.marketplace_categories',
+    'public.marketplace_interest_map',
+    'public.marketplace_candidates',
+    'auth.users',
+    'public.retention_policies',
+    'public.slo_targets',
+  ];
   const parts = [];
   for (const t of tables) {
     const { rows } = await db.query(`SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS h FROM ${t} x`);
@@ -53,7 +64,12 @@ describe('migrations', () => {
     try {
       const { rows } = await db.query(sql);
       const files = await readSqlFiles(MIGRATIONS_DIR);
-      expect(rows.map((r) => r.version)).toEqual(files.map((f) => f.version).reverse().slice(0, 10));
+      expect(rows.map((r) => r.version)).toEqual(
+        files
+          .map((f) => f.version)
+          .reverse()
+          .slice(0, 10),
+      );
       expect(rows.every((r) => typeof r.name === 'string' && r.name.length > 0)).toBe(true);
     } finally {
       await db.end();

@@ -49,14 +49,20 @@ const cases: TableCase[] = [
   {
     table: 'learning_events',
     seed: (u) => ["INSERT INTO public.learning_events (user_id, surface, candidate_id, policy) VALUES ($1, 'feed', 'c1', 'p')", [u]],
-    insertAsVictim: (u) => ["INSERT INTO public.learning_events (user_id, surface, candidate_id, policy, reward) VALUES ($1, 'feed', 'c2', 'p', 1)", [u]],
+    insertAsVictim: (u) => [
+      "INSERT INTO public.learning_events (user_id, surface, candidate_id, policy, reward) VALUES ($1, 'feed', 'c2', 'p', 1)",
+      [u],
+    ],
     update: 'UPDATE public.learning_events SET reward = 1',
     ownWrite: (s) => ["INSERT INTO public.learning_events (user_id, surface, candidate_id, policy) VALUES ($1, 'feed', 'c3', 'p')", [s]],
   },
   {
     table: 'rate_limits',
     seed: (u) => ["INSERT INTO public.rate_limits (route_class, user_id, max_requests, window_seconds) VALUES ('user', $1, 5, 60)", [u]],
-    insertAsVictim: (u) => ["INSERT INTO public.rate_limits (route_class, user_id, max_requests, window_seconds) VALUES ('admin_write', $1, 1, 60)", [u]],
+    insertAsVictim: (u) => [
+      "INSERT INTO public.rate_limits (route_class, user_id, max_requests, window_seconds) VALUES ('admin_write', $1, 1, 60)",
+      [u],
+    ],
     update: 'UPDATE public.rate_limits SET max_requests = 1000000',
     ownWrite: null, // limits are operator configuration
   },
@@ -92,11 +98,14 @@ afterAll(async () => {
 });
 
 describe.each(cases)('RLS on public.$table, as another user', (c) => {
-  it('a SELECT that forgot its WHERE returns none of the victim\'s rows', async () => {
+  it("a SELECT that forgot its WHERE returns none of the victim's rows", async () => {
     const rows = await asUser(owner, attacker, async () => (await owner.query(`SELECT * FROM public.${c.table}`)).rows);
     expect(rows.filter((r) => r.user_id === victim)).toEqual([]);
-    const count = await asUser(owner, attacker, async () =>
-      (await owner.query(`SELECT count(*)::int AS n FROM public.${c.table} WHERE user_id = $1`, [victim])).rows[0].n);
+    const count = await asUser(
+      owner,
+      attacker,
+      async () => (await owner.query(`SELECT count(*)::int AS n FROM public.${c.table} WHERE user_id = $1`, [victim])).rows[0].n,
+    );
     expect(count).toBe(0);
   });
 
@@ -105,13 +114,13 @@ describe.each(cases)('RLS on public.$table, as another user', (c) => {
     expect(rows.filter((r) => r.user_id === victim)).toHaveLength(1);
   });
 
-  it('inserting a row in the victim\'s name fails', async () => {
+  it("inserting a row in the victim's name fails", async () => {
     const [sql, params] = c.insertAsVictim(victim);
     const result = await attempt(attacker, sql, params);
     expect(result.code).toBe('42501'); // insufficient_privilege: RLS WITH CHECK or no grant
   });
 
-  it('an UPDATE or DELETE that forgot its WHERE changes none of the victim\'s rows', async () => {
+  it("an UPDATE or DELETE that forgot its WHERE changes none of the victim's rows", async () => {
     const before = await victimRows(c.table);
     for (const sql of [c.update, `DELETE FROM public.${c.table}`]) {
       const result = await attempt(attacker, sql);
@@ -143,8 +152,7 @@ describe('claims decide, not the connection', () => {
   });
 
   it('rate_limits: a user reads the class defaults and their own overrides only', async () => {
-    const rows = await asUser(owner, attacker, async () =>
-      (await owner.query('SELECT route_class, user_id FROM public.rate_limits')).rows);
+    const rows = await asUser(owner, attacker, async () => (await owner.query('SELECT route_class, user_id FROM public.rate_limits')).rows);
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.every((r) => r.user_id === null || r.user_id === attacker)).toBe(true);
   });

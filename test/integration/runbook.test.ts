@@ -15,7 +15,7 @@
 //     given), every `--env` an environment there, and every `secret put|delete` names a variable
 //     the Worker reads;
 //   - the Cron Triggers and cron jobs the runbook names are the ones wrangler.toml and
-//     src/cron/index.ts declare.
+//     src/jobs.ts declare.
 // README.md additionally lists every package.json script and every variable the Worker reads.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -32,7 +32,12 @@ const SKIP_MARKER = /<!--\s*runbook-test:\s*skip\b[^>]*-->\s*$/;
 
 // ------------------------------------------------------------------------------------ markdown
 
-interface Block { lang: string; body: string; line: number; skip: boolean }
+interface Block {
+  lang: string;
+  body: string;
+  line: number;
+  skip: boolean;
+}
 
 function parseMarkdown(md: string): { blocks: Block[]; inline: { code: string; line: number }[] } {
   const lines = md.split('\n');
@@ -44,7 +49,11 @@ function parseMarkdown(md: string): { blocks: Block[]; inline: { code: string; l
       const start = i;
       const body: string[] = [];
       for (i++; i < lines.length && !/^```\s*$/.test(lines[i]!); i++) body.push(lines[i]!);
-      const prev = lines.slice(0, start).reverse().find((l) => l.trim() !== '') ?? '';
+      const prev =
+        lines
+          .slice(0, start)
+          .reverse()
+          .find((l) => l.trim() !== '') ?? '';
       blocks.push({ lang: open[1]!, body: body.join('\n'), line: start + 1, skip: SKIP_MARKER.test(prev) });
       continue;
     }
@@ -75,7 +84,10 @@ function shellLines(block: Block): { text: string; line: number }[] {
 function shellWords(text: string): string[] {
   const words: string[] = [];
   let word: string | null = null;
-  const push = () => { if (word !== null) words.push(word); word = null; };
+  const push = () => {
+    if (word !== null) words.push(word);
+    word = null;
+  };
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
     if (ch === "'") {
@@ -147,30 +159,51 @@ function scriptSpec(name: string): ScriptSpec | null {
   const m = /^(?:tsx|node --import tsx) (scripts\/[\w-]+\.ts)((?: [\w:-]+)*)$/.exec(pkg.scripts[name]!);
   if (!m) return null; // not a Node script of ours (wrangler, vitest, …)
   const main = m[1]!;
-  const spec: ScriptSpec = { options: null, allowPositionals: true, subcommands: null, subcommandOptional: false, fixed: m[2]!.trim().split(/\s+/).filter(Boolean) };
+  const spec: ScriptSpec = {
+    options: null,
+    allowPositionals: true,
+    subcommands: null,
+    subcommandOptional: false,
+    fixed: m[2]!.trim().split(/\s+/).filter(Boolean),
+  };
   const files = [main];
   const source = (file: string) => ts.createSourceFile(file, read(file), ts.ScriptTarget.ES2022, true);
   // Local modules it imports may hold its argument parsing (scripts/lib/dlq-args.ts).
   source(main).forEachChild((n) => {
-    const file = ts.isImportDeclaration(n) && ts.isStringLiteral(n.moduleSpecifier) && n.moduleSpecifier.text.startsWith('./')
-      ? path.join(path.dirname(main), `${n.moduleSpecifier.text}.ts`) : undefined;
+    const file =
+      ts.isImportDeclaration(n) && ts.isStringLiteral(n.moduleSpecifier) && n.moduleSpecifier.text.startsWith('./')
+        ? path.join(path.dirname(main), `${n.moduleSpecifier.text}.ts`)
+        : undefined;
     if (file && existsSync(path.join(ROOT, file))) files.push(file);
   });
   const commandVar = (e: ts.Expression) => ts.isIdentifier(e) && /^(command|cmd)$/.test(e.text);
-  const addSub = (s: string) => (spec.subcommands ??= new Set()).add(s);
-  const propName = (p: ts.ObjectLiteralElementLike) => (p.name && (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name)) ? p.name.text : undefined);
+  const addSub = (s: string) => {
+    spec.subcommands ??= new Set();
+    spec.subcommands.add(s);
+  };
+  const propName = (p: ts.ObjectLiteralElementLike) =>
+    p.name && (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name)) ? p.name.text : undefined;
   for (const file of files) {
     const visit = (n: ts.Node): void => {
-      if (ts.isCallExpression(n) && n.expression.getText() === 'parseArgs' && n.arguments[0] && ts.isObjectLiteralExpression(n.arguments[0])) {
+      if (
+        ts.isCallExpression(n) &&
+        n.expression.getText() === 'parseArgs' &&
+        n.arguments[0] &&
+        ts.isObjectLiteralExpression(n.arguments[0])
+      ) {
         spec.options = new Map();
         spec.allowPositionals = false; // parseArgs' default in strict mode
         for (const p of n.arguments[0].properties) {
-          if (propName(p) === 'allowPositionals' && ts.isPropertyAssignment(p)) spec.allowPositionals = p.initializer.kind === ts.SyntaxKind.TrueKeyword;
+          if (propName(p) === 'allowPositionals' && ts.isPropertyAssignment(p))
+            spec.allowPositionals = p.initializer.kind === ts.SyntaxKind.TrueKeyword;
           if (propName(p) === 'options' && ts.isPropertyAssignment(p) && ts.isObjectLiteralExpression(p.initializer)) {
             for (const o of p.initializer.properties) {
-              const type = ts.isPropertyAssignment(o) && ts.isObjectLiteralExpression(o.initializer)
-                ? o.initializer.properties.find((q) => propName(q) === 'type') : undefined;
-              const value = type && ts.isPropertyAssignment(type) && ts.isStringLiteral(type.initializer) ? type.initializer.text : 'string';
+              const type =
+                ts.isPropertyAssignment(o) && ts.isObjectLiteralExpression(o.initializer)
+                  ? o.initializer.properties.find((q) => propName(q) === 'type')
+                  : undefined;
+              const value =
+                type && ts.isPropertyAssignment(type) && ts.isStringLiteral(type.initializer) ? type.initializer.text : 'string';
               spec.options.set(propName(o)!, value as 'string' | 'boolean');
             }
           }
@@ -179,10 +212,16 @@ function scriptSpec(name: string): ScriptSpec | null {
       if (ts.isSwitchStatement(n) && commandVar(n.expression)) {
         for (const c of n.caseBlock.clauses) if (ts.isCaseClause(c) && ts.isStringLiteral(c.expression)) addSub(c.expression.text);
       }
-      if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsEqualsEqualsToken && commandVar(n.left) && ts.isStringLiteral(n.right)) {
+      if (
+        ts.isBinaryExpression(n) &&
+        n.operatorToken.kind === ts.SyntaxKind.EqualsEqualsEqualsToken &&
+        commandVar(n.left) &&
+        ts.isStringLiteral(n.right)
+      ) {
         addSub(n.right.text);
       }
-      if (ts.isBindingElement(n) && ts.isIdentifier(n.name) && /^(command|cmd)$/.test(n.name.text) && n.initializer) spec.subcommandOptional = true;
+      if (ts.isBindingElement(n) && ts.isIdentifier(n.name) && /^(command|cmd)$/.test(n.name.text) && n.initializer)
+        spec.subcommandOptional = true;
       n.forEachChild(visit);
     };
     visit(source(file));
@@ -191,7 +230,10 @@ function scriptSpec(name: string): ScriptSpec | null {
 }
 
 const specs = new Map<string, ScriptSpec | null>();
-const specOf = (name: string) => (specs.has(name) ? specs.get(name)! : (specs.set(name, scriptSpec(name)), specs.get(name)!));
+function specOf(name: string) {
+  if (!specs.has(name)) specs.set(name, scriptSpec(name));
+  return specs.get(name)!;
+}
 
 /** Problems of one `npm run …` invocation (words after "npm run"). */
 function npmProblems(words: string[]): string[] {
@@ -208,7 +250,8 @@ function npmProblems(words: string[]): string[] {
     const w = args[i]!;
     if (w.startsWith('--')) {
       const [opt, inlineValue] = w.slice(2).split(/=(.*)/s);
-      if (spec.options && !spec.options.has(opt!)) problems.push(`${name}: unknown option --${opt} (accepts ${[...spec.options.keys()].map((o) => `--${o}`).join(', ') || 'none'})`);
+      if (spec.options && !spec.options.has(opt!))
+        problems.push(`${name}: unknown option --${opt} (accepts ${[...spec.options.keys()].map((o) => `--${o}`).join(', ') || 'none'})`);
       if (spec.options?.get(opt!) === 'string' && inlineValue === undefined) i++;
       continue;
     }
@@ -221,10 +264,12 @@ function npmProblems(words: string[]): string[] {
       continue;
     }
     if (positional++ === 0 && spec.subcommands) {
-      for (const alt of w.split('|')) if (!spec.subcommands.has(alt)) problems.push(`${name}: unknown subcommand "${alt}" (accepts ${[...spec.subcommands].join(', ')})`);
+      for (const alt of w.split('|'))
+        if (!spec.subcommands.has(alt)) problems.push(`${name}: unknown subcommand "${alt}" (accepts ${[...spec.subcommands].join(', ')})`);
     }
   }
-  if (spec.subcommands && positional === 0 && !spec.subcommandOptional) problems.push(`${name}: needs a subcommand (${[...spec.subcommands].join(', ')})`);
+  if (spec.subcommands && positional === 0 && !spec.subcommandOptional)
+    problems.push(`${name}: needs a subcommand (${[...spec.subcommands].join(', ')})`);
   return problems;
 }
 
@@ -236,9 +281,19 @@ function npmProblems(words: string[]): string[] {
  * command, positional and option. One in-process call instead of one `wrangler <sub> --help` process
  * per command (~2 s of CPU each).
  */
-interface WranglerArg { alias?: string | string[]; type?: string; demandOption?: boolean }
+interface WranglerArg {
+  alias?: string | string[];
+  type?: string;
+  demandOption?: boolean;
+}
 interface WranglerNode {
-  definition?: { type: 'command' | 'namespace' | 'alias'; command: string; aliasOf?: string; args?: Record<string, WranglerArg>; positionalArgs?: string[] };
+  definition?: {
+    type: 'command' | 'namespace' | 'alias';
+    command: string;
+    aliasOf?: string;
+    args?: Record<string, WranglerArg>;
+    positionalArgs?: string[];
+  };
   subtree: Map<string, WranglerNode>;
 }
 const wranglerApi = createRequire(import.meta.url)('wrangler') as {
@@ -252,16 +307,20 @@ interface RawWranglerConfig {
 }
 const wranglerConfig = wranglerApi.experimental_readRawConfig({ config: path.join(ROOT, 'wrangler.toml') }).rawConfig;
 const ENVS = new Set(Object.keys(wranglerConfig.env ?? {}));
-const kvBindings = (env?: string) => new Set(((env ? wranglerConfig.env?.[env] : wranglerConfig)?.kv_namespaces ?? []).map((k) => k.binding));
+const kvBindings = (env?: string) =>
+  new Set(((env ? wranglerConfig.env?.[env] : wranglerConfig)?.kv_namespaces ?? []).map((k) => k.binding));
 /** Variables the Worker reads: its config schemas' keys (src/config.ts, src/discovery/config.ts). */
-const WORKER_VARS = new Set(['src/config.ts', 'src/discovery/config.ts'].flatMap((f) => [...read(f).matchAll(/^\s+([A-Z][A-Z0-9_]{2,}):\s/gm)].map((m) => m[1]!)));
+const WORKER_VARS = new Set(
+  ['src/config.ts', 'src/discovery/config.ts'].flatMap((f) => [...read(f).matchAll(/^\s+([A-Z][A-Z0-9_]{2,}):\s/gm)].map((m) => m[1]!)),
+);
 
 let wranglerTree: { registry: WranglerNode; globalFlags: Record<string, WranglerArg> } | undefined;
 function wranglerCommands() {
   if (!wranglerApi.experimental_getWranglerCommands) {
     throw new Error('wrangler no longer exports experimental_getWranglerCommands: check commands with `wrangler <sub> --help` instead');
   }
-  return (wranglerTree ??= wranglerApi.experimental_getWranglerCommands());
+  wranglerTree ??= wranglerApi.experimental_getWranglerCommands();
+  return wranglerTree;
 }
 
 /** Problems of one `npx wrangler …` invocation (the words after "wrangler"). */
@@ -273,7 +332,10 @@ function wranglerProblems(args: string[]): string[] {
     let child = /^[a-z][a-z0-9-]*$/.test(a) ? node.subtree.get(a) : undefined;
     if (!child) break;
     if (child.definition?.type === 'alias') {
-      child = child.definition.aliasOf!.split(' ').slice(1).reduce<WranglerNode | undefined>((n, w) => n?.subtree.get(w), registry);
+      child = child.definition
+        .aliasOf!.split(' ')
+        .slice(1)
+        .reduce<WranglerNode | undefined>((n, w) => n?.subtree.get(w), registry);
       if (!child) break;
     }
     words.push(a);
@@ -285,7 +347,9 @@ function wranglerProblems(args: string[]): string[] {
   if (!def) return [`wrangler has no command "${args[0]}"`];
   if (def.type === 'namespace') {
     const subs = [...node.subtree.keys()].join(', ');
-    return [rest[0] && !rest[0].startsWith('-') ? `${cmd}: "${rest[0]}" is not a subcommand (${subs})` : `${cmd} needs a subcommand (${subs})`];
+    return [
+      rest[0] && !rest[0].startsWith('-') ? `${cmd}: "${rest[0]}" is not a subcommand (${subs})` : `${cmd} needs a subcommand (${subs})`,
+    ];
   }
   const problems: string[] = [];
   // Options by name and alias; an option that is not boolean takes the next word as its value.
@@ -314,10 +378,13 @@ function wranglerProblems(args: string[]): string[] {
   const required = (def.positionalArgs ?? []).filter((p) => def.args?.[p]?.demandOption);
   if (positionals.length < required.length) problems.push(`${cmd} needs <${required.join('> <')}>`);
   const env = values.get('env');
-  if (env !== undefined && !ENVS.has(env)) problems.push(`${cmd}: --env ${env} is not an environment of wrangler.toml (${[...ENVS].join(', ')})`);
+  if (env !== undefined && !ENVS.has(env))
+    problems.push(`${cmd}: --env ${env} is not an environment of wrangler.toml (${[...ENVS].join(', ')})`);
   const binding = values.get('binding');
   if (binding !== undefined && !kvBindings(env).has(binding)) {
-    problems.push(`${cmd}: --binding ${binding} is not a KV namespace of wrangler.toml${env ? ` [env.${env}]` : ''} (${[...kvBindings(env)].join(', ')})`);
+    problems.push(
+      `${cmd}: --binding ${binding} is not a KV namespace of wrangler.toml${env ? ` [env.${env}]` : ''} (${[...kvBindings(env)].join(', ')})`,
+    );
   }
   const secret = positionals[0] ?? '';
   if (words[0] === 'secret' && ['put', 'delete'].includes(words[1] ?? '') && !/^<.*>$/.test(secret) && !WORKER_VARS.has(secret)) {
@@ -351,8 +418,10 @@ function curlRequest(words: string[]): { method: string; path: string } | undefi
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     if (/^-[a-zA-Z]*X$/.test(w) || w === '--request') method = words[++i];
-    else if (['-d', '--data', '--data-raw', '--json'].includes(w)) (data = true), i++;
-    else if (['-H', '--header', '-o', '-w', '-u', '--output', '--write-out'].includes(w)) i++;
+    else if (['-d', '--data', '--data-raw', '--json'].includes(w)) {
+      data = true;
+      i++;
+    } else if (['-H', '--header', '-o', '-w', '-u', '--output', '--write-out'].includes(w)) i++;
     else if (!w.startsWith('-') && url === undefined) url = w;
   }
   const p = url ? pathsIn(url)[0] : undefined;
@@ -398,7 +467,9 @@ describe.each(docs)('$file', ({ file, md, parsed }) => {
       if (req) mentions.push({ ...req, where });
     }
     expect(mentions.length).toBeGreaterThan(0);
-    const problems = mentions.filter((m) => !exists(m.method, m.path)).map((m) => `${file} ${m.where}: ${m.method ?? ''} ${m.path} is not a route of the app`);
+    const problems = mentions
+      .filter((m) => !exists(m.method, m.path))
+      .map((m) => `${file} ${m.where}: ${m.method ?? ''} ${m.path} is not a route of the app`);
     expect(problems, problems.join('\n')).toEqual([]);
   });
 
@@ -410,7 +481,8 @@ describe.each(docs)('$file', ({ file, md, parsed }) => {
       if (i >= 0 && words[i + 1]) units.push({ sql: words[i + 1]!, where });
     }
     for (const s of parsed.inline) {
-      if (/^(SELECT|UPDATE|INSERT|DELETE|WITH)\s[\s\S]*;$/i.test(s.code)) units.push({ sql: s.code, where: `line ${s.line}: ${s.code.slice(0, 80)}` });
+      if (/^(SELECT|UPDATE|INSERT|DELETE|WITH)\s[\s\S]*;$/i.test(s.code))
+        units.push({ sql: s.code, where: `line ${s.line}: ${s.code.slice(0, 80)}` });
     }
     const problems: string[] = [];
     for (const u of units) {
@@ -432,17 +504,26 @@ describe.each(docs)('$file', ({ file, md, parsed }) => {
     // package.json scripts that are wrangler commands (`npm run deploy -- --env production`).
     for (const { words, where } of commands(parsed, 'npm run')) {
       const script = pkg.scripts[words[0]!];
-      if (script?.startsWith('wrangler ') && !script.includes('&&')) found.push({ words: [...script.split(/\s+/).slice(1), ...words.slice(2)], where });
+      if (script?.startsWith('wrangler ') && !script.includes('&&'))
+        found.push({ words: [...script.split(/\s+/).slice(1), ...words.slice(2)], where });
     }
-    const problems = found.flatMap(({ words, where }) => wranglerProblems(words.map(bare).filter((w) => w && !isEllipsis(w))).map((p) => `${file} ${where}\n    → ${p}`));
+    const problems = found.flatMap(({ words, where }) =>
+      wranglerProblems(words.map(bare).filter((w) => w && !isEllipsis(w))).map((p) => `${file} ${where}\n    → ${p}`),
+    );
     expect(problems, problems.join('\n')).toEqual([]);
   });
 });
 
 describe('docs/RUNBOOK.md §1D', () => {
-  const rows = read('docs/RUNBOOK.md').split('\n')
+  const rows = read('docs/RUNBOOK.md')
+    .split('\n')
     .filter((l) => /^\| `[\d*/ ]+` \|/.test(l))
-    .map((l) => l.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim()));
+    .map((l) =>
+      l
+        .split(/(?<!\\)\|/)
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    );
   const jobNames = (cell: string) => [...cell.matchAll(/`([a-z]+(?:-[a-z]+)+)`/g)].map((m) => m[1]!);
 
   it('lists exactly the Cron Triggers of wrangler.toml, in every environment', () => {
@@ -452,13 +533,21 @@ describe('docs/RUNBOOK.md §1D', () => {
     }
   });
 
-  it('names the jobs of each schedule (src/cron/index.ts) in order, and which are pausable', async () => {
-    const cronModule = '../../src/cron/index';
-    const { schedules } = (await import(/* @vite-ignore */ cronModule)) as { schedules: Record<string, { name: string; pausable?: boolean }[]> };
+  it('names the jobs of each schedule (src/jobs.ts) in order, and which are pausable', async () => {
+    const cronModule = '../../src/jobs';
+    const { schedules } = (await import(/* @vite-ignore */ cronModule)) as {
+      schedules: Record<string, { name: string; pausable?: boolean }[]>;
+    };
     const documented = Object.fromEntries(rows.map((r) => [r[0]!.replace(/`/g, ''), { jobs: jobNames(r[2]!), pausable: jobNames(r[3]!) }]));
-    const actual = Object.fromEntries(Object.entries(schedules).map(([cron, jobs]) => [cron, {
-      jobs: jobs.map((j) => j.name), pausable: jobs.filter((j) => j.pausable).map((j) => j.name),
-    }]));
+    const actual = Object.fromEntries(
+      Object.entries(schedules).map(([cron, jobs]) => [
+        cron,
+        {
+          jobs: jobs.map((j) => j.name),
+          pausable: jobs.filter((j) => j.pausable).map((j) => j.name),
+        },
+      ]),
+    );
     expect(documented).toEqual(actual);
   });
 });
@@ -469,11 +558,17 @@ describe('README.md lists everything', () => {
   const firstCells = (heading: string) => {
     const start = readme.indexOf(`\n## ${heading}\n`);
     const end = readme.indexOf('\n## ', start + 1);
-    return readme.slice(start, end < 0 ? undefined : end).split('\n').filter((l) => l.startsWith('| `')).map((l) => l.split(/(?<!\\)\|/)[1]!);
+    return readme
+      .slice(start, end < 0 ? undefined : end)
+      .split('\n')
+      .filter((l) => l.startsWith('| `'))
+      .map((l) => l.split(/(?<!\\)\|/)[1]!);
   };
   it('every package.json script, in the Commands table', () => {
     const cells = firstCells('Commands').join('\n');
-    const missing = Object.keys(pkg.scripts).filter((s) => !(s === 'test' ? /`npm test\b/ : new RegExp(`\`npm run ${s.replace(/[.:]/g, '\\$&')}(?=[\\s\`])`)).test(cells));
+    const missing = Object.keys(pkg.scripts).filter(
+      (s) => !(s === 'test' ? /`npm test\b/ : new RegExp(`\`npm run ${s.replace(/[.:]/g, '\\$&')}(?=[\\s\`])`)).test(cells),
+    );
     expect(missing, `not in README.md: ${missing.join(', ')}`).toEqual([]);
   });
   it('every variable the Worker reads (its config schemas), in the Configuration table', () => {
@@ -522,22 +617,48 @@ function openApi() {
 // The helpers above are pure; keep them honest on the cases the docs rely on.
 describe('runbook parsing helpers', () => {
   it('splits shell words like a shell, stopping at pipes, redirects and comments', () => {
-    expect(shellWords(`flags -- set global.safe_mode '{"enabled":true}' --reason "SLO burn > 2" | jq`))
-      .toEqual(['flags', '--', 'set', 'global.safe_mode', '{"enabled":true}', '--reason', 'SLO burn > 2']);
-    expect(shellWords(`"$DATABASE_URL" -c "UPDATE x SET v = '{\\"a\\": 1}';"  # comment`))
-      .toEqual(['$DATABASE_URL', '-c', `UPDATE x SET v = '{"a": 1}';`]);
-    expect(shellWords('-s token -- 00000000-0000-0000-0000-000000000001)')).toEqual(['-s', 'token', '--', '00000000-0000-0000-0000-000000000001']);
+    expect(shellWords(`flags -- set global.safe_mode '{"enabled":true}' --reason "SLO burn > 2" | jq`)).toEqual([
+      'flags',
+      '--',
+      'set',
+      'global.safe_mode',
+      '{"enabled":true}',
+      '--reason',
+      'SLO burn > 2',
+    ]);
+    expect(shellWords(`"$DATABASE_URL" -c "UPDATE x SET v = '{\\"a\\": 1}';"  # comment`)).toEqual([
+      '$DATABASE_URL',
+      '-c',
+      `UPDATE x SET v = '{"a": 1}';`,
+    ]);
+    expect(shellWords('-s token -- 00000000-0000-0000-0000-000000000001)')).toEqual([
+      '-s',
+      'token',
+      '--',
+      '00000000-0000-0000-0000-000000000001',
+    ]);
     expect(shellWords('dlq -- list|redrive|purge 2>/dev/null')).toEqual(['dlq', '--', 'list|redrive|purge']);
     expect(shellWords('queues create "$q"; done')).toEqual(['queues', 'create', '$q']);
   });
   it('finds routes in URLs and prose, not in file paths', () => {
-    expect(pathsIn('curl -s "$API_URL/admin/flags/global.safe_mode" and https://<worker>/health.')).toEqual(['/admin/flags/global.safe_mode', '/health']);
+    expect(pathsIn('curl -s "$API_URL/admin/flags/global.safe_mode" and https://<worker>/health.')).toEqual([
+      '/admin/flags/global.safe_mode',
+      '/health',
+    ]);
     expect(pathsIn('src/handlers/health.ts, test/worker/app.test.ts, /v1/* and docs/RUNBOOK.md')).toEqual([]);
-    expect(curlRequest(shellWords('-sX PUT "$API_URL/admin/flags/x" -H "a: b" -d \'{}\''))).toEqual({ method: 'PUT', path: '/admin/flags/x' });
-    expect(curlRequest(shellWords('-s -H "Authorization: Bearer k" "$API_URL/admin/ops/pause"'))).toEqual({ method: 'GET', path: '/admin/ops/pause' });
+    expect(curlRequest(shellWords('-sX PUT "$API_URL/admin/flags/x" -H "a: b" -d \'{}\''))).toEqual({
+      method: 'PUT',
+      path: '/admin/flags/x',
+    });
+    expect(curlRequest(shellWords('-s -H "Authorization: Bearer k" "$API_URL/admin/ops/pause"'))).toEqual({
+      method: 'GET',
+      path: '/admin/ops/pause',
+    });
   });
   it('reads wrangler invocations as wrangler does', () => {
-    expect(wranglerProblems(shellWords(`kv key put --binding FLAGS global.safe_mode '{"enabled":true}' -e production --remote`))).toEqual([]);
+    expect(wranglerProblems(shellWords(`kv key put --binding FLAGS global.safe_mode '{"enabled":true}' -e production --remote`))).toEqual(
+      [],
+    );
     expect(wranglerProblems(shellWords('versions deploy --yes v1@100% --env production'))).toEqual([]);
     expect(wranglerProblems(shellWords('kv key put --binding FLAGS k v -e prod'))[0]).toMatch(/--env prod is not an environment/);
     expect(wranglerProblems(shellWords('kv key put --binding NOPE k v'))[0]).toMatch(/--binding NOPE is not a KV namespace/);

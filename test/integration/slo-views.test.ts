@@ -9,7 +9,9 @@ import { connect, freshDatabase } from '../support/pg';
 
 let db: pg.Client;
 const ops: string[] = [];
-beforeAll(async () => { db = await connect(); });
+beforeAll(async () => {
+  db = await connect();
+});
 afterAll(async () => {
   await db.query('DELETE FROM public.slo_targets WHERE operation = ANY($1)', [ops]);
   await db.end();
@@ -35,7 +37,11 @@ async function newOp(target?: { p95: number; availability: number }) {
   const op = `test.slo.${crypto.randomUUID()}`;
   ops.push(op);
   if (target) {
-    await db.query('INSERT INTO public.slo_targets (operation, latency_p95_ms, availability_target) VALUES ($1, $2, $3)', [op, target.p95, target.availability]);
+    await db.query('INSERT INTO public.slo_targets (operation, latency_p95_ms, availability_target) VALUES ($1, $2, $3)', [
+      op,
+      target.p95,
+      target.availability,
+    ]);
   }
   return op;
 }
@@ -52,13 +58,19 @@ describe('kernel_slos_at / vw_kernel_slos', () => {
       await rollup(op, minutesAgo(m), lat.length, m === 0 ? 3 : 0, lat);
     }
     await rollup(op, minutesAgo(60), 1000, 1000, Array(1000).fill(5000)); // just outside the hour
-    const { rows: [r] } = await db.query('SELECT * FROM public.kernel_slos_at($1) WHERE operation = $2', [T, op]);
+    const {
+      rows: [r],
+    } = await db.query('SELECT * FROM public.kernel_slos_at($1) WHERE operation = $2', [T, op]);
     expect(Number(r.requests)).toBe(all.length);
     expect(Number(r.errors)).toBe(3);
     expect(Number(r.error_rate)).toBeCloseTo(3 / all.length, 5);
     const merged: number[] = [];
     for (const ms of all) record(merged, ms);
-    for (const [q, col] of [[0.5, 'p50_ms'], [0.95, 'p95_ms'], [0.99, 'p99_ms']] as const) {
+    for (const [q, col] of [
+      [0.5, 'p50_ms'],
+      [0.95, 'p95_ms'],
+      [0.99, 'p99_ms'],
+    ] as const) {
       expect(r[col]).toBe(quantile(merged, q));
       const idx = bucketIndex(nearestRank(all, q));
       expect(r[col]).toBeGreaterThanOrEqual(bucketUpperMs(idx - 1));
@@ -74,7 +86,9 @@ describe('kernel_slos_at / vw_kernel_slos', () => {
   it('an operation without a target is listed with met = NULL', async () => {
     const op = await newOp();
     await rollup(op, minutesAgo(1), 10, 0);
-    const { rows: [r] } = await db.query('SELECT met, target_p95_ms FROM public.kernel_slos_at($1) WHERE operation = $2', [T, op]);
+    const {
+      rows: [r],
+    } = await db.query('SELECT met, target_p95_ms FROM public.kernel_slos_at($1) WHERE operation = $2', [T, op]);
     expect(r).toEqual({ met: null, target_p95_ms: null });
   });
 });
@@ -82,16 +96,18 @@ describe('kernel_slos_at / vw_kernel_slos', () => {
 describe('slo_burnrate_at / vw_slo_burnrate', () => {
   it('burn rate per window = error ratio / (1 - availability target)', async () => {
     const op = await newOp({ p95: 500, availability: 0.99 });
-    await rollup(op, minutesAgo(0), 100, 5);    // 5 m, 30 m, 1 h, 6 h
-    await rollup(op, minutesAgo(10), 100, 0);   // 30 m, 1 h, 6 h
-    await rollup(op, minutesAgo(45), 200, 2);   // 1 h, 6 h
+    await rollup(op, minutesAgo(0), 100, 5); // 5 m, 30 m, 1 h, 6 h
+    await rollup(op, minutesAgo(10), 100, 0); // 30 m, 1 h, 6 h
+    await rollup(op, minutesAgo(45), 200, 2); // 1 h, 6 h
     await rollup(op, minutesAgo(180), 1000, 10); // 6 h
     await rollup(op, minutesAgo(400), 5000, 5000); // outside every window
-    const { rows: [b] } = await db.query('SELECT * FROM public.slo_burnrate_at($1) WHERE operation = $2', [T, op]);
-    expect(Number(b.burn_rate_5m)).toBeCloseTo(5 / 100 / 0.01, 3);    // 5.0
-    expect(Number(b.burn_rate_30m)).toBeCloseTo(5 / 200 / 0.01, 3);   // 2.5
-    expect(Number(b.burn_rate_1h)).toBeCloseTo(7 / 400 / 0.01, 3);    // 1.75
-    expect(Number(b.burn_rate_6h)).toBeCloseTo(17 / 1400 / 0.01, 3);  // 1.214
+    const {
+      rows: [b],
+    } = await db.query('SELECT * FROM public.slo_burnrate_at($1) WHERE operation = $2', [T, op]);
+    expect(Number(b.burn_rate_5m)).toBeCloseTo(5 / 100 / 0.01, 3); // 5.0
+    expect(Number(b.burn_rate_30m)).toBeCloseTo(5 / 200 / 0.01, 3); // 2.5
+    expect(Number(b.burn_rate_1h)).toBeCloseTo(7 / 400 / 0.01, 3); // 1.75
+    expect(Number(b.burn_rate_6h)).toBeCloseTo(17 / 1400 / 0.01, 3); // 1.214
     expect(b.burn_rate).toBe(b.burn_rate_1h);
     expect(Number(b.requests_1h)).toBe(400);
     expect(Number(b.errors_1h)).toBe(7);
@@ -101,16 +117,18 @@ describe('slo_burnrate_at / vw_slo_burnrate', () => {
 
   it('page when 1 h and 5 m both exceed 14.4; ticket when 6 h and 30 m both exceed 6', async () => {
     const fast = await newOp({ p95: 500, availability: 0.999 });
-    await rollup(fast, minutesAgo(2), 1000, 30);   // 5 m: 30 / 1000 / 0.001 = 30
-    await rollup(fast, minutesAgo(40), 1000, 0);   // 1 h: 30 / 2000 / 0.001 = 15 → page
+    await rollup(fast, minutesAgo(2), 1000, 30); // 5 m: 30 / 1000 / 0.001 = 30
+    await rollup(fast, minutesAgo(40), 1000, 0); // 1 h: 30 / 2000 / 0.001 = 15 → page
     const spike = await newOp({ p95: 500, availability: 0.999 });
-    await rollup(spike, minutesAgo(1), 100, 10);    // 5 m: 100
+    await rollup(spike, minutesAgo(1), 100, 10); // 5 m: 100
     await rollup(spike, minutesAgo(50), 10_000, 0); // 1 h: 10 / 10100 / 0.001 ≈ 0.99 → no page
     const slow = await newOp({ p95: 500, availability: 0.999 });
-    await rollup(slow, minutesAgo(20), 1000, 8);    // 30 m: 8 → 6 h: 8/1000... + below
-    await rollup(slow, minutesAgo(200), 1000, 6);   // 6 h: 14 / 2000 / 0.001 = 7 → ticket
+    await rollup(slow, minutesAgo(20), 1000, 8); // 30 m: 8 → 6 h: 8/1000... + below
+    await rollup(slow, minutesAgo(200), 1000, 6); // 6 h: 14 / 2000 / 0.001 = 7 → ticket
     const { rows } = await db.query(
-      'SELECT operation, page_alert, ticket_alert FROM public.slo_burnrate_at($1) WHERE operation = ANY($2)', [T, [fast, spike, slow]]);
+      'SELECT operation, page_alert, ticket_alert FROM public.slo_burnrate_at($1) WHERE operation = ANY($2)',
+      [T, [fast, spike, slow]],
+    );
     const byOp = Object.fromEntries(rows.map((r) => [r.operation, [r.page_alert, r.ticket_alert]]));
     expect(byOp[fast]).toEqual([true, true]); // a fast burn is a slow burn too (6 h 15, 30 m 30)
     expect(byOp[spike]).toEqual([false, false]); // a 5-minute spike alone does not page
@@ -119,11 +137,19 @@ describe('slo_burnrate_at / vw_slo_burnrate', () => {
 
   it('slo_burnrate_series gives one point per step, NULL where there was no traffic', async () => {
     const op = await newOp({ p95: 500, availability: 0.99 });
-    await rollup(op, minutesAgo(0), 100, 4);   // last step
-    await rollup(op, minutesAgo(25), 50, 0);   // step 3 of 6 (10-minute steps: 59..0 minutes ago)
-    const { rows } = await db.query('SELECT step, requests, burn_rate FROM public.slo_burnrate_series($1, 10, 6) WHERE operation = $2 ORDER BY step', [T, op]);
+    await rollup(op, minutesAgo(0), 100, 4); // last step
+    await rollup(op, minutesAgo(25), 50, 0); // step 3 of 6 (10-minute steps: 59..0 minutes ago)
+    const { rows } = await db.query(
+      'SELECT step, requests, burn_rate FROM public.slo_burnrate_series($1, 10, 6) WHERE operation = $2 ORDER BY step',
+      [T, op],
+    );
     expect(rows.map((r) => [r.step, Number(r.requests), r.burn_rate === null ? null : Number(r.burn_rate)])).toEqual([
-      [0, 0, null], [1, 0, null], [2, 0, null], [3, 50, 0], [4, 0, null], [5, 100, 4],
+      [0, 0, null],
+      [1, 0, null],
+      [2, 0, null],
+      [3, 50, 0],
+      [4, 0, null],
+      [5, 100, 4],
     ]);
   });
 });
@@ -143,7 +169,9 @@ describe('gc_metrics', () => {
           ('http_5xx_rate', 'closed-old', 'resolved', 'page', 0.01, now(), now(), now() - interval '200 days'),
           ('http_5xx_rate', 'open-old', 'firing', 'page', 0.01, now(), now(), now() - interval '200 days'),
           ('http_5xx_rate', 'closed-new', 'cancelled', 'page', 0.01, now(), now(), now());`);
-      const { rows: [r] } = await c.query('SELECT public.gc_metrics(5000) AS n');
+      const {
+        rows: [r],
+      } = await c.query('SELECT public.gc_metrics(5000) AS n');
       expect(Number(r.n)).toBe(4);
       const left = await c.query(`
         SELECT (SELECT array_agg(operation) FROM public.request_metrics_minute) AS rollups,

@@ -47,7 +47,11 @@ export function fakeWrangler(initial = [{ version_id: 'v-stable', percentage: 10
   return {
     dir,
     path: `${dir}:${process.env.PATH}`,
-    calls: () => readFileSync(path.join(dir, 'calls.ndjson'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)),
+    calls: () =>
+      readFileSync(path.join(dir, 'calls.ndjson'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
     deployment: () => JSON.parse(readFileSync(path.join(dir, 'deployment.json'), 'utf8')).versions,
   };
 }

@@ -38,9 +38,10 @@ export async function freshDatabase(opts: { migrate?: boolean } = {}): Promise<{
   const url = new URL(inject('databaseUrl'));
   const admin = await connect();
   try {
-    const statements = opts.migrate === false
-      ? [`CREATE DATABASE ${name}`]
-      : cloneDatabaseStatements(name, inject('templateDatabase'), url.pathname.slice(1));
+    const statements =
+      opts.migrate === false
+        ? [`CREATE DATABASE ${name}`]
+        : cloneDatabaseStatements(name, inject('templateDatabase'), url.pathname.slice(1));
     for (const statement of statements) await admin.query(statement);
   } finally {
     await admin.end();

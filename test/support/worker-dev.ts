@@ -2,7 +2,7 @@
 // random port, against a private database of the test Postgres, for tests that drive it from the
 // outside (a browser, raw HTTP, cron triggers with a chosen time). Time-bounded start and stop;
 // the whole process group is killed at the end, so no workerd outlives the test.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,19 +20,36 @@ export interface WorkerDev {
   stop(): Promise<void>;
 }
 
-export async function startWorkerDev(opts: { databaseUrl: string; vars: Record<string, string>; startTimeoutMs?: number }): Promise<WorkerDev> {
+export async function startWorkerDev(opts: {
+  databaseUrl: string;
+  vars: Record<string, string>;
+  startTimeoutMs?: number;
+}): Promise<WorkerDev> {
   const port = await freePort();
   const inspector = await freePort();
   const persist = await mkdtemp(path.join(os.tmpdir(), 'edge-wrangler-'));
   const vars = {
     DATABASE_URL: opts.databaseUrl,
     NEON_WS_PROXY_PORT: String(inject('wsProxyPort')),
-    SERVICE_ROLE_KEY_NEXT: '', AUTH_JWKS_URL: '', AUTH_ISSUER: '', AUTH_AUDIENCE: '', ALERT_WEBHOOK_URL: '',
+    SERVICE_ROLE_KEY_NEXT: '',
+    AUTH_JWKS_URL: '',
+    AUTH_ISSUER: '',
+    AUTH_AUDIENCE: '',
+    ALERT_WEBHOOK_URL: '',
     ...opts.vars,
   };
   const args = [
-    'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
-    '--test-scheduled', '--show-interactive-dev-session=false', '--persist-to', persist,
+    'dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--inspector-port',
+    String(inspector),
+    '--test-scheduled',
+    '--show-interactive-dev-session=false',
+    '--persist-to',
+    persist,
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
   ];
   let out = '';
@@ -48,9 +65,17 @@ export async function startWorkerDev(opts: { databaseUrl: string; vars: Record<s
 
   const stop = async () => {
     if (child.exitCode === null && child.pid) {
-      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
       await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 5_000))]);
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
     await rm(persist, { recursive: true, force: true });
   };
@@ -64,7 +89,9 @@ export async function startWorkerDev(opts: { databaseUrl: string; vars: Record<s
     try {
       const res = await fetch(`${base}/health`);
       if (res.status === 200 || res.status === 503) break;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`wrangler dev did not answer /health in time:\n${out.slice(-3000)}`);

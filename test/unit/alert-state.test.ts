@@ -30,7 +30,11 @@ describe('step', () => {
   });
 
   it('a breach that clears before `for` is cancelled, never fired (no flapping pages)', () => {
-    expect(step({ state: 'pending', pendingSince: t(0) }, false, t(60), 120)).toEqual({ kind: 'transition', from: 'pending', to: 'cancelled' });
+    expect(step({ state: 'pending', pendingSince: t(0) }, false, t(60), 120)).toEqual({
+      kind: 'transition',
+      from: 'pending',
+      to: 'cancelled',
+    });
   });
 
   it('for = 0 fires at once', () => {

@@ -6,16 +6,24 @@ describe('npm run dlq arguments', () => {
   it('list → GET /admin/dlq with the filters', () => {
     expect(dlqRequest(['list'])).toEqual({ method: 'GET', path: '/admin/dlq', json: false });
     expect(dlqRequest(['list', '--source', 'discovery', '--limit', '10', '--json'])).toEqual({
-      method: 'GET', path: '/admin/dlq?source=discovery&limit=10', json: true,
+      method: 'GET',
+      path: '/admin/dlq?source=discovery&limit=10',
+      json: true,
     });
   });
 
   it('redrive and purge → POST with ids or all, source, age and reason', () => {
     expect(dlqRequest(['redrive', '--id', 'a', '--id', '42', '--reason', 'fixed'])).toEqual({
-      method: 'POST', path: '/admin/dlq/redrive', body: { ids: ['a', '42'], reason: 'fixed' }, json: true,
+      method: 'POST',
+      path: '/admin/dlq/redrive',
+      body: { ids: ['a', '42'], reason: 'fixed' },
+      json: true,
     });
     expect(dlqRequest(['purge', '--all', '--source', 'events', '--older-than', '7d'])).toEqual({
-      method: 'POST', path: '/admin/dlq/purge', body: { all: true, source: 'events', older_than_seconds: 604_800 }, json: true,
+      method: 'POST',
+      path: '/admin/dlq/purge',
+      body: { all: true, source: 'events', older_than_seconds: 604_800 },
+      json: true,
     });
   });
 

@@ -1,6 +1,6 @@
 // The three-way merge of one flag (src/flags/merge.ts), case by case.
 import { describe, expect, it } from 'vitest';
-import { applyWrite, mergeFlag, type KvSide, type MergeInput, type PgSide } from '../../src/flags/merge';
+import { applyWrite, type KvSide, type MergeInput, mergeFlag, type PgSide } from '../../src/flags/merge';
 
 const ON = { enabled: true };
 const OFF = { enabled: false };
@@ -11,7 +11,15 @@ const T2 = new Date('2026-01-01T00:01:00Z');
 const pg = (value: unknown, at = T1, by: string | null = 'sql:postgres'): PgSide => ({ state: 'valid', value, at, by });
 const kv = (value: unknown, meta: { rev?: number; updated_at?: string } | null = null): KvSide => ({ state: 'valid', value, meta });
 const input = (over: Partial<MergeInput>): MergeInput => ({
-  key: 'global.safe_mode', base: OFF, rev: 3, pg: pg(OFF, T0), kv: kv(OFF, { rev: 3 }), observedAt: T2, rejected: {}, actor: 'cron:flag-sync', ...over,
+  key: 'global.safe_mode',
+  base: OFF,
+  rev: 3,
+  pg: pg(OFF, T0),
+  kv: kv(OFF, { rev: 3 }),
+  observedAt: T2,
+  rejected: {},
+  actor: 'cron:flag-sync',
+  ...over,
 });
 
 describe('mergeFlag', () => {
@@ -22,7 +30,9 @@ describe('mergeFlag', () => {
   });
 
   it('keys in a different order or spacing are the same value', () => {
-    const plan = mergeFlag(input({ base: { version: 'a', epsilon: 0.1 }, pg: pg({ epsilon: 0.1, version: 'a' }), kv: kv({ version: 'a', epsilon: 0.1 }) }));
+    const plan = mergeFlag(
+      input({ base: { version: 'a', epsilon: 0.1 }, pg: pg({ epsilon: 0.1, version: 'a' }), kv: kv({ version: 'a', epsilon: 0.1 }) }),
+    );
     expect(plan.outcome).toBe('in_sync');
   });
 
@@ -30,7 +40,15 @@ describe('mergeFlag', () => {
     const plan = mergeFlag(input({ pg: pg(ON, T1, 'sql:postgres') }));
     expect(plan).toMatchObject({ outcome: 'sql', target: ON, baseChanged: true, source: 'sql', putKv: true, targetAt: T1 });
     expect(plan.pg).toBeUndefined();
-    expect(plan.ledger).toEqual([expect.objectContaining({ actor: 'sql', action: 'flag.set', oldValue: OFF, newValue: ON, metadata: expect.objectContaining({ path: 'sql', updated_by: 'sql:postgres' }) })]);
+    expect(plan.ledger).toEqual([
+      expect.objectContaining({
+        actor: 'sql',
+        action: 'flag.set',
+        oldValue: OFF,
+        newValue: ON,
+        metadata: expect.objectContaining({ path: 'sql', updated_by: 'sql:postgres' }),
+      }),
+    ]);
   });
 
   it('KV changed (operator put, no metadata): write Postgres dated when observed, ledger path kv', () => {
@@ -121,7 +139,13 @@ describe('mergeFlag', () => {
 describe('applyWrite (API/CLI on top of a merge)', () => {
   it('records an unsynced KV change first, then the write, old = the value in force', () => {
     const plan = mergeFlag(input({ kv: kv(ON) }));
-    expect(applyWrite(plan, { enabled: false, rollout: { percent: 5, value: { enabled: true } } }, { actor: 'cli', path: 'cli', reason: 'canary' })).toBe(true);
+    expect(
+      applyWrite(
+        plan,
+        { enabled: false, rollout: { percent: 5, value: { enabled: true } } },
+        { actor: 'cli', path: 'cli', reason: 'canary' },
+      ),
+    ).toBe(true);
     expect(plan.ledger.map((l) => [l.actor, l.oldValue, l.newValue])).toEqual([
       ['kv', OFF, ON],
       ['cli', ON, { enabled: false, rollout: { percent: 5, value: { enabled: true } } }],

@@ -1,7 +1,7 @@
 // Sticky percentage buckets: stable, in range, monotone in the percentage, independent per flag.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FLAG_KEYS, parseFlag, type FlagKey } from '../../src/flags/definitions';
+import { FLAG_KEYS, type FlagKey, parseFlag } from '../../src/flags/definitions';
 import { bucket, evaluateFlag } from '../../src/flags/rollout';
 
 const uuid = fc.uuid();
@@ -17,8 +17,7 @@ function safeModeCanary(p: number) {
 const inCanary = (p: number, user: string) => evaluateFlag('global.safe_mode', safeModeCanary(p), user).enabled === false;
 
 /** Sequential ids: the worst case for a weak hash (they differ only in the last hex digits). */
-const sequentialIds = (n: number) =>
-  Array.from({ length: n }, (_, i) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`);
+const sequentialIds = (n: number) => Array.from({ length: n }, (_, i) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`);
 
 describe('bucket(flag key, user id)', () => {
   it('is an integer in 0–99, the same on every call and for either case of the UUID', () => {
@@ -107,7 +106,9 @@ describe('rollout evaluation', () => {
 
   it('merges the rollout value over the base: a policy canary changes only the version', () => {
     const parsed = parseFlag('ranker.policy', {
-      version: 'epsilon_greedy_v1', epsilon: 0.08, rollout: { percent: 100, value: { version: 'epsilon_greedy_v2' } },
+      version: 'epsilon_greedy_v1',
+      epsilon: 0.08,
+      rollout: { percent: 100, value: { version: 'epsilon_greedy_v2' } },
     });
     expect(parsed.success).toBe(true);
     const flag = parsed.data!;
@@ -124,7 +125,11 @@ describe('stored value validation', () => {
     ['global.safe_mode', { enabled: true, rollout: { percent: 5, value: { enabled: 'no' } } }, 'rollout.value.enabled'],
     ['global.safe_mode', { enabled: true, rollout: { percent: 5 } }, 'rollout.value'],
     ['global.safe_mode', { enabled: true, rollout: { percent: 5, value: {}, salt: 'x' } }, 'rollout'],
-    ['global.safe_mode', { enabled: true, rollout: { percent: 5, value: { rollout: { percent: 1, value: {} } } } }, 'rollout.value.rollout'],
+    [
+      'global.safe_mode',
+      { enabled: true, rollout: { percent: 5, value: { rollout: { percent: 1, value: {} } } } },
+      'rollout.value.rollout',
+    ],
     ['ranker.policy', { version: 'v', epsilon: 0.1, rollout: { percent: 5, value: { epsilon: 2 } } }, 'rollout.value.epsilon'],
     ['ranker.policy', { version: '', epsilon: 0.1 }, 'version'],
     ['learning.enabled', 'true', '(root)'],

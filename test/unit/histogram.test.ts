@@ -2,7 +2,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  HISTOGRAM_BUCKETS, addHistograms, bucketIndex, bucketUpperMs, histogramCount, quantile, record, trimHistogram,
+  addHistograms,
+  bucketIndex,
+  bucketUpperMs,
+  HISTOGRAM_BUCKETS,
+  histogramCount,
+  quantile,
+  record,
+  trimHistogram,
 } from '../../src/observability/histogram';
 
 describe('bucketIndex / bucketUpperMs', () => {
@@ -31,19 +38,22 @@ describe('quantile', () => {
   const exactRank = (values: number[], q: number) => [...values].sort((a, b) => a - b)[Math.max(Math.ceil(q * values.length), 1) - 1]!;
 
   it('is within the bucket of the exact nearest-rank value, for any sample', () => {
-    fc.assert(fc.property(
-      fc.array(fc.double({ min: 0, max: 600_000, noNaN: true }), { minLength: 1, maxLength: 400 }),
-      fc.constantFrom(0.5, 0.9, 0.95, 0.99, 1),
-      (values, q) => {
-        const hist: number[] = [];
-        for (const v of values) record(hist, v);
-        const got = quantile(hist, q)!;
-        const idx = bucketIndex(exactRank(values, q));
-        const lower = idx === 0 ? 0 : bucketUpperMs(idx - 1);
-        expect(got).toBeGreaterThanOrEqual(lower);
-        expect(got).toBeLessThanOrEqual(bucketUpperMs(idx));
-      },
-    ), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: 0, max: 600_000, noNaN: true }), { minLength: 1, maxLength: 400 }),
+        fc.constantFrom(0.5, 0.9, 0.95, 0.99, 1),
+        (values, q) => {
+          const hist: number[] = [];
+          for (const v of values) record(hist, v);
+          const got = quantile(hist, q)!;
+          const idx = bucketIndex(exactRank(values, q));
+          const lower = idx === 0 ? 0 : bucketUpperMs(idx - 1);
+          expect(got).toBeGreaterThanOrEqual(lower);
+          expect(got).toBeLessThanOrEqual(bucketUpperMs(idx));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('interpolates inside a bucket and is null for an empty histogram', () => {

@@ -33,16 +33,20 @@ function parse(literal: string): (string | null)[] {
 
 describe('pg array literals', () => {
   it('text arrays round-trip any string and null', () => {
-    fc.assert(fc.property(fc.array(fc.option(fc.string({ unit: 'grapheme' }), { nil: null })), (xs) => {
-      expect(parse(textArray(xs))).toEqual(xs);
-    }));
+    fc.assert(
+      fc.property(fc.array(fc.option(fc.string({ unit: 'grapheme' }), { nil: null })), (xs) => {
+        expect(parse(textArray(xs))).toEqual(xs);
+      }),
+    );
     expect(textArray(['NULL', null, 'a"b\\c', '{x,y}'])).toBe('{"NULL",NULL,"a\\"b\\\\c","{x,y}"}');
   });
 
   it('numbers keep full precision; non-finite numbers are refused', () => {
-    fc.assert(fc.property(fc.array(fc.option(fc.double({ noNaN: true, noDefaultInfinity: true }), { nil: null })), (xs) => {
-      expect(parse(numberArray(xs)).map((v) => (v === null ? null : Number(v)))).toEqual(xs.map((x) => (Object.is(x, -0) ? 0 : x)));
-    }));
+    fc.assert(
+      fc.property(fc.array(fc.option(fc.double({ noNaN: true, noDefaultInfinity: true }), { nil: null })), (xs) => {
+        expect(parse(numberArray(xs)).map((v) => (v === null ? null : Number(v)))).toEqual(xs.map((x) => (Object.is(x, -0) ? 0 : x)));
+      }),
+    );
     expect(() => numberArray([Number.NaN])).toThrow(RangeError);
   });
 

@@ -2,18 +2,20 @@
 // depth; explicit opt-ins (loose objects, records, catchall) and intersections are left alone.
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { strictify } from '../../src/lib/strict-body';
+import { strictify } from '../../src/http/strict-body';
 
 const codes = (r: { success: boolean; error?: z.ZodError }) => (r.success ? [] : r.error!.issues.map((i) => i.code));
 
 describe('strictify', () => {
   it('rejects unknown keys at the top, in nested objects, arrays, optionals and unions', () => {
-    const schema = strictify(z.object({
-      a: z.number(),
-      nested: z.object({ b: z.string() }).optional(),
-      list: z.array(z.object({ id: z.string() })).default([]),
-      either: z.union([z.object({ kind: z.literal('x'), x: z.number() }), z.object({ kind: z.literal('y') })]).optional(),
-    }));
+    const schema = strictify(
+      z.object({
+        a: z.number(),
+        nested: z.object({ b: z.string() }).optional(),
+        list: z.array(z.object({ id: z.string() })).default([]),
+        either: z.union([z.object({ kind: z.literal('x'), x: z.number() }), z.object({ kind: z.literal('y') })]).optional(),
+      }),
+    );
     expect(schema.safeParse({ a: 1 }).success).toBe(true);
     expect(codes(schema.safeParse({ a: 1, extra: true }))).toEqual(['unrecognized_keys']);
     expect(codes(schema.safeParse({ a: 1, nested: { b: 'x', c: 1 } }))).toEqual(['unrecognized_keys']);
@@ -29,12 +31,14 @@ describe('strictify', () => {
   });
 
   it('leaves explicit opt-ins alone: loose objects, records, catchall, intersections', () => {
-    const schema = strictify(z.object({
-      loose: z.looseObject({ a: z.number() }),
-      record: z.record(z.string(), z.number()),
-      caught: z.object({}).catchall(z.string()),
-      both: z.intersection(z.object({ a: z.number() }), z.object({ b: z.number() })),
-    }));
+    const schema = strictify(
+      z.object({
+        loose: z.looseObject({ a: z.number() }),
+        record: z.record(z.string(), z.number()),
+        caught: z.object({}).catchall(z.string()),
+        both: z.intersection(z.object({ a: z.number() }), z.object({ b: z.number() })),
+      }),
+    );
     const value = { loose: { a: 1, extra: 'kept' }, record: { any: 1 }, caught: { k: 'v' }, both: { a: 1, b: 2 } };
     expect(schema.parse(value)).toEqual(value);
   });

@@ -7,8 +7,7 @@ import { jobMessage } from '../../src/discovery/messages';
 import { guideSqlOf } from '../support/guide-text';
 import { jobRows, newInterest, newJob, newUser, waitFor } from './discovery-support';
 import { useFreshWorkerDatabase } from './fresh-db';
-import { call, envelope, serviceHeaders, testDb } from './support';
-import type { Db } from '../../src/db/client';
+import { call, type TestDb as Db, envelope, serviceHeaders, testDb } from './support';
 
 const db = testDb();
 const fresh = useFreshWorkerDatabase();
@@ -17,7 +16,10 @@ afterAll(() => db.end());
 async function deadJob(d: Db, opts: { userId?: string; interestId?: string } = {}): Promise<string> {
   const interestId = opts.interestId ?? (await newInterest(d)).interestId;
   const id = await newJob(d, interestId, { userId: opts.userId });
-  await d.query(`UPDATE public.marketplace_discovery_queue SET status = 'error', attempts = 6, last_error = 'boom', dead_at = now() WHERE id = $1`, [id]);
+  await d.query(
+    `UPDATE public.marketplace_discovery_queue SET status = 'error', attempts = 6, last_error = 'boom', dead_at = now() WHERE id = $1`,
+    [id],
+  );
   return id;
 }
 
@@ -26,7 +28,9 @@ const post = (path: string, json: unknown, headers: Record<string, string> = {})
 
 async function ledger(d: Db, requestId: string) {
   return d.query<{ actor: string; action: string; target: string; old_value: any; new_value: any; reason: string | null }>(
-    'SELECT actor, action, target, old_value, new_value, reason FROM public.ai_action_ledger WHERE request_id = $1', [requestId]);
+    'SELECT actor, action, target, old_value, new_value, reason FROM public.ai_action_ledger WHERE request_id = $1',
+    [requestId],
+  );
 }
 
 describe('dead letters by id', () => {
@@ -60,12 +64,23 @@ describe('dead letters by id', () => {
     const [revived] = await jobRows(db, [id]);
     expect(revived).toMatchObject({ attempts: 0, dead_at: null });
     expect(revived!.relayed_at).not.toBeNull();
-    const done = await waitFor(() => jobRows(db, [id]), (r) => r[0]!.status === 'done', 30_000, 'redriven job done');
+    const done = await waitFor(
+      () => jobRows(db, [id]),
+      (r) => r[0]!.status === 'done',
+      30_000,
+      'redriven job done',
+    );
     expect(done[0]!.attempts).toBe(1);
-    expect(await ledger(db, requestId)).toEqual([{
-      actor: 'cli', action: 'dlq.redrive', target: 'dlq:all', old_value: null, reason: 'catalog fixed',
-      new_value: { discovery: 1, superseded: 0, events_resent: 0, events_requeued: 0, events_unsendable: 0 },
-    }]);
+    expect(await ledger(db, requestId)).toEqual([
+      {
+        actor: 'cli',
+        action: 'dlq.redrive',
+        target: 'dlq:all',
+        old_value: null,
+        reason: 'catalog fixed',
+        new_value: { discovery: 1, superseded: 0, events_resent: 0, events_requeued: 0, events_unsendable: 0 },
+      },
+    ]);
   });
 
   it('redrive leaves a dead job whose user and interest already have a live job (superseded)', async () => {
@@ -85,13 +100,25 @@ describe('dead letters by id', () => {
     const [dead] = await db.query<{ id: string }>(
       `INSERT INTO public.events_queue (topic, payload, status, attempts, last_error, dead_at)
        VALUES ('discovery.job', $1::jsonb, 'error', 6, 'retries exhausted on edge-discovery', now()) RETURNING id::text`,
-      [JSON.stringify({ dead_key: `edge-discovery-dlq:${crypto.randomUUID()}`, queue: 'edge-discovery-dlq', message_id: 'm', body: jobMessage(job, 'discovery.user-signup') })],
+      [
+        JSON.stringify({
+          dead_key: `edge-discovery-dlq:${crypto.randomUUID()}`,
+          queue: 'edge-discovery-dlq',
+          message_id: 'm',
+          body: jobMessage(job, 'discovery.user-signup'),
+        }),
+      ],
     );
     const res = await post('/admin/dlq/redrive', { ids: [dead!.id] });
     expect(res.json).toMatchObject({ events_resent: 1, discovery: 0 });
     const [row] = await db.query<{ status: string }>('SELECT status FROM public.events_queue WHERE id = $1', [dead!.id]);
     expect(row!.status).toBe('done');
-    await waitFor(() => jobRows(db, [job]), (r) => r[0]!.status === 'done', 30_000, 'job of the re-sent message done');
+    await waitFor(
+      () => jobRows(db, [job]),
+      (r) => r[0]!.status === 'done',
+      30_000,
+      'job of the re-sent message done',
+    );
   });
 
   it('purge deletes the selected dead rows only, and records what it deleted', async () => {
@@ -101,10 +128,16 @@ describe('dead letters by id', () => {
     const res = await post('/admin/dlq/purge', { ids: [gone], reason: 'reviewed' }, { 'x-request-id': requestId });
     expect(res.json).toEqual({ discovery: 1, events: 0 });
     expect(await jobRows(db, [gone, kept])).toEqual([expect.objectContaining({ id: kept, status: 'error' })]);
-    expect(await ledger(db, requestId)).toEqual([{
-      actor: 'api:service', action: 'dlq.purge', target: 'dlq:all', old_value: { discovery: 1, events: 0, ids: [gone] },
-      new_value: null, reason: 'reviewed',
-    }]);
+    expect(await ledger(db, requestId)).toEqual([
+      {
+        actor: 'api:service',
+        action: 'dlq.purge',
+        target: 'dlq:all',
+        old_value: { discovery: 1, events: 0, ids: [gone] },
+        new_value: null,
+        reason: 'reviewed',
+      },
+    ]);
   });
 });
 
@@ -115,7 +148,10 @@ describe('dead letters, all of them (private database)', () => {
     const a = await deadJob(fresh.db);
     const b = await deadJob(fresh.db);
     await fresh.db.query(`UPDATE public.marketplace_discovery_queue SET dead_at = now() - interval '2 days' WHERE id = $1`, [a]);
-    expect(await freshPost('/admin/dlq/purge', { all: true, source: 'discovery', older_than_seconds: 86_400 })).toEqual({ discovery: 1, events: 0 });
+    expect(await freshPost('/admin/dlq/purge', { all: true, source: 'discovery', older_than_seconds: 86_400 })).toEqual({
+      discovery: 1,
+      events: 0,
+    });
     expect((await jobRows(fresh.db, [a, b])).map((r) => r.id)).toEqual([b]);
     expect(await freshPost('/admin/dlq/redrive', { all: true, source: 'discovery' })).toMatchObject({ discovery: 1 });
     expect((await fresh.db.query(`SELECT 1 FROM public.vw_dead_letter_queue WHERE source = 'discovery'`)).length).toBe(0);
@@ -126,7 +162,10 @@ describe('dead letters, all of them (private database)', () => {
     const requeueAll = statements.find((s) => s.startsWith('UPDATE public.marketplace_discovery_queue'))!;
     const clearDlq = statements.find((s) => s.startsWith('DELETE FROM public.marketplace_discovery_queue'))!;
     const stuck = await newJob(fresh.db, '11111111-1111-1111-1111-111111111111');
-    await fresh.db.query(`UPDATE public.marketplace_discovery_queue SET status = 'processing', lease_token = gen_random_uuid(), lease_expires_at = now() - interval '1 minute' WHERE id = $1`, [stuck]);
+    await fresh.db.query(
+      `UPDATE public.marketplace_discovery_queue SET status = 'processing', lease_token = gen_random_uuid(), lease_expires_at = now() - interval '1 minute' WHERE id = $1`,
+      [stuck],
+    );
     const dead = await deadJob(fresh.db);
     await fresh.db.query(requeueAll);
     await fresh.db.query(clearDlq);

@@ -4,8 +4,8 @@
 // Every test uses its own operation and rules (evaluated with rule_ids), so the shared database's
 // seeded rules and other traffic play no part.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, serviceHeaders, testDb } from './support';
 import { eventually, faultHeaders, rollupTotals } from './slo-support';
+import { call, serviceHeaders, testDb } from './support';
 
 const db = testDb();
 const rules: string[] = [];
@@ -26,14 +26,23 @@ async function newRule(r: { metric: string; subject: string; threshold: number; 
 }
 
 async function evaluate(ruleIds: string[], at: number) {
-  const res = await call('/admin/alerts/evaluate', { method: 'POST', headers: serviceHeaders(), json: { rule_ids: ruleIds, at: new Date(at).toISOString() } });
+  const res = await call('/admin/alerts/evaluate', {
+    method: 'POST',
+    headers: serviceHeaders(),
+    json: { rule_ids: ruleIds, at: new Date(at).toISOString() },
+  });
   expect(res.status).toBe(200);
-  return res.json as { transitions: { rule_id: string; from: string | null; to: string; value: number; silenced: boolean }[]; errors: { rule_id: string }[] };
+  return res.json as {
+    transitions: { rule_id: string; from: string | null; to: string; value: number; silenced: boolean }[];
+    errors: { rule_id: string }[];
+  };
 }
 
 async function episodes(ruleId: string) {
   return db.query<{ state: string; pending_since: Date; fired_at: Date | null; resolved_at: Date | null; last_value: number }>(
-    'SELECT state, pending_since, fired_at, resolved_at, last_value FROM public.alerts WHERE rule_id = $1 ORDER BY id', [ruleId]);
+    'SELECT state, pending_since, fired_at, resolved_at, last_value FROM public.alerts WHERE rule_id = $1 ORDER BY id',
+    [ruleId],
+  );
 }
 
 /** 12 requests of `op` with `delayMs` of injected latency, then wait until they are in the rollups. */
@@ -96,11 +105,17 @@ describe('alert lifecycle', () => {
   it('a silenced rule still tracks state but marks its transitions silenced; the change is in the ledger', async () => {
     const op = slowOp;
     const rule = await newRule({ metric: 'kernel.p95_ms', subject: op, threshold: 250, forSeconds: 0, minSamples: 10 });
-    const patch = await call(`/admin/alert-rules/${rule}`, { method: 'PATCH', headers: serviceHeaders(), json: { silence_minutes: 90, reason: 'maintenance window' } });
+    const patch = await call(`/admin/alert-rules/${rule}`, {
+      method: 'PATCH',
+      headers: serviceHeaders(),
+      json: { silence_minutes: 90, reason: 'maintenance window' },
+    });
     expect(patch.status).toBe(200);
     expect(new Date(patch.json.rule.silenced_until).getTime()).toBeGreaterThan(Date.now() + 80 * 60_000);
     const [ledger] = await db.query<{ actor: string; reason: string }>(
-      `SELECT actor, reason FROM public.ai_action_ledger WHERE action = 'alert_rule.update' AND target = $1`, [rule]);
+      `SELECT actor, reason FROM public.ai_action_ledger WHERE action = 'alert_rule.update' AND target = $1`,
+      [rule],
+    );
     expect(ledger).toEqual({ actor: 'api:service', reason: 'maintenance window' });
     const r = await evaluate([rule], Date.now());
     expect(r.transitions).toMatchObject([{ from: null, to: 'firing', silenced: true }]);
@@ -111,7 +126,9 @@ describe('alert lifecycle', () => {
     const rule = await newRule({ metric: 'kernel.p95_ms', subject: op, threshold: 250, forSeconds: 0, minSamples: 10 });
     await evaluate([rule], Date.now());
     expect((await episodes(rule))[0]!.state).toBe('firing');
-    expect((await call(`/admin/alert-rules/${rule}`, { method: 'PATCH', headers: serviceHeaders(), json: { enabled: false } })).status).toBe(200);
+    expect(
+      (await call(`/admin/alert-rules/${rule}`, { method: 'PATCH', headers: serviceHeaders(), json: { enabled: false } })).status,
+    ).toBe(200);
     const r = await evaluate([rule], Date.now());
     expect(r.transitions).toMatchObject([{ rule_id: rule, from: 'firing', to: 'resolved' }]);
   });
@@ -127,7 +144,7 @@ describe('alert lifecycle', () => {
 });
 
 describe('alert admin API', () => {
-  it('lists the seeded rules: the guide\'s five thresholds (plus the SRE burn pair)', async () => {
+  it("lists the seeded rules: the guide's five thresholds (plus the SRE burn pair)", async () => {
     const res = await call('/admin/alert-rules', { headers: serviceHeaders() });
     expect(res.status).toBe(200);
     const byId = Object.fromEntries(res.json.rules.map((r: { id: string }) => [r.id, r]));
@@ -139,7 +156,9 @@ describe('alert admin API', () => {
   });
 
   it('rejects unknown rules, bad patches and missing credentials with the error envelope', async () => {
-    expect((await call('/admin/alert-rules/no_such_rule', { method: 'PATCH', headers: serviceHeaders(), json: { threshold: 1 } })).status).toBe(404);
+    expect(
+      (await call('/admin/alert-rules/no_such_rule', { method: 'PATCH', headers: serviceHeaders(), json: { threshold: 1 } })).status,
+    ).toBe(404);
     const bad = await call('/admin/alert-rules/slo_burn_rate', { method: 'PATCH', headers: serviceHeaders(), json: { action: 'reboot' } });
     expect(bad.status).toBe(400);
     expect(bad.json.error.code).toBe('invalid_request');
@@ -163,9 +182,13 @@ describe('exploration vs epsilon', () => {
          ('policy.exploration_rate', $1, $4, 0.2, 800), ('policy.epsilon', $1, $4, 0.08, 0),
          ('policy.exploration_rate', $2, $4, 0.09, 800), ('policy.epsilon', $2, $4, 0.08, 0),
          ('policy.exploration_rate', $3, $4, 0, 800), ('policy.epsilon', $3, $4, 0, 0)`,
-      [policy, calm, safe, minute]);
-    const rules = await Promise.all([policy, calm, safe].map((p) =>
-      newRule({ metric: 'policy.exploration_deviation', subject: p, threshold: 0.5, forSeconds: 0, minSamples: 500 })));
+      [policy, calm, safe, minute],
+    );
+    const rules = await Promise.all(
+      [policy, calm, safe].map((p) =>
+        newRule({ metric: 'policy.exploration_deviation', subject: p, threshold: 0.5, forSeconds: 0, minSamples: 500 }),
+      ),
+    );
     const r = await evaluate(rules, minute.getTime() + 30_000);
     expect(r.transitions).toHaveLength(1);
     expect(r.transitions[0]).toMatchObject({ rule_id: rules[0], to: 'firing' });

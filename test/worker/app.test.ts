@@ -1,9 +1,10 @@
 // The app factory's contract: request ids, the error envelope for every failure, OpenAPI and docs.
-import { createRoute, z } from '@hono/zod-openapi';
+
 import { env } from 'cloudflare:test';
+import { createRoute, z } from '@hono/zod-openapi';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
-import { ApiError } from '../../src/lib/errors';
+import { ApiError } from '../../src/http/errors';
 import { call, envelope } from './support';
 
 /** The real app plus two routes only this test mounts: one with a JSON body, one that throws. */
@@ -11,14 +12,19 @@ function appWithTestRoutes() {
   const app = createApp();
   app.openapi(
     createRoute({
-      method: 'post', path: '/__test/echo',
+      method: 'post',
+      path: '/__test/echo',
       request: { body: { content: { 'application/json': { schema: z.object({ n: z.number().int().max(10) }) } } } },
       responses: { 200: { description: 'ok' } },
     }),
     (c) => c.json(c.req.valid('json')),
   );
-  app.get('/__test/boom', () => { throw new Error('secret internals at /src/app.ts:42'); });
-  app.get('/__test/conflict', () => { throw new ApiError(409, 'conflict', 'already there'); });
+  app.get('/__test/boom', () => {
+    throw new Error('secret internals at /src/app.ts:42');
+  });
+  app.get('/__test/conflict', () => {
+    throw new ApiError(409, 'conflict', 'already there');
+  });
   return app;
 }
 
@@ -46,18 +52,30 @@ describe('error envelope', () => {
   });
 
   it('400 for malformed JSON', async () => {
-    const res = await appWithTestRoutes().request('/__test/echo', {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n": 1,,',
-    }, env);
+    const res = await appWithTestRoutes().request(
+      '/__test/echo',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"n": 1,,',
+      },
+      env,
+    );
     expect(res.status).toBe(400);
     const err = envelope(await res.json());
     expect(err.message).toMatch(/malformed JSON/);
   });
 
   it('400 naming the field for a schema violation', async () => {
-    const res = await appWithTestRoutes().request('/__test/echo', {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n: 99 }),
-    }, env);
+    const res = await appWithTestRoutes().request(
+      '/__test/echo',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ n: 99 }),
+      },
+      env,
+    );
     expect(res.status).toBe(400);
     const err = envelope(await res.json());
     expect(err.code).toBe('invalid_request');

@@ -1,9 +1,9 @@
 // Authentication: user JWTs (HS256 secret, RS256/ES256 via JWKS), the service key with rotation,
 // 401 vs 403, and the first-sight users upsert.
 import { env } from 'cloudflare:test';
-import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { forgetSeenUsers } from '../../src/lib/user-upsert';
+import { forgetSeenUsers } from '../../src/auth/user-upsert';
 import { gateApp, send } from './gate-support';
 import { envelope, testDb, userToken } from './support';
 
@@ -39,15 +39,24 @@ describe('user routes', () => {
     ['without exp', async () => hs256({ sub: uuid() })],
     ['sub not a UUID', async () => hs256({ sub: 'admin', exp: now() + 3600 })],
     ['signed with another secret', async () => hs256({ sub: uuid(), exp: now() + 3600 }, 'some-other-secret')],
-    ['alg none', async () => {
-      const enc = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
-      return `${enc({ alg: 'none', typ: 'JWT' })}.${enc({ sub: uuid(), exp: now() + 3600 })}.`;
-    }],
-    ['HS512', async () => new SignJWT({ sub: uuid(), exp: now() + 3600 }).setProtectedHeader({ alg: 'HS512' }).sign(secret(env.AUTH_JWT_SECRET))],
-    ['RS256 while no JWKS is configured', async () => {
-      const { privateKey } = await generateKeyPair('RS256');
-      return new SignJWT({ sub: uuid() }).setProtectedHeader({ alg: 'RS256' }).setExpirationTime('1h').sign(privateKey);
-    }],
+    [
+      'alg none',
+      async () => {
+        const enc = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+        return `${enc({ alg: 'none', typ: 'JWT' })}.${enc({ sub: uuid(), exp: now() + 3600 })}.`;
+      },
+    ],
+    [
+      'HS512',
+      async () => new SignJWT({ sub: uuid(), exp: now() + 3600 }).setProtectedHeader({ alg: 'HS512' }).sign(secret(env.AUTH_JWT_SECRET)),
+    ],
+    [
+      'RS256 while no JWKS is configured',
+      async () => {
+        const { privateKey } = await generateKeyPair('RS256');
+        return new SignJWT({ sub: uuid() }).setProtectedHeader({ alg: 'RS256' }).setExpirationTime('1h').sign(privateKey);
+      },
+    ],
     ['oversized (> 8 KiB)', async () => hs256({ sub: uuid(), exp: now() + 3600, pad: 'x'.repeat(9000) })],
   ])('401 for a token that is %s', async (_name, make) => {
     const r = await send(app, '/v1/__test/me', { headers: bearer(await make()) });
@@ -64,18 +73,33 @@ describe('user routes', () => {
   it('checks iss and aud when configured', async () => {
     const bindings = { AUTH_ISSUER: 'https://idp.example.test/', AUTH_AUDIENCE: 'edge-api, other-api' };
     const sign = (iss: string, aud: string) =>
-      new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(uuid()).setIssuer(iss).setAudience(aud)
-        .setExpirationTime('1h').sign(secret(env.AUTH_JWT_SECRET));
-    expect((await send(app, '/v1/__test/me', { headers: bearer(await sign('https://idp.example.test/', 'edge-api')) }, bindings)).status).toBe(200);
-    expect((await send(app, '/v1/__test/me', { headers: bearer(await sign('https://idp.example.test/', 'other-api')) }, bindings)).status).toBe(200);
-    expect((await send(app, '/v1/__test/me', { headers: bearer(await sign('https://evil.example/', 'edge-api')) }, bindings)).status).toBe(401);
-    expect((await send(app, '/v1/__test/me', { headers: bearer(await sign('https://idp.example.test/', 'not-us')) }, bindings)).status).toBe(401);
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(uuid())
+        .setIssuer(iss)
+        .setAudience(aud)
+        .setExpirationTime('1h')
+        .sign(secret(env.AUTH_JWT_SECRET));
+    expect(
+      (await send(app, '/v1/__test/me', { headers: bearer(await sign('https://idp.example.test/', 'edge-api')) }, bindings)).status,
+    ).toBe(200);
+    expect(
+      (await send(app, '/v1/__test/me', { headers: bearer(await sign('https://idp.example.test/', 'other-api')) }, bindings)).status,
+    ).toBe(200);
+    expect((await send(app, '/v1/__test/me', { headers: bearer(await sign('https://evil.example/', 'edge-api')) }, bindings)).status).toBe(
+      401,
+    );
+    expect(
+      (await send(app, '/v1/__test/me', { headers: bearer(await sign('https://idp.example.test/', 'not-us')) }, bindings)).status,
+    ).toBe(401);
   });
 
   it('accepts AUTH_JWT_SECRET_NEXT during a secret rotation, and only while it is set', async () => {
     const token = await hs256({ sub: uuid(), exp: now() + 3600 }, 'the-next-jwt-secret');
     expect((await send(app, '/v1/__test/me', { headers: bearer(token) })).status).toBe(401);
-    expect((await send(app, '/v1/__test/me', { headers: bearer(token) }, { AUTH_JWT_SECRET_NEXT: 'the-next-jwt-secret' })).status).toBe(200);
+    expect((await send(app, '/v1/__test/me', { headers: bearer(token) }, { AUTH_JWT_SECRET_NEXT: 'the-next-jwt-secret' })).status).toBe(
+      200,
+    );
     // Rotation finished: the new secret is the current one.
     expect((await send(app, '/v1/__test/me', { headers: bearer(token) }, { AUTH_JWT_SECRET: 'the-next-jwt-secret' })).status).toBe(200);
   });
@@ -118,8 +142,11 @@ describe('JWKS (RS256 / ES256) from the identity provider', () => {
     const { publicKey } = await generateKeyPair('RS256', { extractable: true });
     const jwk = await exportJWK(publicKey);
     serveJwks(url, [{ ...jwk, kid: 'k1', alg: 'RS256' }]);
-    const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).setSubject(uuid())
-      .setExpirationTime('1h').sign(secret(JSON.stringify(jwk)));
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
+      .setSubject(uuid())
+      .setExpirationTime('1h')
+      .sign(secret(JSON.stringify(jwk)));
     const r = await send(app, '/v1/__test/me', { headers: bearer(token) }, { AUTH_JWKS_URL: url, AUTH_JWT_SECRET: '' });
     expect(r.status).toBe(401);
   });
@@ -167,7 +194,9 @@ describe('first sight of a user', () => {
       const token = await userToken(id, { email: `${id}@first-sight.test` });
       expect((await send(app, '/v1/__test/me', { headers: bearer(token) })).status).toBe(200);
       const [row] = await db.query<{ email: string; last_seen_at: string | null; raw_claims: any }>(
-        'SELECT email, last_seen_at, raw_claims FROM auth.users WHERE id = $1', [id]);
+        'SELECT email, last_seen_at, raw_claims FROM auth.users WHERE id = $1',
+        [id],
+      );
       expect(row?.email).toBe(`${id}@first-sight.test`);
       expect(row?.last_seen_at).not.toBeNull();
       expect(row?.raw_claims.sub).toBe(id);

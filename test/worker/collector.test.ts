@@ -49,7 +49,17 @@ describe('MetricsShipper', () => {
   const log = createLogger({ test: true });
   function fakeEnv(fail = false) {
     const sent: unknown[][] = [];
-    const env = { DATABASE_URL: 'postgres://u:p@h/d', SERVICE_ROLE_KEY: 'unit-test-key', METRICS_FLUSH_MS: '20', EVENTS: { sendBatch: async (m: unknown[]) => { if (fail) throw new Error('queue down'); sent.push(m); } } };
+    const env = {
+      DATABASE_URL: 'postgres://u:p@h/d',
+      SERVICE_ROLE_KEY: 'unit-test-key',
+      METRICS_FLUSH_MS: '20',
+      EVENTS: {
+        sendBatch: async (m: unknown[]) => {
+          if (fail) throw new Error('queue down');
+          sent.push(m);
+        },
+      },
+    };
     return { env: env as unknown as Env, sent };
   }
 

@@ -47,7 +47,9 @@ describe('dashboard routes', () => {
 
   it('a session cookie POST without its CSRF token is refused', async () => {
     const login = await call('/admin/dashboard/login', {
-      method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ key: env.SERVICE_ROLE_KEY }).toString(),
     });
     expect(login.status).toBe(303);
@@ -55,7 +57,8 @@ describe('dashboard routes', () => {
     expect(cookie).toMatch(/HttpOnly/i);
     expect(cookie).toMatch(/SameSite=Strict/i);
     const res = await call('/admin/dashboard/safe-mode', {
-      method: 'POST', redirect: 'manual',
+      method: 'POST',
+      redirect: 'manual',
       headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookie.split(';')[0]! },
       body: new URLSearchParams({ enabled: 'true', reason: 'csrf test', confirm: 'yes', csrf: 'forged' }).toString(),
     });

@@ -7,7 +7,7 @@ import { discoveryConfig, retryDelaySeconds } from '../../src/discovery/config';
 import { leaseTokenFor } from '../../src/discovery/consumer';
 import { jobMessage } from '../../src/discovery/messages';
 import worker from '../../src/index';
-import { backoffSeconds } from '../../src/queues/registry';
+import { backoffSeconds } from '../../src/platform/message';
 import { holdGapLock, jobRows, newInterest, newJob } from './discovery-support';
 import { testDb } from './support';
 
@@ -15,9 +15,15 @@ const db = testDb();
 afterAll(() => db.end());
 
 async function deliver(queue: string, messages: { body: unknown; attempts?: number }[]) {
-  const batch = createMessageBatch(queue, messages.map((m, i) => ({
-    id: `${crypto.randomUUID()}-${i}`, timestamp: new Date(), attempts: m.attempts ?? 1, body: m.body,
-  })));
+  const batch = createMessageBatch(
+    queue,
+    messages.map((m, i) => ({
+      id: `${crypto.randomUUID()}-${i}`,
+      timestamp: new Date(),
+      attempts: m.attempts ?? 1,
+      body: m.body,
+    })),
+  );
   // getQueueResult() reports which messages were retried but not their delay: note it on the way.
   const retryOptions = new Map<string, QueueRetryOptions | undefined>();
   for (const m of batch.messages) {
@@ -43,7 +49,9 @@ describe('retry backoff', () => {
     const job = await newJob(db, interestId);
     const lock = await holdGapLock(db, interestId, categoryId);
     try {
-      const { batch, result, retryOptions } = await deliver('edge-discovery', [{ body: jobMessage(job, 'discovery.user-signup'), attempts: 3 }]);
+      const { batch, result, retryOptions } = await deliver('edge-discovery', [
+        { body: jobMessage(job, 'discovery.user-signup'), attempts: 3 },
+      ]);
       expect(result.explicitAcks).toEqual([]);
       expect(result.retryMessages).toEqual([{ msgId: batch.messages[0]!.id }]);
       // attempt 3 with the test config (base 1 s, cap 2 s): min(2, 1 × 2²) = 2
@@ -65,7 +73,10 @@ describe('dead-letter queue hook', () => {
     const finished = await newJob(db, (await newInterest(db)).interestId);
     await db.query(`UPDATE public.marketplace_discovery_queue SET status = 'done', processed_at = now() WHERE id = $1`, [finished]);
     await db.query(`UPDATE public.marketplace_discovery_queue SET last_error = 'boom', attempts = 6 WHERE id = $1`, [dead]);
-    const messages = [{ body: jobMessage(dead, 'discovery.user-signup'), attempts: 6 }, { body: jobMessage(finished, 'discovery.user-signup'), attempts: 6 }];
+    const messages = [
+      { body: jobMessage(dead, 'discovery.user-signup'), attempts: 6 },
+      { body: jobMessage(finished, 'discovery.user-signup'), attempts: 6 },
+    ];
     const first = await deliver('edge-discovery-dlq', messages);
     expect(first.result.ackAll).toBe(true);
     const [d, f] = await jobRows(db, [dead, finished]);
@@ -87,7 +98,9 @@ describe('configuration', () => {
     expect(discoveryConfig({ ...env, APP_ENV: 'production', DISCOVERY_FAULT_INJECTION: 'on' } as Env).faultInjection).toBe(false);
     expect(discoveryConfig({ ...env, APP_ENV: 'production', DISCOVERY_FAULT_INJECTION: '' } as unknown as Env).faultInjection).toBe(false);
     expect(discoveryConfig({ ...env, DISCOVERY_RETRY_BASE_SECONDS: 'soon' } as unknown as Env)).toEqual({
-      retryBaseSeconds: 5, retryCapSeconds: 300, faultInjection: false,
+      retryBaseSeconds: 5,
+      retryCapSeconds: 300,
+      faultInjection: false,
     });
   });
 

@@ -15,8 +15,7 @@ const db = testDb();
 const fresh = useFreshWorkerDatabase();
 afterAll(() => db.end());
 
-const work = (json: unknown, headers = serviceHeaders()) =>
-  call('/functions/v1/queue-worker', { method: 'POST', headers, json });
+const work = (json: unknown, headers = serviceHeaders()) => call('/functions/v1/queue-worker', { method: 'POST', headers, json });
 const uniqueTopic = () => `discovery.test-${crypto.randomUUID().slice(0, 8)}`;
 
 /** Call the Worker against the private database. */
@@ -48,10 +47,18 @@ describe('POST /functions/v1/queue-worker: input', () => {
   });
 
   it('400 for a body that is not JSON; 415 for one not declared as JSON', async () => {
-    const notJson = await call('/functions/v1/queue-worker', { method: 'POST', headers: { ...serviceHeaders(), 'content-type': 'application/json' }, body: '{"topic":' });
+    const notJson = await call('/functions/v1/queue-worker', {
+      method: 'POST',
+      headers: { ...serviceHeaders(), 'content-type': 'application/json' },
+      body: '{"topic":',
+    });
     expect(notJson.status).toBe(400);
     expect(envelope(notJson.json).message).toMatch(/JSON/);
-    const noType = await call('/functions/v1/queue-worker', { method: 'POST', headers: serviceHeaders(), body: 'topic=discovery.user-signup' });
+    const noType = await call('/functions/v1/queue-worker', {
+      method: 'POST',
+      headers: serviceHeaders(),
+      body: 'topic=discovery.user-signup',
+    });
     expect(noType.status).toBe(415);
     expect(envelope(noType.json).code).toBe('unsupported_media_type');
   });
@@ -106,10 +113,16 @@ describe('POST /functions/v1/queue-worker: processing', () => {
     const topic = uniqueTopic();
     const expired = await newJob(db, (await newInterest(db)).interestId, { topic });
     const live = await newJob(db, (await newInterest(db)).interestId, { topic });
-    await db.query(`UPDATE public.marketplace_discovery_queue SET status = 'processing', lease_token = gen_random_uuid(),
-                      lease_expires_at = now() - interval '1 second', attempts = 1 WHERE id = $1`, [expired]);
-    await db.query(`UPDATE public.marketplace_discovery_queue SET status = 'processing', lease_token = gen_random_uuid(),
-                      lease_expires_at = now() + interval '5 minutes', attempts = 1 WHERE id = $1`, [live]);
+    await db.query(
+      `UPDATE public.marketplace_discovery_queue SET status = 'processing', lease_token = gen_random_uuid(),
+                      lease_expires_at = now() - interval '1 second', attempts = 1 WHERE id = $1`,
+      [expired],
+    );
+    await db.query(
+      `UPDATE public.marketplace_discovery_queue SET status = 'processing', lease_token = gen_random_uuid(),
+                      lease_expires_at = now() + interval '5 minutes', attempts = 1 WHERE id = $1`,
+      [live],
+    );
     expect((await work({ topic, limit: 10, ttl: 30 })).json).toEqual({ processed: 1, errors: 0 });
     const [e, l] = await jobRows(db, [expired, live]);
     expect(e).toMatchObject({ status: 'done', attempts: 2 });
@@ -120,40 +133,55 @@ describe('POST /functions/v1/queue-worker: processing', () => {
 describe('relay and stuck work (private database)', () => {
   it('rocker-discovery-run relays queued jobs once and settles the outbox', async () => {
     const user = await newUser(fresh.db);
-    await fresh.db.query(`INSERT INTO public.user_interests (user_id, interest_id, affinity) VALUES
-      ($1, '44444444-4444-4444-4444-444444444444', 0.5), ($1, '55555555-5555-5555-5555-555555555555', 0.6)`, [user]);
+    await fresh.db.query(
+      `INSERT INTO public.user_interests (user_id, interest_id, affinity) VALUES
+      ($1, '44444444-4444-4444-4444-444444444444', 0.5), ($1, '55555555-5555-5555-5555-555555555555', 0.6)`,
+      [user],
+    );
     await fresh.db.query('SELECT public.enqueue_discovery_for_user($1)', [user]);
 
     const first = await freshCall('/functions/v1/rocker-discovery-run');
     expect(first.status).toBe(200);
     expect(first.json).toEqual({ requeued: 0, relayed: 2, outbox_done: 1, outbox_malformed: 0 });
-    const jobs = await fresh.db.query<{ relayed_at: Date | null; status: string }>('SELECT relayed_at, status FROM public.marketplace_discovery_queue WHERE user_id = $1', [user]);
+    const jobs = await fresh.db.query<{ relayed_at: Date | null; status: string }>(
+      'SELECT relayed_at, status FROM public.marketplace_discovery_queue WHERE user_id = $1',
+      [user],
+    );
     expect(jobs.every((j) => j.relayed_at !== null && j.status === 'queued')).toBe(true);
-    const [outbox] = await fresh.db.query<{ status: string }>(`SELECT status FROM public.events_queue WHERE payload->>'user_id' = $1`, [user]);
+    const [outbox] = await fresh.db.query<{ status: string }>(`SELECT status FROM public.events_queue WHERE payload->>'user_id' = $1`, [
+      user,
+    ]);
     expect(outbox!.status).toBe('done');
 
     const second = await freshCall('/functions/v1/rocker-discovery-run');
     expect(second.json).toEqual({ requeued: 0, relayed: 0, outbox_done: 0, outbox_malformed: 0 });
 
     const health = await fresh.db.query<{ topic: string; status: string; count: string }>(
-      `SELECT topic, status, count FROM public.vw_events_queue_health WHERE topic = 'discovery.user-signup'`);
+      `SELECT topic, status, count FROM public.vw_events_queue_health WHERE topic = 'discovery.user-signup'`,
+    );
     expect(health).toEqual([{ topic: 'discovery.user-signup', status: 'done', count: '1' }]);
   });
 
   it('a malformed outbox row is marked dead, not retried forever', async () => {
     const [row] = await fresh.db.query<{ id: string }>(
-      `INSERT INTO public.events_queue (topic, payload) VALUES ('discovery.user-signup', '{"job_ids": "nope"}') RETURNING id`);
+      `INSERT INTO public.events_queue (topic, payload) VALUES ('discovery.user-signup', '{"job_ids": "nope"}') RETURNING id`,
+    );
     const run = await freshCall('/functions/v1/rocker-discovery-run');
     expect(run.json.outbox_malformed).toBe(1);
     const dead = await fresh.db.query<{ source: string; last_error: string }>(
-      'SELECT source, last_error FROM public.vw_dead_letter_queue WHERE id = $1', [String(row!.id)]);
+      'SELECT source, last_error FROM public.vw_dead_letter_queue WHERE id = $1',
+      [String(row!.id)],
+    );
     expect(dead).toEqual([{ source: 'events', last_error: expect.stringMatching(/malformed outbox payload/) }]);
   });
 
   it('the per-minute cron requeues expired leases (ledger entry) and relays them again', async () => {
     const job = await newJob(fresh.db, '66666666-6666-6666-6666-666666666666');
-    await fresh.db.query(`UPDATE public.marketplace_discovery_queue SET status = 'processing', lease_token = gen_random_uuid(),
-                            lease_expires_at = now() - interval '1 minute', relayed_at = now() - interval '2 minutes' WHERE id = $1`, [job]);
+    await fresh.db.query(
+      `UPDATE public.marketplace_discovery_queue SET status = 'processing', lease_token = gen_random_uuid(),
+                            lease_expires_at = now() - interval '1 minute', relayed_at = now() - interval '2 minutes' WHERE id = $1`,
+      [job],
+    );
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ cron: '* * * * *', scheduledTime: Date.now() }), fresh.env, ctx);
     await waitOnExecutionContext(ctx);
@@ -161,15 +189,19 @@ describe('relay and stuck work (private database)', () => {
     expect(row).toMatchObject({ status: 'queued', lease_token: null });
     expect(row!.relayed_at!.getTime()).toBeGreaterThan(Date.now() - 60_000); // sent again just now
     const ledger = await fresh.db.query<{ actor: string; new_value: { requeued: number; ids: string[] } }>(
-      `SELECT actor, new_value FROM public.ai_action_ledger WHERE action = 'queue.requeue_expired' ORDER BY id DESC LIMIT 1`);
+      `SELECT actor, new_value FROM public.ai_action_ledger WHERE action = 'queue.requeue_expired' ORDER BY id DESC LIMIT 1`,
+    );
     expect(ledger[0]).toMatchObject({ actor: 'cron:discovery-relay', new_value: { requeued: 1, ids: [job] } });
   });
 
   it("the guide's §8 stuck-queue SQL, verbatim, finds and requeues stuck items; the relay sends them again", async () => {
     const [check, requeue] = guideSqlOf(guideMarkdown, 'Queue Stuck');
     const job = await newJob(fresh.db, '66666666-6666-6666-6666-666666666666');
-    await fresh.db.query(`UPDATE public.marketplace_discovery_queue SET status = 'processing', lease_token = gen_random_uuid(),
-                            lease_expires_at = now() - interval '5 minutes', relayed_at = now() - interval '6 minutes' WHERE id = $1`, [job]);
+    await fresh.db.query(
+      `UPDATE public.marketplace_discovery_queue SET status = 'processing', lease_token = gen_random_uuid(),
+                            lease_expires_at = now() - interval '5 minutes', relayed_at = now() - interval '6 minutes' WHERE id = $1`,
+      [job],
+    );
     const stuck = await fresh.db.query<{ id: string }>(check!);
     expect(stuck.map((r) => r.id)).toContain(job);
     await fresh.db.query(requeue!);

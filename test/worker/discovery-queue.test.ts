@@ -20,7 +20,12 @@ afterAll(() => db.end());
 const TOPIC = 'discovery.user-signup';
 const statusOf = async (id: string) => (await jobRows(db, [id]))[0]!;
 const untilStatus = (id: string, status: string, timeoutMs = 30_000) =>
-  waitFor(() => statusOf(id), (r) => r.status === status, timeoutMs, `job ${id} ${status}`);
+  waitFor(
+    () => statusOf(id),
+    (r) => r.status === status,
+    timeoutMs,
+    `job ${id} ${status}`,
+  );
 
 describe('DISCOVERY queue, real delivery', () => {
   it('enqueue → relay → consumer → done: gap recorded, outbox row settled, one attempt', async () => {
@@ -33,14 +38,20 @@ describe('DISCOVERY queue, real delivery', () => {
 
     const relay = await relayDiscovery(db, env.DISCOVERY, log, { jobIds: [job!.id] });
     expect(relay.relayed).toBe(1);
-    const [outbox] = await db.query<{ status: string }>(`SELECT status FROM public.events_queue WHERE topic = $1 AND payload->>'user_id' = $2`, [TOPIC, user]);
+    const [outbox] = await db.query<{ status: string }>(
+      `SELECT status FROM public.events_queue WHERE topic = $1 AND payload->>'user_id' = $2`,
+      [TOPIC, user],
+    );
     expect(outbox!.status).toBe('done');
 
     const done = await untilStatus(job!.id, 'done');
     expect(done).toMatchObject({ attempts: 1, last_error: null, lease_token: null });
     expect(done.processed_at).not.toBeNull();
     expect(await gapRow(db, interestId)).toMatchObject({ candidate_count: 1, required_count: 3, gap: 2 });
-    const [mapping] = await db.query<{ category_id: string }>('SELECT category_id FROM public.marketplace_interest_map WHERE interest_id = $1', [interestId]);
+    const [mapping] = await db.query<{ category_id: string }>(
+      'SELECT category_id FROM public.marketplace_interest_map WHERE interest_id = $1',
+      [interestId],
+    );
     expect(mapping!.category_id).toBe(categoryId);
   });
 
@@ -50,7 +61,12 @@ describe('DISCOVERY queue, real delivery', () => {
     const lock = await holdGapLock(db, interestId, categoryId);
     try {
       await relayDiscovery(db, env.DISCOVERY, log, { jobIds: [job] });
-      const failed = await waitFor(() => statusOf(job), (r) => r.attempts >= 1 && r.last_error !== null, 30_000, 'first failure');
+      const failed = await waitFor(
+        () => statusOf(job),
+        (r) => r.attempts >= 1 && r.last_error !== null,
+        30_000,
+        'first failure',
+      );
       expect(failed.status).not.toBe('done');
       expect(failed.last_error).toMatch(/lock timeout/);
     } finally {
@@ -77,8 +93,12 @@ describe('DISCOVERY queue, real delivery', () => {
       await lock.release();
     }
     const view = await db.query<{ source: string; interest_id: string; attempts: number; last_error: string }>(
-      'SELECT source, interest_id, attempts, last_error FROM public.vw_dead_letter_queue WHERE id = $1', [job]);
-    expect(view).toEqual([{ source: 'discovery', interest_id: interestId, attempts: 6, last_error: expect.stringMatching(/lock timeout/) }]);
+      'SELECT source, interest_id, attempts, last_error FROM public.vw_dead_letter_queue WHERE id = $1',
+      [job],
+    );
+    expect(view).toEqual([
+      { source: 'discovery', interest_id: interestId, attempts: 6, last_error: expect.stringMatching(/lock timeout/) },
+    ]);
     // The job row is the dead letter's record: no second copy in events_queue.
     const copies = await db.query(`SELECT 1 FROM public.events_queue WHERE payload->'body'->>'job_id' = $1`, [job]);
     expect(copies).toHaveLength(0);
@@ -106,9 +126,15 @@ describe('DISCOVERY queue, real delivery', () => {
   it('two copies of one job in one batch: processed once, both acked', async () => {
     const { interestId } = await newInterest(db);
     const job = await newJob(db, interestId);
-    const batch = createMessageBatch('edge-discovery', [1, 2].map((i) => ({
-      id: `dup-${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body: jobMessage(job, TOPIC),
-    })));
+    const batch = createMessageBatch(
+      'edge-discovery',
+      [1, 2].map((i) => ({
+        id: `dup-${i}-${crypto.randomUUID()}`,
+        timestamp: new Date(),
+        attempts: 1,
+        body: jobMessage(job, TOPIC),
+      })),
+    );
     const ctx = createExecutionContext();
     await worker.queue(batch, env, ctx);
     const result = await getQueueResult(batch, ctx);
@@ -127,13 +153,23 @@ describe('DISCOVERY queue, real delivery', () => {
     ]);
     // Right after the crash: A done and acked; B and C leased (the batch leases its jobs up front)
     // by a delivery that is gone, and not processed.
-    const mid = await waitFor(() => jobRows(db, [a!, b!, c!]), (r) => r[0]!.status === 'done' && r[1]!.status === 'processing', 30_000, 'the crash');
+    const mid = await waitFor(
+      () => jobRows(db, [a!, b!, c!]),
+      (r) => r[0]!.status === 'done' && r[1]!.status === 'processing',
+      30_000,
+      'the crash',
+    );
     expect(mid[1]!.lease_token).not.toBeNull();
     expect(mid[2]!).toMatchObject({ status: 'processing', processed_at: null });
 
     // The redeliveries of B and C take over their own leases at once (the lease token derives from
     // the message id) instead of waiting for expiry; A is not redelivered.
-    const end = await waitFor(() => jobRows(db, [a!, b!, c!]), (r) => r.every((x) => x.status === 'done'), 30_000, 'all done');
+    const end = await waitFor(
+      () => jobRows(db, [a!, b!, c!]),
+      (r) => r.every((x) => x.status === 'done'),
+      30_000,
+      'all done',
+    );
     expect(end.map((r) => r.attempts)).toEqual([1, 2, 2]);
     expect(end[0]!.processed_at).toEqual(mid[0]!.processed_at);
     for (const i of interests) {
@@ -146,9 +182,15 @@ describe('DISCOVERY queue, real delivery', () => {
     const marker = crypto.randomUUID();
     await env.DISCOVERY.send({ type: 'discovery.job', job_id: 'not-a-uuid', marker });
     const [row] = await waitFor(
-      () => db.query<{ status: string; attempts: number; last_error: string; topic: string }>(
-        `SELECT status, attempts, last_error, topic FROM public.events_queue WHERE payload->'body'->>'marker' = $1`, [marker]),
-      (r) => r.length > 0, 30_000, 'dead letter');
+      () =>
+        db.query<{ status: string; attempts: number; last_error: string; topic: string }>(
+          `SELECT status, attempts, last_error, topic FROM public.events_queue WHERE payload->'body'->>'marker' = $1`,
+          [marker],
+        ),
+      (r) => r.length > 0,
+      30_000,
+      'dead letter',
+    );
     expect(row).toMatchObject({ status: 'error', attempts: 1, topic: 'discovery.job' });
     expect(row!.last_error).toMatch(/invalid message: job_id/);
   });

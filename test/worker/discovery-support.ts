@@ -1,7 +1,9 @@
 // Fixtures for the discovery tests: private users, interests and jobs (random UUIDs, so test files
 // sharing the database never see each other's rows), polling, and a real lock held on a gap row —
 // a genuine cause of discovery failures (lock timeout) that the test can switch off.
-import type { Db } from '../../src/db/client';
+import { sql } from 'drizzle-orm';
+import { execute, transaction } from '../../src/db/sql';
+import type { TestDb as Db } from './support';
 
 export async function newUser(db: Db): Promise<string> {
   const id = crypto.randomUUID();
@@ -11,10 +13,15 @@ export async function newUser(db: Db): Promise<string> {
 
 /** A new catalog interest mapped to a new category with `candidates` active candidates (min_supply 3). */
 export async function newInterest(db: Db, candidates = 0): Promise<{ interestId: string; categoryId: string }> {
-  const [row] = await db.query<{ id: string }>('INSERT INTO public.interest_catalog (name) VALUES ($1) RETURNING id', [`Interest ${crypto.randomUUID()}`]);
+  const [row] = await db.query<{ id: string }>('INSERT INTO public.interest_catalog (name) VALUES ($1) RETURNING id', [
+    `Interest ${crypto.randomUUID()}`,
+  ]);
   const [cat] = await db.query<{ id: string }>('SELECT public.ensure_category_for_interest($1) AS id', [row!.id]);
   for (let i = 0; i < candidates; i++) {
-    await db.query('INSERT INTO public.marketplace_candidates (category_id, title, score) VALUES ($1, $2, 0.5)', [cat!.id, `candidate ${i}`]);
+    await db.query('INSERT INTO public.marketplace_candidates (category_id, title, score) VALUES ($1, $2, 0.5)', [
+      cat!.id,
+      `candidate ${i}`,
+    ]);
   }
   return { interestId: row!.id, categoryId: cat!.id };
 }
@@ -65,22 +72,42 @@ export async function waitFor<T>(read: () => Promise<T>, pred: (v: T) => boolean
  * discovery for that interest waits on it and fails with a lock timeout until release().
  */
 export async function holdGapLock(db: Db, interestId: string, categoryId: string): Promise<{ release(): Promise<void> }> {
-  const client = await db.pool.connect();
-  await client.query('BEGIN');
-  await client.query(
-    'INSERT INTO public.marketplace_gaps (interest_id, category_id, candidate_count, required_count) VALUES ($1, $2, 0, 3)',
-    [interestId, categoryId],
-  );
+  // A transaction left open until release(), which rolls it back by throwing this.
+  class Release extends Error {}
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let locked!: () => void;
+  const holding = new Promise<void>((resolve) => {
+    locked = resolve;
+  });
+  const tx = transaction(db, async (t) => {
+    await execute(
+      t,
+      sql`INSERT INTO public.marketplace_gaps (interest_id, category_id, candidate_count, required_count)
+                         VALUES (${interestId}, ${categoryId}, 0, 3)`,
+    );
+    locked();
+    await released;
+    throw new Release();
+  }).catch((err) => {
+    if (!(err instanceof Release)) throw err;
+  });
+  // The insert failing must fail the caller, not leave it waiting.
+  await Promise.race([holding, tx]);
   return {
     async release() {
-      await client.query('ROLLBACK');
-      client.release();
+      release();
+      await tx;
     },
   };
 }
 
 export async function gapRow(db: Db, interestId: string) {
   const [row] = await db.query<{ candidate_count: number; required_count: number; gap: number; updated_at: Date }>(
-    'SELECT candidate_count, required_count, gap, updated_at FROM public.marketplace_gaps WHERE interest_id = $1', [interestId]);
+    'SELECT candidate_count, required_count, gap, updated_at FROM public.marketplace_gaps WHERE interest_id = $1',
+    [interestId],
+  );
   return row;
 }

@@ -4,8 +4,8 @@ import { env } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
 import { MEMORY_TTL_MS } from '../../src/flags';
 import { bucket } from '../../src/flags/rollout';
-import { envelope, serviceHeaders, userHeaders } from './support';
 import { useFlagsWorld } from './flags-support';
+import { envelope, serviceHeaders, userHeaders } from './support';
 
 const w = useFlagsWorld();
 
@@ -22,9 +22,17 @@ describe('API path: PUT /admin/flags/:key', () => {
     const since = await w.lastLedgerId();
     const res = await put('global.safe_mode', { enabled: true }, serviceHeaders(), 'SLO burn');
     expect(res.status).toBe(200);
-    expect(res.json).toMatchObject({ key: 'global.safe_mode', old: { enabled: false }, value: { enabled: true }, changed: true, kv: 'put' });
+    expect(res.json).toMatchObject({
+      key: 'global.safe_mode',
+      old: { enabled: false },
+      value: { enabled: true },
+      changed: true,
+      kv: 'put',
+    });
     expect((await flagsAs())['global.safe_mode']).toEqual({ enabled: true });
-    const [row] = await w.db.query<{ value: unknown; updated_by: string }>("SELECT value, updated_by FROM public.feature_flags WHERE key = 'global.safe_mode'");
+    const [row] = await w.db.query<{ value: unknown; updated_by: string }>(
+      "SELECT value, updated_by FROM public.feature_flags WHERE key = 'global.safe_mode'",
+    );
     expect(row).toEqual({ value: { enabled: true }, updated_by: 'api:service' });
     const kv = await env.FLAGS.getWithMetadata('global.safe_mode');
     expect(JSON.parse(kv.value!)).toEqual({ enabled: true });
@@ -87,8 +95,18 @@ describe('GET /admin/flags and POST /admin/flags/sync', () => {
     const { status, json } = await w.fetch('/admin/flags', { headers: serviceHeaders() });
     expect(status).toBe(200);
     const byKey = Object.fromEntries(json.flags.map((f: any) => [f.key, f]));
-    expect(Object.keys(byKey).sort()).toEqual(['crush_mode.enabled', 'global.safe_mode', 'learning.enabled', 'marketplace.suggest', 'ranker.policy']);
-    expect(byKey['global.safe_mode']).toMatchObject({ value: { enabled: false }, valid: true, kv: { value: { enabled: false }, in_sync: true } });
+    expect(Object.keys(byKey).sort()).toEqual([
+      'crush_mode.enabled',
+      'global.safe_mode',
+      'learning.enabled',
+      'marketplace.suggest',
+      'ranker.policy',
+    ]);
+    expect(byKey['global.safe_mode']).toMatchObject({
+      value: { enabled: false },
+      valid: true,
+      kv: { value: { enabled: false }, in_sync: true },
+    });
     expect(byKey['crush_mode.enabled']).toMatchObject({ value: { enabled: true }, kv: { value: { enabled: false }, in_sync: false } });
 
     const sync = await w.fetch('/admin/flags/sync', { method: 'POST', headers: serviceHeaders() });
@@ -119,7 +137,8 @@ describe('GET /v1/flags', () => {
 
 describe('canary by flag: sticky percentage rollouts', () => {
   const users = Array.from({ length: 400 }, () => crypto.randomUUID());
-  const evaluatedFor = async (user: string) => (await w.fetch(`/admin/flags/evaluate?user_id=${user}`, { headers: serviceHeaders() })).json.evaluated;
+  const evaluatedFor = async (user: string) =>
+    (await w.fetch(`/admin/flags/evaluate?user_id=${user}`, { headers: serviceHeaders() })).json.evaluated;
 
   it('safe mode off for 5 % → 25 % → 100 %: exactly the users whose bucket is below, never losing one', async () => {
     let previouslyIn = new Set<string>();
@@ -143,8 +162,12 @@ describe('canary by flag: sticky percentage rollouts', () => {
     expect(previouslyIn.size).toBe(users.length);
   });
 
-  it('GET /v1/flags applies the caller\'s bucket; anonymous callers get the base value', async () => {
-    await put('ranker.policy', { version: 'epsilon_greedy_v1', epsilon: 0.08, rollout: { percent: 50, value: { version: 'epsilon_greedy_v2' } } });
+  it("GET /v1/flags applies the caller's bucket; anonymous callers get the base value", async () => {
+    await put('ranker.policy', {
+      version: 'epsilon_greedy_v1',
+      epsilon: 0.08,
+      rollout: { percent: 50, value: { version: 'epsilon_greedy_v2' } },
+    });
     const inside = users.find((u) => bucket('ranker.policy', u) < 50)!;
     const outside = users.find((u) => bucket('ranker.policy', u) >= 50)!;
     expect((await flagsAs(inside))['ranker.policy']).toEqual({ version: 'epsilon_greedy_v2', epsilon: 0.08 });
@@ -153,7 +176,9 @@ describe('canary by flag: sticky percentage rollouts', () => {
   });
 
   it('a rollout set in SQL reaches the edge through the sync like any other value', async () => {
-    await w.db.query(`UPDATE public.feature_flags SET value = '{"enabled": true, "rollout": {"percent": 100, "value": {"enabled": false}}}'::jsonb WHERE key = 'crush_mode.enabled'`);
+    await w.db.query(
+      `UPDATE public.feature_flags SET value = '{"enabled": true, "rollout": {"percent": 100, "value": {"enabled": false}}}'::jsonb WHERE key = 'crush_mode.enabled'`,
+    );
     await w.cron();
     vi.setSystemTime(Date.now() + MEMORY_TTL_MS + 1);
     expect((await flagsAs(crypto.randomUUID()))['crush_mode.enabled']).toEqual({ enabled: false });

@@ -3,8 +3,8 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
 import { MEMORY_TTL_MS, resetFlagCache } from '../../src/flags';
-import { serviceHeaders, userHeaders } from './support';
 import { useFlagsWorld, WORKER_APP } from './flags-support';
+import { serviceHeaders, userHeaders } from './support';
 
 const w = useFlagsWorld(async (world) => {
   // Count every connection the Worker opens to this database (PostgreSQL 17 login event
@@ -100,7 +100,7 @@ describe('invalid values in KV', () => {
 describe('invalid values in Postgres', () => {
   it('are never pushed to KV: the edge keeps the last good value; recorded once, logged each sync', async () => {
     const since = await w.lastLedgerId();
-    await w.db.query("UPDATE public.feature_flags SET value = '{\"enabled\": \"sometimes\"}'::jsonb WHERE key = 'global.safe_mode'");
+    await w.db.query('UPDATE public.feature_flags SET value = \'{"enabled": "sometimes"}\'::jsonb WHERE key = \'global.safe_mode\'');
     await w.cron();
     await w.cron();
     expect(await env.FLAGS.get('global.safe_mode', 'json')).toEqual({ enabled: false });
@@ -109,7 +109,10 @@ describe('invalid values in Postgres', () => {
     const rows = await w.ledger('global.safe_mode', since);
     expect(rows.map((r) => [r.actor, r.action, r.new_value])).toEqual([['sql', 'flag.rejected', { enabled: 'sometimes' }]]);
     const list = await w.fetch('/admin/flags', { headers: serviceHeaders() });
-    expect(list.json.flags.find((f: any) => f.key === 'global.safe_mode')).toMatchObject({ valid: false, kv: { value: { enabled: false }, valid: true } });
+    expect(list.json.flags.find((f: any) => f.key === 'global.safe_mode')).toMatchObject({
+      valid: false,
+      kv: { value: { enabled: false }, valid: true },
+    });
 
     // Fixed in SQL: an ordinary change again.
     await w.db.query("UPDATE public.feature_flags SET value = '{\"enabled\": true}'::jsonb WHERE key = 'global.safe_mode'");

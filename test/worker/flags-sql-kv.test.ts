@@ -57,7 +57,9 @@ describe('SQL path: guide §3 verbatim, then the per-minute cron', () => {
     expect(toggles).toHaveLength(2);
     const [before] = await w.db.query<{ updated_at: Date }>("SELECT updated_at FROM public.feature_flags WHERE key = 'global.safe_mode'");
     await w.db.query(toggles[0]!);
-    const [after] = await w.db.query<{ updated_at: Date; updated_by: string }>("SELECT updated_at, updated_by FROM public.feature_flags WHERE key = 'global.safe_mode'");
+    const [after] = await w.db.query<{ updated_at: Date; updated_by: string }>(
+      "SELECT updated_at, updated_by FROM public.feature_flags WHERE key = 'global.safe_mode'",
+    );
     expect(after!.updated_at.getTime()).toBeGreaterThan(before!.updated_at.getTime());
     expect(after!.updated_by).toBe('sql:postgres');
     await w.cron();
@@ -81,7 +83,9 @@ describe('KV path: wrangler kv key put, then the sync back to Postgres', () => {
     expect(pgBefore!.value).toEqual({ enabled: false });
 
     await w.cron();
-    const [pgAfter] = await w.db.query<{ value: unknown; updated_by: string }>("SELECT value, updated_by FROM public.feature_flags WHERE key = 'global.safe_mode'");
+    const [pgAfter] = await w.db.query<{ value: unknown; updated_by: string }>(
+      "SELECT value, updated_by FROM public.feature_flags WHERE key = 'global.safe_mode'",
+    );
     expect(pgAfter).toEqual({ value: { enabled: true }, updated_by: 'kv' });
     const rows = await w.ledger('global.safe_mode', since);
     expect(rows.map((r) => [r.actor, r.action, r.metadata.path, r.old_value, r.new_value])).toEqual([
@@ -130,12 +134,18 @@ describe('conflict: both sides changed before a sync', () => {
     const [row] = await w.db.query<{ value: unknown }>("SELECT value FROM public.feature_flags WHERE key = 'ranker.policy'");
     expect(row!.value).toEqual({ version: 'kv_v3', epsilon: 0.02 });
     const rows = await w.ledger('ranker.policy', since);
-    expect(rows.map((r) => [r.actor, r.action])).toEqual([['kv', 'flag.set'], ['cron:flag-sync', 'flag.conflict']]);
+    expect(rows.map((r) => [r.actor, r.action])).toEqual([
+      ['kv', 'flag.set'],
+      ['cron:flag-sync', 'flag.conflict'],
+    ]);
     expect(rows[1]).toMatchObject({
-      old_value: { version: 'sql_v2', epsilon: 0.05 }, new_value: { version: 'kv_v3', epsilon: 0.02 },
+      old_value: { version: 'sql_v2', epsilon: 0.05 },
+      new_value: { version: 'kv_v3', epsilon: 0.02 },
       metadata: { winner: 'kv', loser: 'sql', kv: { dated_by: 'observed' } },
     });
-    const [state] = await w.db.query<{ last_conflict: any }>("SELECT last_conflict FROM public.feature_flag_sync WHERE key = 'ranker.policy'");
+    const [state] = await w.db.query<{ last_conflict: any }>(
+      "SELECT last_conflict FROM public.feature_flag_sync WHERE key = 'ranker.policy'",
+    );
     expect(state!.last_conflict).toMatchObject({ winner: 'kv', sql: { value: { version: 'sql_v2', epsilon: 0.05 } } });
     afterMemoryTtl();
     expect((await w.fetch('/v1/flags')).json.flags['ranker.policy']).toEqual({ version: 'kv_v3', epsilon: 0.02 });
@@ -144,12 +154,17 @@ describe('conflict: both sides changed before a sync', () => {
   it('an SQL update newer than a dated KV put wins: KV is overwritten', async () => {
     const since = await w.lastLedgerId();
     // `wrangler kv key put … --metadata '{"updated_at":"…"}'` dates a KV edit explicitly.
-    await env.FLAGS.put('ranker.policy', '{"version":"kv_old","epsilon":0.02}', { metadata: { updated_at: new Date(Date.now() - 30_000).toISOString() } });
+    await env.FLAGS.put('ranker.policy', '{"version":"kv_old","epsilon":0.02}', {
+      metadata: { updated_at: new Date(Date.now() - 30_000).toISOString() },
+    });
     await w.db.query(`UPDATE public.feature_flags SET value = '{"version":"sql_new","epsilon":0.04}'::jsonb WHERE key = 'ranker.policy'`);
     await w.cron();
     expect(await env.FLAGS.get('ranker.policy', 'json')).toEqual({ version: 'sql_new', epsilon: 0.04 });
     const rows = await w.ledger('ranker.policy', since);
-    expect(rows.map((r) => [r.actor, r.action, r.metadata.winner ?? null])).toEqual([['sql', 'flag.set', null], ['cron:flag-sync', 'flag.conflict', 'sql']]);
+    expect(rows.map((r) => [r.actor, r.action, r.metadata.winner ?? null])).toEqual([
+      ['sql', 'flag.set', null],
+      ['cron:flag-sync', 'flag.conflict', 'sql'],
+    ]);
     afterMemoryTtl();
     expect((await w.fetch('/v1/flags')).json.flags['ranker.policy']).toEqual({ version: 'sql_new', epsilon: 0.04 });
   });

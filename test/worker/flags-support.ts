@@ -6,16 +6,18 @@
 // KV is already private per test file (vitest-pool-workers).
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
-import worker from '../../src/index';
-import { createDb, type Db } from '../../src/db/client';
-import { FLAG_KEYS } from '../../src/flags/definitions';
 import { resetFlagCache } from '../../src/flags';
+import { FLAG_KEYS } from '../../src/flags/definitions';
+import worker from '../../src/index';
 import { createLogger } from '../../src/observability/logger';
-import { BASE, testDb } from './support';
+import { BASE, type TestDb as Db, testDb, testDbFor } from './support';
 
 const migrations = import.meta.glob<string>('../../migrations/*.sql', { query: '?raw', import: 'default', eager: true });
 const seeds = import.meta.glob<string>('../../seeds/*.sql', { query: '?raw', import: 'default', eager: true });
-const inOrder = (files: Record<string, string>) => Object.keys(files).sort().map((f) => files[f]!);
+const inOrder = (files: Record<string, string>) =>
+  Object.keys(files)
+    .sort()
+    .map((f) => files[f]!);
 
 /** The application_name of the Worker's connections, so tests can count them (see countWorkerLogins). */
 export const WORKER_APP = 'edge-worker-under-test';
@@ -30,7 +32,10 @@ export interface FlagsWorld {
   /** Seed values in Postgres, no sync history, empty KV, cold isolate cache. */
   reset(): Promise<void>;
   /** Ledger rows for a flag written after row id `after`. */
-  ledger(key: string, after: number): Promise<{ id: string; actor: string; action: string; old_value: unknown; new_value: unknown; reason: string | null; metadata: any }[]>;
+  ledger(
+    key: string,
+    after: number,
+  ): Promise<{ id: string; actor: string; action: string; old_value: unknown; new_value: unknown; reason: string | null; metadata: any }[]>;
   lastLedgerId(): Promise<number>;
   drop(): Promise<void>;
 }
@@ -42,7 +47,7 @@ export async function flagsWorld(): Promise<FlagsWorld> {
   await admin.end();
   const url = new URL(env.DATABASE_URL);
   url.pathname = `/${name}`;
-  const db = createDb({ ...env, DATABASE_URL: url.toString() }, createLogger({ test: 'flags' }));
+  const db = testDbFor({ ...env, DATABASE_URL: url.toString() }, createLogger({ test: 'flags' }));
   await db.query('SET client_min_messages = warning');
   for (const sql of inOrder(migrations)) await db.pool.query(sql);
   for (const sql of inOrder(seeds)) await db.pool.query(sql);
@@ -64,14 +69,21 @@ export async function flagsWorld(): Promise<FlagsWorld> {
       const text = await res.text();
       await waitOnExecutionContext(ctx);
       let json: any;
-      try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = undefined;
+      }
       return { status: res.status, json, res };
     },
     async cron() {
       const ctx = createExecutionContext();
       // Other features' per-minute jobs run too; only a failure of the flag sync fails these tests.
-      await worker.scheduled(createScheduledController({ cron: '* * * * *', scheduledTime: Date.now() }), worldEnv, ctx)
-        .catch((err: Error) => { if (/flag-sync/.test(err.message)) throw err; });
+      await worker
+        .scheduled(createScheduledController({ cron: '* * * * *', scheduledTime: Date.now() }), worldEnv, ctx)
+        .catch((err: Error) => {
+          if (/flag-sync/.test(err.message)) throw err;
+        });
       await waitOnExecutionContext(ctx);
     },
     async reset() {
@@ -81,9 +93,12 @@ export async function flagsWorld(): Promise<FlagsWorld> {
       await Promise.all(FLAG_KEYS.map((k) => env.FLAGS.delete(k)));
       resetFlagCache();
     },
-    ledger: (key, after) => db.query(
-      `SELECT id, actor, action, old_value, new_value, reason, metadata FROM public.ai_action_ledger
-       WHERE target = $1 AND id > $2 ORDER BY id`, [key, after]),
+    ledger: (key, after) =>
+      db.query(
+        `SELECT id, actor, action, old_value, new_value, reason, metadata FROM public.ai_action_ledger
+       WHERE target = $1 AND id > $2 ORDER BY id`,
+        [key, after],
+      ),
     async lastLedgerId() {
       const [row] = await db.query<{ id: string | null }>('SELECT max(id) AS id FROM public.ai_action_ledger');
       return Number(row?.id ?? 0);

@@ -6,11 +6,10 @@
 // Messages the Worker sends still go to the real queues, whose consumer uses the shared database.
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { createDb, type Db } from '../../src/db/client';
 import worker from '../../src/index';
 import { createLogger } from '../../src/observability/logger';
 import { cloneDatabaseStatements } from '../support/clone-database';
-import { BASE, serviceHeaders, testDb } from './support';
+import { BASE, type TestDb as Db, serviceHeaders, testDb, testDbFor } from './support';
 
 export interface FreshDatabase {
   url: string;
@@ -33,7 +32,7 @@ export async function freshWorkerDatabase(): Promise<FreshDatabase> {
   }
   url.pathname = `/${name}`;
   const freshEnv = { ...env, DATABASE_URL: url.toString() } as Env;
-  const db = createDb(freshEnv, createLogger({ test: true, db: name }));
+  const db = testDbFor(freshEnv, createLogger({ test: true, db: name }));
   return {
     url: url.toString(),
     env: freshEnv,
@@ -43,7 +42,11 @@ export async function freshWorkerDatabase(): Promise<FreshDatabase> {
       if (init.json !== undefined) headers['content-type'] = 'application/json';
       const ctx = createExecutionContext();
       const res = await worker.fetch(
-        new Request(`${BASE}${path}`, { method: init.method ?? 'GET', headers, body: init.json === undefined ? undefined : JSON.stringify(init.json) }),
+        new Request(`${BASE}${path}`, {
+          method: init.method ?? 'GET',
+          headers,
+          body: init.json === undefined ? undefined : JSON.stringify(init.json),
+        }),
         freshEnv,
         ctx,
       );
@@ -66,16 +69,26 @@ export async function freshWorkerDatabase(): Promise<FreshDatabase> {
 /** A private database for this test file: cloned before its tests, dropped after. */
 export function useFreshWorkerDatabase(): FreshDatabase {
   let current: FreshDatabase | undefined;
-  beforeAll(async () => { current = await freshWorkerDatabase(); }, 60_000);
-  afterAll(async () => { await current?.drop(); });
+  beforeAll(async () => {
+    current = await freshWorkerDatabase();
+  }, 60_000);
+  afterAll(async () => {
+    await current?.drop();
+  });
   const ready = () => {
     if (!current) throw new Error('the fresh database exists only inside tests');
     return current;
   };
   return {
-    get url() { return ready().url; },
-    get env() { return ready().env; },
-    get db() { return ready().db; },
+    get url() {
+      return ready().url;
+    },
+    get env() {
+      return ready().env;
+    },
+    get db() {
+      return ready().db;
+    },
     fetch: (path, init) => ready().fetch(path, init),
     drop: () => ready().drop(),
   };

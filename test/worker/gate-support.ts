@@ -1,36 +1,67 @@
 // The real app plus a few routes only gate tests mount, one per route class, so auth, limits and
 // input hardening can be tested before (and independently of) the feature routes.
-import { createRoute, z } from '@hono/zod-openapi';
+
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
-import { createApp } from '../../src/app';
-import { errorResponses, serviceSecurity, userSecurity } from '../../src/lib/openapi';
+import { z } from '@hono/zod-openapi';
+import { createApp, RESOURCES } from '../../src/app';
+import { createRouter, defineRoute, type RouteDeclaration, routeDeclarations } from '../../src/platform/route';
 import { BASE, readBody, withJsonBody } from './support';
 
-const ok = { 200: { description: 'ok' }, ...errorResponses };
+const ok = { 200: { description: 'ok' } };
 const json = (schema: z.ZodType) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 
 export const EchoBody = z
   .object({
     n: z.number().int().max(10),
     nested: z.object({ a: z.string().max(20) }).optional(),
-    items: z.array(z.object({ id: z.string() })).max(5).optional(),
+    items: z
+      .array(z.object({ id: z.string() }))
+      .max(5)
+      .optional(),
     free: z.looseObject({}).optional(),
   })
   .openapi('GateTestEcho');
 
+/** The gate tests' own routes, declared like production routes (one per access / limit class). */
+function gateTestRoutes() {
+  const r = createRouter();
+  defineRoute(r, { method: 'get', path: '/v1/__test/me', access: 'user', responses: ok }, (c) => c.json({ id: c.get('user')!.id }, 200));
+  defineRoute(r, { method: 'post', path: '/v1/__test/echo', access: 'user', request: json(EchoBody), responses: ok }, (c) =>
+    c.json(c.req.valid('json'), 200),
+  );
+  defineRoute(r, { method: 'get', path: '/admin/__test/ping', access: 'service', responses: ok }, (c) =>
+    c.json({ key: c.get('service')!.key }, 200),
+  );
+  defineRoute(r, { method: 'post', path: '/admin/__test/write', access: 'service', responses: ok }, (c) =>
+    c.json({ key: c.get('service')!.key }, 200),
+  );
+  defineRoute(r, { method: 'post', path: '/functions/v1/__test-job', access: 'service', limitClass: 'job', responses: ok }, (c) =>
+    c.json({ ran: true }, 200),
+  );
+  return r;
+}
+
 export function gateApp() {
-  const app = createApp();
-  app.openapi(createRoute({ method: 'get', path: '/v1/__test/me', security: userSecurity, responses: ok }),
-    (c) => c.json({ id: c.get('user')!.id }, 200));
-  app.openapi(createRoute({ method: 'post', path: '/v1/__test/echo', security: userSecurity, request: json(EchoBody), responses: ok }),
-    (c) => c.json(c.req.valid('json'), 200));
-  app.openapi(createRoute({ method: 'get', path: '/admin/__test/ping', security: serviceSecurity, responses: ok }),
-    (c) => c.json({ key: c.get('service')!.key }, 200));
-  app.openapi(createRoute({ method: 'post', path: '/admin/__test/write', security: serviceSecurity, responses: ok }),
-    (c) => c.json({ key: c.get('service')!.key }, 200));
-  app.openapi(createRoute({ method: 'post', path: '/functions/v1/__test-job', security: serviceSecurity, responses: ok }),
-    (c) => c.json({ ran: true }, 200));
-  return app;
+  return createApp([...RESOURCES, gateTestRoutes()]);
+}
+
+const productionDeclarations = routeDeclarations(createApp());
+
+/**
+ * The declaration a request for `method path` (a concrete path, e.g. /admin/flags/x) meets in the
+ * production app: static segments win over parameters, as in Hono's router.
+ */
+export function declarationFor(method: string, path: string): RouteDeclaration {
+  const candidates = [...productionDeclarations].filter(([key]) => {
+    const [m, template] = key.split(' ') as [string, string];
+    if (m !== method.toUpperCase()) return false;
+    const pattern = new RegExp(`^${template.replace(/:[^/]+/g, '[^/]+')}$`);
+    return pattern.test(path);
+  });
+  candidates.sort(([a], [b]) => (a.match(/:/g)?.length ?? 0) - (b.match(/:/g)?.length ?? 0));
+  const found = candidates[0];
+  if (!found) throw new Error(`no route declared for ${method} ${path}`);
+  return found[1];
 }
 
 export type GateApp = ReturnType<typeof gateApp>;

@@ -1,11 +1,12 @@
 // Input hardening and response hardening, applied centrally to every route: body size (413),
 // content type (415), strict bodies (400 on unknown fields), JSON depth, CORS allow-list,
-// security headers — and the route-class table agreeing with what each route documents.
+// security headers — and each route's declaration agreeing with what it documents.
 import { env, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { classifyRoute } from '../../src/lib/route-policy';
-import { MAX_JSON_DEPTH } from '../../src/lib/input-guard';
-import { gateApp, send } from './gate-support';
+import { createApp, RESOURCES } from '../../src/app';
+import { MAX_JSON_DEPTH } from '../../src/http/input-guard';
+import { createRouter, defineRoute, UndeclaredRouteError } from '../../src/platform/route';
+import { declarationFor, gateApp, send } from './gate-support';
 import { envelope, userToken } from './support';
 
 const app = gateApp();
@@ -37,7 +38,9 @@ describe('request bodies', () => {
       },
     });
     const r = await send(app, '/v1/__test/echo', {
-      method: 'POST', body: stream, headers: { ...(await user()), 'content-type': 'application/json' },
+      method: 'POST',
+      body: stream,
+      headers: { ...(await user()), 'content-type': 'application/json' },
       // @ts-expect-error workerd needs duplex for a streamed request body
       duplex: 'half',
     });
@@ -97,8 +100,12 @@ describe('request bodies', () => {
 describe('dependency failures', () => {
   it('a database that cannot be reached answers 503 unavailable with Retry-After, not 500', async () => {
     const broken = gateApp();
-    broken.get('/__test/db-down', () => { throw new Error('Connection terminated due to connection timeout'); });
-    broken.get('/__test/bug', () => { throw new TypeError("Cannot read properties of undefined (reading 'x')"); });
+    broken.get('/__test/db-down', () => {
+      throw new Error('Connection terminated due to connection timeout');
+    });
+    broken.get('/__test/bug', () => {
+      throw new TypeError("Cannot read properties of undefined (reading 'x')");
+    });
     const down = await send(broken, '/__test/db-down');
     expect(down.status).toBe(503);
     expect(envelope(down.json).code).toBe('unavailable');
@@ -126,10 +133,11 @@ describe('CORS', () => {
   });
 
   it('answers preflights for allowed origins (204) and refuses others (403 envelope)', async () => {
-    const preflight = (origin: string) => send(app, '/v1/__test/echo', {
-      method: 'OPTIONS',
-      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
-    });
+    const preflight = (origin: string) =>
+      send(app, '/v1/__test/echo', {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+      });
     const ok = await preflight(ORIGIN);
     expect(ok.status).toBe(204);
     expect(ok.headers.get('access-control-allow-origin')).toBe(ORIGIN);
@@ -168,17 +176,17 @@ describe('security headers', () => {
   });
 });
 
-describe('route classes', () => {
-  it('classify the canonical routes as the design table says', () => {
-    expect(classifyRoute('POST', '/v1/rank')).toMatchObject({ class: 'user', auth: 'user', hot: true });
-    expect(classifyRoute('POST', '/functions/v1/policy-ranker')).toMatchObject({ class: 'user', hot: true });
-    expect(classifyRoute('GET', '/v1/me/interests')).toMatchObject({ class: 'user', hot: false });
-    expect(classifyRoute('GET', '/admin/flags')).toMatchObject({ class: 'admin_read', auth: 'service', failOpen: true });
-    expect(classifyRoute('PUT', '/admin/flags/x')).toMatchObject({ class: 'admin_write', failOpen: false });
-    expect(classifyRoute('POST', '/functions/v1/queue-worker')).toMatchObject({ class: 'job', auth: 'service', failOpen: false });
-    expect(classifyRoute('GET', '/functions/v1/health')).toMatchObject({ class: 'anon', auth: 'none' });
-    expect(classifyRoute('GET', '/health')).toMatchObject({ class: 'anon' });
-    expect(classifyRoute('GET', '/v1/flags')).toMatchObject({ auth: 'optional_user', hot: true });
+describe('route declarations', () => {
+  it('declare the canonical routes as the design table says', () => {
+    expect(declarationFor('POST', '/v1/rank')).toMatchObject({ limitClass: 'user', access: 'user', hot: true });
+    expect(declarationFor('POST', '/functions/v1/policy-ranker')).toMatchObject({ limitClass: 'user', hot: true });
+    expect(declarationFor('GET', '/v1/me/interests')).toMatchObject({ limitClass: 'user', hot: false });
+    expect(declarationFor('GET', '/admin/flags')).toMatchObject({ limitClass: 'admin_read', access: 'service', failOpen: true });
+    expect(declarationFor('PUT', '/admin/flags/x')).toMatchObject({ limitClass: 'admin_write', failOpen: false });
+    expect(declarationFor('POST', '/functions/v1/queue-worker')).toMatchObject({ limitClass: 'job', access: 'service', failOpen: false });
+    expect(declarationFor('GET', '/functions/v1/health')).toMatchObject({ limitClass: 'anon', access: 'public' });
+    expect(declarationFor('GET', '/health')).toMatchObject({ limitClass: 'anon' });
+    expect(declarationFor('GET', '/v1/flags')).toMatchObject({ access: 'optional_user', hot: true });
   });
 
   it('every documented route declares the security its route class enforces', async () => {
@@ -186,9 +194,9 @@ describe('route classes', () => {
     const mismatches: string[] = [];
     for (const [path, ops] of Object.entries<any>(doc.paths)) {
       for (const [method, op] of Object.entries<any>(ops)) {
-        const { auth } = classifyRoute(method.toUpperCase(), path.replace(/\{[^}]+\}/g, 'x'));
-        if (auth === 'self') continue; // the route authenticates itself (dashboard)
-        const expected = { user: 'bearerJwt', optional_user: 'bearerJwt', service: 'serviceKey', none: undefined }[auth];
+        const { access } = declarationFor(method.toUpperCase(), path.replace(/\{[^}]+\}/g, 'x'));
+        if (access === 'dashboard') continue; // the route authenticates itself (dashboard)
+        const expected = { user: 'bearerJwt', optional_user: 'bearerJwt', service: 'serviceKey', public: undefined }[access];
         const declared = (op.security ?? []).flatMap((s: object) => Object.keys(s));
         if (expected ? !declared.includes(expected) : declared.length > 0) {
           mismatches.push(`${method.toUpperCase()} ${path}: declares [${declared}] but is enforced as ${expected ?? 'public'}`);
@@ -196,5 +204,20 @@ describe('route classes', () => {
       }
     }
     expect(mismatches).toEqual([]);
+  });
+
+  it('an undeclared route cannot be mounted', () => {
+    const rogue = createRouter();
+    rogue.get('/v1/__test/undeclared', (c) => c.json({ leaked: true }));
+    expect(() => createApp([...RESOURCES, rogue])).toThrow(UndeclaredRouteError);
+    expect(() => createApp([...RESOURCES, rogue])).toThrow('route GET /v1/__test/undeclared has no access declaration');
+    // The same route through defineRoute mounts, and the gate enforces what it declares.
+    const declared = createRouter();
+    defineRoute(
+      declared,
+      { method: 'get', path: '/v1/__test/undeclared', access: 'user', responses: { 200: { description: 'ok' } } },
+      (c) => c.json({ leaked: false }, 200),
+    );
+    expect(() => createApp([...RESOURCES, declared])).not.toThrow();
   });
 });

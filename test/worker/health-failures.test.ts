@@ -18,9 +18,14 @@ describe('GET /health with a broken database', () => {
   it('503 with a timeout (bounded, not hanging) when Postgres accepts but never answers', async () => {
     const app = createApp();
     const started = Date.now();
-    const res = await app.request('/health', {}, {
-      ...env, DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${inject('blackholePort')}/postgres`,
-    });
+    const res = await app.request(
+      '/health',
+      {},
+      {
+        ...env,
+        DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${inject('blackholePort')}/postgres`,
+      },
+    );
     const elapsed = Date.now() - started;
     expect(res.status).toBe(503);
     const body = (await res.json()) as any;

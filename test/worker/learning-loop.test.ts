@@ -4,8 +4,8 @@
 import { env } from 'cloudflare:test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FEATURE_KEYS } from '../../src/learning/feature-keys';
-import { call, testDb, userHeaders } from './support';
 import { deliver, impressions, reward, runCron, setRankFlags, waitFor } from './learning-support';
+import { call, testDb, userHeaders } from './support';
 
 const db = testDb();
 afterAll(() => db.end());
@@ -14,23 +14,35 @@ beforeAll(() => setRankFlags({ safeMode: false, learning: true, policy: { versio
 async function candidateStats(surface: string) {
   return db.query<{ candidate_id: string; impressions: string; rewarded: string; reward_sum: number }>(
     'SELECT candidate_id, impressions, rewarded, reward_sum FROM public.learning_candidate_stats WHERE surface = $1 ORDER BY candidate_id',
-    [surface]);
+    [surface],
+  );
 }
 
 describe('learning loop', () => {
   it('rewards change the exploit order after one cron cycle', async () => {
     const surface = `loop-${crypto.randomUUID()}`;
     const user = crypto.randomUUID();
-    const cands = [{ id: 'a', score: 0 }, { id: 'b', score: 0 }, { id: 'c', score: 0 }];
-    const rankNow = async () => (await call('/v1/rank', {
-      method: 'POST', headers: await userHeaders(user), json: { surface, limit: 3, candidates: cands },
-    })).json;
+    const cands = [
+      { id: 'a', score: 0 },
+      { id: 'b', score: 0 },
+      { id: 'c', score: 0 },
+    ];
+    const rankNow = async () =>
+      (
+        await call('/v1/rank', {
+          method: 'POST',
+          headers: await userHeaders(user),
+          json: { surface, limit: 3, candidates: cands },
+        })
+      ).json;
 
     // Nothing learned yet: equal scores, ties by id. This decision is logged too (11 in all).
     const first = await rankNow();
     expect(first.slate.map((s: { candidate_id: string }) => s.candidate_id)).toEqual(['a', 'b', 'c']);
-    await waitFor(async () => (await db.query('SELECT 1 FROM public.learning_events WHERE decision_id = $1', [first.decision_id])).length === 3,
-      'the first decision\'s events');
+    await waitFor(
+      async () => (await db.query('SELECT 1 FROM public.learning_events WHERE decision_id = $1', [first.decision_id])).length === 3,
+      "the first decision's events",
+    );
 
     const msgs = Array.from({ length: 10 }, () => impressions({ surface, cands, limit: 3, epsilon: 0, userId: user }));
     await deliver(msgs);
@@ -44,9 +56,16 @@ describe('learning loop', () => {
       return stats.length === 3 && stats.every((s) => Number(s.impressions) === 11) && stats;
     }, 'the rollup of this surface');
     const stats = (await candidateStats(surface)).map((s) => [s.candidate_id, Number(s.impressions), Number(s.rewarded), s.reward_sum]);
-    expect(stats).toEqual([['a', 11, 0, 0], ['b', 11, 4, 2], ['c', 11, 10, 10]]);
+    expect(stats).toEqual([
+      ['a', 11, 0, 0],
+      ['b', 11, 4, 2],
+      ['c', 11, 10, 10],
+    ]);
 
-    const doc = (await env.FEATURES.get(FEATURE_KEYS.surface(surface), 'json')) as { stats: Record<string, [number, number]>; pools: { popular: string[] } };
+    const doc = (await env.FEATURES.get(FEATURE_KEYS.surface(surface), 'json')) as {
+      stats: Record<string, [number, number]>;
+      pools: { popular: string[] };
+    };
     expect(doc.stats).toMatchObject({ a: [11, 0], b: [11, 2], c: [11, 10] });
     expect(doc.pools.popular).toEqual(['c', 'b']);
 
@@ -57,17 +76,21 @@ describe('learning loop', () => {
     expect(learned.slate[0].score).toBeCloseTo(10 / 21, 12);
     expect(learned.slate[1].score).toBeCloseTo(2 / 21, 12);
     // That decision's events land too; wait, so the next cycle's counts are known.
-    await waitFor(async () => (await db.query('SELECT 1 FROM public.learning_events WHERE decision_id = $1', [learned.decision_id])).length === 3,
-      'the second decision\'s events');
+    await waitFor(
+      async () => (await db.query('SELECT 1 FROM public.learning_events WHERE decision_id = $1', [learned.decision_id])).length === 3,
+      "the second decision's events",
+    );
     await waitFor(async () => {
       await runCron();
       return (await candidateStats(surface)).every((s) => Number(s.impressions) === 12);
     }, 'the rollup of the second decision');
-    stats.forEach((s) => (s[1] = 12));
+    for (const s of stats) s[1] = 12;
 
     // Incremental: another cycle adds nothing that was already counted.
     await runCron();
-    expect((await candidateStats(surface)).map((s) => [s.candidate_id, Number(s.impressions), Number(s.rewarded), s.reward_sum])).toEqual(stats);
+    expect((await candidateStats(surface)).map((s) => [s.candidate_id, Number(s.impressions), Number(s.rewarded), s.reward_sum])).toEqual(
+      stats,
+    );
   });
 
   it('vw_policy_health is the same before and after rollups, and counts late rewards once', async () => {
@@ -83,9 +106,12 @@ describe('learning loop', () => {
     const w = items.map((e) => (e.greedy_prefix ? 1 / e.p_prefix! : 0));
     const wr = msgs.reduce((s, m) => s + (m.events[0]!.greedy_prefix ? 1 / m.events[0]!.p_prefix! : 0), 0);
     const expected = {
-      decisions: '6', impressions: '12', rewarded: '6',
+      decisions: '6',
+      impressions: '12',
+      rewarded: '6',
       exploration_rate: (items.filter((e) => e.explored).length / 12).toFixed(4),
-      mean_reward: '1.0000', reward_per_impression: '0.5000',
+      mean_reward: '1.0000',
+      reward_per_impression: '0.5000',
       mean_p_exp: (items.reduce((s, e) => s + e.p_exp, 0) / 12).toFixed(4),
       ips_greedy: (wr / 12).toFixed(4),
       snips_greedy: (wr / w.reduce((a, b) => a + b, 0)).toFixed(4),
@@ -99,15 +125,20 @@ describe('learning loop', () => {
 
     await waitFor(async () => {
       await runCron();
-      const [r] = await db.query<{ n: string }>('SELECT coalesce(sum(impressions), 0) AS n FROM public.learning_policy_daily WHERE policy = $1', [policy]);
+      const [r] = await db.query<{ n: string }>(
+        'SELECT coalesce(sum(impressions), 0) AS n FROM public.learning_policy_daily WHERE policy = $1',
+        [policy],
+      );
       return Number(r!.n) === 12;
     }, 'the rollup of this policy');
     expect(await view()).toEqual(before);
 
     // An operator corrects a reward in SQL after the rollup: counted once, as the change.
     const first = msgs[0]!;
-    await db.query('UPDATE public.learning_events SET reward = 0 WHERE decision_id = $1 AND candidate_id = $2',
-      [first.decision_id, first.events[0]!.candidate_id]);
+    await db.query('UPDATE public.learning_events SET reward = 0 WHERE decision_id = $1 AND candidate_id = $2', [
+      first.decision_id,
+      first.events[0]!.candidate_id,
+    ]);
     const corrected = await view();
     expect(corrected).toMatchObject({ rewarded: '6', mean_reward: (5 / 6).toFixed(4) });
     await runCron();

@@ -6,9 +6,15 @@ import type { ImpressionsMessage, RewardMessage } from '../../src/learning/messa
 import { epsilonGreedySlate, rngForDecision, type ScoredCandidate } from '../../src/ranker';
 
 export async function deliver(bodies: unknown[], ids?: string[]) {
-  const batch = createMessageBatch('edge-events', bodies.map((body, i) => ({
-    id: ids?.[i] ?? `${crypto.randomUUID()}-${i}`, timestamp: new Date(), attempts: 1, body,
-  })));
+  const batch = createMessageBatch(
+    'edge-events',
+    bodies.map((body, i) => ({
+      id: ids?.[i] ?? `${crypto.randomUUID()}-${i}`,
+      timestamp: new Date(),
+      attempts: 1,
+      body,
+    })),
+  );
   const ctx = createExecutionContext();
   await worker.queue(batch, env, ctx);
   return getQueueResult(batch, ctx);
@@ -31,20 +37,46 @@ export async function waitFor<T>(check: () => Promise<T | undefined | false>, wh
 
 /** A decision of the real policy over `cands`, as the rank route would queue it. */
 export function impressions(opts: {
-  surface: string; cands: ScoredCandidate[]; limit: number; epsilon: number;
-  userId?: string | null; decisionId?: string; policy?: string;
+  surface: string;
+  cands: ScoredCandidate[];
+  limit: number;
+  epsilon: number;
+  userId?: string | null;
+  decisionId?: string;
+  policy?: string;
 }): ImpressionsMessage {
   const decisionId = opts.decisionId ?? crypto.randomUUID();
   const items = epsilonGreedySlate(opts.cands, opts.limit, opts.epsilon, rngForDecision(decisionId));
   return {
-    type: 'learning.impressions', v: 1, decision_id: decisionId, user_id: opts.userId ?? null,
-    surface: opts.surface, policy: opts.policy ?? 'epsilon_greedy_v1', ts: new Date().toISOString(), context: { test: true },
-    events: items.map((it) => ({ candidate_id: it.candidate_id, position: it.position, score: it.score, p_exp: it.p_exp, explored: it.explored, ...it.ope })),
+    type: 'learning.impressions',
+    v: 1,
+    decision_id: decisionId,
+    user_id: opts.userId ?? null,
+    surface: opts.surface,
+    policy: opts.policy ?? 'epsilon_greedy_v1',
+    ts: new Date().toISOString(),
+    context: { test: true },
+    events: items.map((it) => ({
+      candidate_id: it.candidate_id,
+      position: it.position,
+      score: it.score,
+      p_exp: it.p_exp,
+      explored: it.explored,
+      ...it.ope,
+    })),
   };
 }
 
 export function reward(decisionId: string, candidateId: string, userId: string, value: number): RewardMessage {
-  return { type: 'learning.reward', v: 1, decision_id: decisionId, candidate_id: candidateId, user_id: userId, reward: value, ts: new Date().toISOString() };
+  return {
+    type: 'learning.reward',
+    v: 1,
+    decision_id: decisionId,
+    candidate_id: candidateId,
+    user_id: userId,
+    reward: value,
+    ts: new Date().toISOString(),
+  };
 }
 
 export const setFlag = (key: string, value: unknown) => env.FLAGS.put(key, JSON.stringify(value));

@@ -23,31 +23,52 @@ describe('interests', () => {
 
   it('PUT replaces the interests and queues discovery (jobs + outbox row) in the same transaction', async () => {
     const user = await newUser(db);
-    const first = await putInterests(user, [{ interest_id: HIKING, affinity: 0.9 }, { interest_id: PHOTO, affinity: 0.4 }]);
+    const first = await putInterests(user, [
+      { interest_id: HIKING, affinity: 0.9 },
+      { interest_id: PHOTO, affinity: 0.4 },
+    ]);
     expect(first.status).toBe(200);
     expect(first.json.discovery).toEqual({ queued: 2 });
     expect(first.json.interests.map((i: any) => [i.interest_id, i.name, i.affinity])).toEqual([
-      [HIKING, 'Hiking', 0.9], [PHOTO, 'Photography', expect.closeTo(0.4, 5)],
+      [HIKING, 'Hiking', 0.9],
+      [PHOTO, 'Photography', expect.closeTo(0.4, 5)],
     ]);
     const jobs = await db.query<{ interest_id: string; status: string }>(
-      'SELECT interest_id, status FROM public.marketplace_discovery_queue WHERE user_id = $1 ORDER BY interest_id', [user]);
-    expect(jobs).toEqual([{ interest_id: HIKING, status: 'queued' }, { interest_id: PHOTO, status: 'queued' }]);
-    const outbox = await db.query<{ payload: { job_ids: string[] } }>(`SELECT payload FROM public.events_queue WHERE topic = 'discovery.user-signup' AND payload->>'user_id' = $1`, [user]);
+      'SELECT interest_id, status FROM public.marketplace_discovery_queue WHERE user_id = $1 ORDER BY interest_id',
+      [user],
+    );
+    expect(jobs).toEqual([
+      { interest_id: HIKING, status: 'queued' },
+      { interest_id: PHOTO, status: 'queued' },
+    ]);
+    const outbox = await db.query<{ payload: { job_ids: string[] } }>(
+      `SELECT payload FROM public.events_queue WHERE topic = 'discovery.user-signup' AND payload->>'user_id' = $1`,
+      [user],
+    );
     expect(outbox).toHaveLength(1);
     expect(outbox[0]!.payload.job_ids).toHaveLength(2);
 
     // Replace: PHOTO goes, COOKING comes; HIKING still has a live job, so only COOKING is queued.
-    const second = await putInterests(user, [{ interest_id: HIKING, affinity: 1 }, { interest_id: COOKING, affinity: 0 }]);
+    const second = await putInterests(user, [
+      { interest_id: HIKING, affinity: 1 },
+      { interest_id: COOKING, affinity: 0 },
+    ]);
     expect(second.json.discovery).toEqual({ queued: 1 });
     const got = await call('/v1/me/interests', { headers: await userHeaders(user) });
     expect(got.status).toBe(200);
-    expect(got.json.interests.map((i: any) => [i.interest_id, i.affinity])).toEqual([[HIKING, 1], [COOKING, 0]]);
+    expect(got.json.interests.map((i: any) => [i.interest_id, i.affinity])).toEqual([
+      [HIKING, 1],
+      [COOKING, 0],
+    ]);
   });
 
   it('a rejected write changes nothing and queues nothing', async () => {
     const user = await newUser(db);
     await putInterests(user, [{ interest_id: HIKING, affinity: 0.5 }]);
-    const bad = await putInterests(user, [{ interest_id: PHOTO, affinity: 0.5 }, { interest_id: crypto.randomUUID(), affinity: 0.5 }]);
+    const bad = await putInterests(user, [
+      { interest_id: PHOTO, affinity: 0.5 },
+      { interest_id: crypto.randomUUID(), affinity: 0.5 },
+    ]);
     expect(bad.status).toBe(400);
     const rows = await db.query('SELECT interest_id FROM public.user_interests WHERE user_id = $1', [user]);
     expect(rows).toEqual([{ interest_id: HIKING }]);
@@ -56,12 +77,26 @@ describe('interests', () => {
   });
 
   it.each([
-    ['an unknown interest id', [{ interest_id: HIKING, affinity: 0.5 }, { interest_id: '99999999-9999-9999-9999-999999999999', affinity: 0.5 }], 'interests.1.interest_id: unknown interest'],
+    [
+      'an unknown interest id',
+      [
+        { interest_id: HIKING, affinity: 0.5 },
+        { interest_id: '99999999-9999-9999-9999-999999999999', affinity: 0.5 },
+      ],
+      'interests.1.interest_id: unknown interest',
+    ],
     ['an affinity above 1', [{ interest_id: HIKING, affinity: 1.5 }], 'interests.0.affinity:'],
     ['a negative affinity', [{ interest_id: HIKING, affinity: -0.1 }], 'interests.0.affinity:'],
     ['a missing affinity', [{ interest_id: HIKING }], 'interests.0.affinity:'],
     ['an id that is not a uuid', [{ interest_id: 'hiking', affinity: 0.5 }], 'interests.0.interest_id:'],
-    ['the same interest twice', [{ interest_id: HIKING, affinity: 0.5 }, { interest_id: HIKING, affinity: 0.6 }], 'interests.1.interest_id: listed twice'],
+    [
+      'the same interest twice',
+      [
+        { interest_id: HIKING, affinity: 0.5 },
+        { interest_id: HIKING, affinity: 0.6 },
+      ],
+      'interests.1.interest_id: listed twice',
+    ],
     ['too many interests', Array.from({ length: 101 }, () => ({ interest_id: HIKING, affinity: 0.5 })), 'interests:'],
     ['an unknown field', [{ interest_id: HIKING, affinity: 0.5, weight: 2 }], 'interests.0:'],
   ])('400 naming the field for %s', async (_, interests, message) => {
@@ -73,7 +108,9 @@ describe('interests', () => {
   it('413 for a body over 64 KB', async () => {
     const user = await newUser(db);
     const res = await call('/v1/me/interests', {
-      method: 'PUT', headers: await userHeaders(user), json: { interests: [], pad: 'x'.repeat(70_000) },
+      method: 'PUT',
+      headers: await userHeaders(user),
+      json: { interests: [], pad: 'x'.repeat(70_000) },
     });
     expect(res.status).toBe(413);
     expect(envelope(res.json).code).toBe('payload_too_large');
@@ -105,11 +142,15 @@ describe('signals', () => {
 
   it('stores the caller’s signals', async () => {
     const user = await newUser(db);
-    const res = await post(user, { signals: [{ kind: 'view', interest_id: PHOTO, strength: 0.5, context: { surface: 'feed' } }, { kind: 'search' }] });
+    const res = await post(user, {
+      signals: [{ kind: 'view', interest_id: PHOTO, strength: 0.5, context: { surface: 'feed' } }, { kind: 'search' }],
+    });
     expect(res.status).toBe(201);
     expect(res.json).toEqual({ accepted: 2 });
     const rows = await db.query<{ kind: string; interest_id: string | null; strength: number; context: unknown }>(
-      'SELECT kind, interest_id, strength, context FROM public.intent_signals WHERE user_id = $1 ORDER BY id', [user]);
+      'SELECT kind, interest_id, strength, context FROM public.intent_signals WHERE user_id = $1 ORDER BY id',
+      [user],
+    );
     expect(rows).toEqual([
       { kind: 'view', interest_id: PHOTO, strength: 0.5, context: { surface: 'feed' } },
       { kind: 'search', interest_id: null, strength: 1, context: {} },
@@ -135,7 +176,10 @@ describe('suggestions', () => {
   it('lists the best candidates for the caller’s interests, honouring limit', async () => {
     const user = await newUser(db);
     const { interestId } = await newInterest(db, 4);
-    await putInterests(user, [{ interest_id: interestId, affinity: 1 }, { interest_id: HIKING, affinity: 0.1 }]);
+    await putInterests(user, [
+      { interest_id: interestId, affinity: 1 },
+      { interest_id: HIKING, affinity: 0.1 },
+    ]);
     const all = await call('/v1/me/suggestions', { headers: await userHeaders(user) });
     expect(all.status).toBe(200);
     expect(all.json.suggestions).toHaveLength(5);

@@ -5,22 +5,28 @@ import { afterAll, describe, expect, it } from 'vitest';
 import worker from '../../src/index';
 import type { HistogramMessage } from '../../src/observability/collector';
 import { HistogramBuffer, toMessages } from '../../src/observability/collector';
-import { testDb } from './support';
 import { rollupTotals } from './slo-support';
+import { testDb } from './support';
 
 const db = testDb();
 afterAll(() => db.end());
 
 function histogramMessage(op: string, latencies: number[], failures = 0, at = Date.now()): HistogramMessage {
   const buf = new HistogramBuffer();
-  latencies.forEach((ms, i) => buf.observe(op, ms, i < failures, at));
+  for (const [i, ms] of latencies.entries()) buf.observe(op, ms, i < failures, at);
   return toMessages(buf.drain())[0]!;
 }
 
 async function deliver(bodies: unknown[], attempts = 1) {
-  const batch = createMessageBatch('edge-events', bodies.map((body, i) => ({
-    id: `m-${crypto.randomUUID()}-${i}`, timestamp: new Date(), attempts, body,
-  })));
+  const batch = createMessageBatch(
+    'edge-events',
+    bodies.map((body, i) => ({
+      id: `m-${crypto.randomUUID()}-${i}`,
+      timestamp: new Date(),
+      attempts,
+      body,
+    })),
+  );
   const ctx = createExecutionContext();
   await worker.queue(batch, env, ctx);
   return getQueueResult(batch, ctx);
@@ -71,7 +77,9 @@ describe('metrics.histogram consumer', () => {
     expect(result.explicitAcks).toHaveLength(1);
     expect((await rollupTotals(db, op)).requests).toBe(0);
     const dead = await db.query<{ last_error: string }>(
-      `SELECT last_error FROM public.events_queue WHERE status = 'error' AND payload -> 'body' ->> 'id' = $1`, [msg.id]);
+      `SELECT last_error FROM public.events_queue WHERE status = 'error' AND payload -> 'body' ->> 'id' = $1`,
+      [msg.id],
+    );
     expect(dead[0]?.last_error).toMatch(/histogram counts do not add up/);
   });
 

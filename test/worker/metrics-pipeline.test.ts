@@ -3,8 +3,8 @@
 // under its own operation name (x-fault-op), so the shared database's other traffic cannot interfere.
 import { afterAll, describe, expect, it } from 'vitest';
 import { bucketIndex, bucketUpperMs } from '../../src/observability/histogram';
-import { call, testDb } from './support';
 import { eventually, faultHeaders, rollupTotals } from './slo-support';
+import { call, testDb } from './support';
 
 const db = testDb();
 afterAll(() => db.end());
@@ -32,14 +32,24 @@ describe('request metrics pipeline', () => {
     const exactLatencies = results.map((r) => measured(r.res));
     expect(exactLatencies.every((ms, i) => ms >= delays[i]!)).toBe(true); // the injected delay is in there
 
-    const row = await eventually(async () => {
-      const [r] = await db.query<{ requests: string; errors: string; p50_ms: number; p95_ms: number; p99_ms: number }>(
-        'SELECT requests, errors, p50_ms, p95_ms, p99_ms FROM public.vw_kernel_slos WHERE operation = $1', [op]);
-      return r && Number(r.requests) === delays.length ? r : undefined;
-    }, 20_000, `40 requests of ${op} in vw_kernel_slos`);
+    const row = await eventually(
+      async () => {
+        const [r] = await db.query<{ requests: string; errors: string; p50_ms: number; p95_ms: number; p99_ms: number }>(
+          'SELECT requests, errors, p50_ms, p95_ms, p99_ms FROM public.vw_kernel_slos WHERE operation = $1',
+          [op],
+        );
+        return r && Number(r.requests) === delays.length ? r : undefined;
+      },
+      20_000,
+      `40 requests of ${op} in vw_kernel_slos`,
+    );
 
     expect(Number(row.errors)).toBe(0);
-    for (const [q, got] of [[0.5, row.p50_ms], [0.95, row.p95_ms], [0.99, row.p99_ms]] as const) {
+    for (const [q, got] of [
+      [0.5, row.p50_ms],
+      [0.95, row.p95_ms],
+      [0.99, row.p99_ms],
+    ] as const) {
       const exact = exactPercentile(exactLatencies, q);
       const idx = bucketIndex(exact);
       // Within the bucket that holds the exact value: [upper(idx-1), upper(idx)].
@@ -54,10 +64,14 @@ describe('request metrics pipeline', () => {
     const ok = Array.from({ length: 13 }, () => call('/test-traffic', { headers: faultHeaders({ op }) }));
     const statuses = (await Promise.all([...failing, ...ok])).map((r) => r.status);
     expect(statuses.filter((s) => s === 503)).toHaveLength(7);
-    const totals = await eventually(async () => {
-      const t = await rollupTotals(db, op);
-      return t.requests === 20 ? t : undefined;
-    }, 20_000, `20 requests of ${op}`);
+    const totals = await eventually(
+      async () => {
+        const t = await rollupTotals(db, op);
+        return t.requests === 20 ? t : undefined;
+      },
+      20_000,
+      `20 requests of ${op}`,
+    );
     expect(totals.errors).toBe(7);
     expect(totals.buckets.reduce((a, b) => a + b, 0)).toBe(20);
   });

@@ -3,18 +3,28 @@
 // The queue consumers record each message's lag the same way as request latencies.
 import { createExecutionContext, createMessageBatch, env } from 'cloudflare:test';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { JobContext } from '../../src/cron';
 import { HistogramBuffer } from '../../src/observability/collector';
 import { createLogger } from '../../src/observability/logger';
+import { noopMetrics } from '../../src/observability/metrics';
 import { metricsSampler } from '../../src/observability/sampler';
 import { observeQueueLag } from '../../src/observability/worker-metrics';
+import type { JobContext } from '../../src/platform/job';
 import { testDb } from './support';
 
 const db = testDb();
 afterAll(() => db.end());
 
 function jobContext(scheduledTime: number): JobContext {
-  return { env, log: createLogger({ test: true }), ctx: createExecutionContext(), scheduledTime, db: () => db };
+  const ctx = createExecutionContext();
+  return {
+    env,
+    id: crypto.randomUUID(),
+    log: createLogger({ test: true }),
+    db: () => db,
+    waitUntil: (p) => ctx.waitUntil(p),
+    metrics: noopMetrics,
+    scheduledTime,
+  };
 }
 
 describe('metrics sampler', () => {
@@ -26,12 +36,14 @@ describe('metrics sampler', () => {
        SELECT to_timestamp($1 / 1000.0) - make_interval(secs => g * 10), 'feed', 'c' || g, $2, g % 4 = 0
        FROM generate_series(1, 40) g
        UNION ALL SELECT to_timestamp($1 / 1000.0) - interval '1 hour', 'feed', 'old', $2, true`,
-      [at, policy]);
+      [at, policy],
+    );
     await metricsSampler.run(jobContext(at));
     await metricsSampler.run(jobContext(at + 5_000)); // same minute again
     const rows = await db.query<{ metric: string; subject: string; value: number; samples: string; minute: Date }>(
       `SELECT metric, subject, value, samples, minute FROM public.gauge_metrics_minute WHERE minute = $1 ORDER BY metric, subject`,
-      [new Date(at - 20_000)]);
+      [new Date(at - 20_000)],
+    );
     const exploration = rows.filter((r) => r.metric === 'policy.exploration_rate' && r.subject === policy);
     expect(exploration).toHaveLength(1);
     expect(exploration[0]!.value).toBe(0.25); // 10 of the 40 events in the window explored
@@ -55,8 +67,16 @@ describe('queue lag', () => {
     expect(observeQueueLag(batch, now, collector)).toBe(2);
     const [s] = buf.drain();
     expect(s).toMatchObject({ op: 'queue.events.lag', n: 2, ms: 63_000 });
-    const metricsOnly = createMessageBatch('edge-events', [{ id: 'd', timestamp: new Date(now), attempts: 1, body: { type: 'metrics.histogram' } }]);
+    const metricsOnly = createMessageBatch('edge-events', [
+      { id: 'd', timestamp: new Date(now), attempts: 1, body: { type: 'metrics.histogram' } },
+    ]);
     expect(observeQueueLag(metricsOnly, now, collector)).toBe(0);
-    expect(observeQueueLag(createMessageBatch('edge-discovery-dlq', [{ id: 'e', timestamp: new Date(now), attempts: 1, body: {} }]), now, collector)).toBe(0);
+    expect(
+      observeQueueLag(
+        createMessageBatch('edge-discovery-dlq', [{ id: 'e', timestamp: new Date(now), attempts: 1, body: {} }]),
+        now,
+        collector,
+      ),
+    ).toBe(0);
   });
 });

@@ -2,16 +2,16 @@
 // (and user id when known), never a token or key. The fault injection hook is off outside
 // development, without the key, or with a wrong key.
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { AppEnv } from '../../src/env';
+import { authenticateUser } from '../../src/auth/authenticate';
+import { requestUnit } from '../../src/http/request-unit';
 import worker from '../../src/index';
-import { requireUser } from '../../src/lib/auth';
-import { requestContext } from '../../src/lib/context';
 import { isolateMetrics } from '../../src/observability/collector';
 import { requestedFault } from '../../src/observability/fault-injection';
 import { createLogger } from '../../src/observability/logger';
 import { requestMetrics } from '../../src/observability/middleware';
+import type { AppEnv } from '../../src/platform/app-env';
 import { versionOperation } from '../../src/version';
 import { faultHeaders, faultKey } from './slo-support';
 import { userToken } from './support';
@@ -19,12 +19,30 @@ import { userToken } from './support';
 function captureLogs() {
   const lines: string[] = [];
   for (const level of ['log', 'warn', 'error'] as const) {
-    vi.spyOn(console, level).mockImplementation((line: unknown) => { lines.push(String(line)); });
+    vi.spyOn(console, level).mockImplementation((line: unknown) => {
+      lines.push(String(line));
+    });
   }
-  return { lines, json: () => lines.flatMap((l) => { try { return [JSON.parse(l)]; } catch { return []; } }) };
+  return {
+    lines,
+    json: () =>
+      lines.flatMap((l) => {
+        try {
+          return [JSON.parse(l)];
+        } catch {
+          return [];
+        }
+      }),
+  };
 }
 
 afterEach(() => vi.restoreAllMocks());
+
+/** The gate's user step as route middleware, for the bare apps below. */
+const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await authenticateUser(c);
+  await next();
+};
 
 async function fetchWorker(path: string, headers: Record<string, string>, e: Env = env) {
   const ctx = createExecutionContext();
@@ -38,7 +56,7 @@ describe('request and job log lines', () => {
   it('one line per request with request id, operation, status, duration and user id; no token', async () => {
     const logs = captureLogs();
     const app = new Hono<AppEnv>();
-    app.use('*', requestContext);
+    app.use('*', requestUnit);
     app.use('*', requestMetrics);
     app.get('/whoami/:x', requireUser, (c) => c.json({ id: c.get('user')!.id }));
     const user = crypto.randomUUID();
@@ -47,14 +65,20 @@ describe('request and job log lines', () => {
     expect(res.status).toBe(200);
     const request = logs.json().filter((l) => l.msg === 'request');
     expect(request).toHaveLength(1);
-    expect(request[0]).toMatchObject({ request_id: 'req-logs-test-1', operation: 'GET /whoami/:x', status: 200, user_id: user, level: 'info' });
+    expect(request[0]).toMatchObject({
+      request_id: 'req-logs-test-1',
+      operation: 'GET /whoami/:x',
+      status: 200,
+      user_id: user,
+      level: 'info',
+    });
     expect(typeof request[0].duration_ms).toBe('number');
     expect(logs.lines.join('\n')).not.toContain(token);
   });
 
   it('the auth step is recorded as the kernel operation auth.login', async () => {
     const app = new Hono<AppEnv>();
-    app.use('*', requestContext);
+    app.use('*', requestUnit);
     app.use('*', requestMetrics);
     app.get('/me', requireUser, (c) => c.text('ok'));
     isolateMetrics.buffer.drain(); // start from an empty buffer
@@ -70,7 +94,11 @@ describe('request and job log lines', () => {
   it('never logs the fault key, a bearer token or a database password, even inside values', () => {
     const logs = captureLogs();
     const log = createLogger({ request_id: 'x' });
-    log.error('boom', { error: 'upstream said: Authorization: Bearer abc.def-SECRET', detail: 'postgres://user:hunter2@db:5432/x', jwt_like: 'eyJhbGciOi.eyJzdWIiOi.sig' });
+    log.error('boom', {
+      error: 'upstream said: Authorization: Bearer abc.def-SECRET',
+      detail: 'postgres://user:hunter2@db:5432/x',
+      jwt_like: 'eyJhbGciOi.eyJzdWIiOi.sig',
+    });
     const line = logs.lines.join('\n');
     expect(line).not.toContain('abc.def-SECRET');
     expect(line).not.toContain('hunter2');

@@ -15,7 +15,12 @@ async function cron(expr: string) {
 }
 
 const relayedAt = async (id: string) =>
-  (await fresh.db.query<{ relayed_at: Date | null; status: string }>('SELECT relayed_at, status FROM public.marketplace_discovery_queue WHERE id = $1', [id]))[0]!;
+  (
+    await fresh.db.query<{ relayed_at: Date | null; status: string }>(
+      'SELECT relayed_at, status FROM public.marketplace_discovery_queue WHERE id = $1',
+      [id],
+    )
+  )[0]!;
 
 describe('ops.pause_jobs', () => {
   it('PUT /admin/ops/pause pauses, records the ledger and reads back', async () => {
@@ -26,7 +31,8 @@ describe('ops.pause_jobs', () => {
     const again = await fresh.fetch('/admin/ops/pause', { method: 'PUT', json: { paused: true } });
     expect(again.json.changed).toBe(false);
     const ledger = await fresh.db.query<{ action: string; reason: string | null; new_value: unknown }>(
-      `SELECT action, reason, new_value FROM public.ai_action_ledger WHERE target = 'ops.pause_jobs' ORDER BY id`);
+      `SELECT action, reason, new_value FROM public.ai_action_ledger WHERE target = 'ops.pause_jobs' ORDER BY id`,
+    );
     expect(ledger[0]).toEqual({ action: 'ops.pause', reason: 'incident 42', new_value: { enabled: true } });
     const bad = await fresh.fetch('/admin/ops/pause', { method: 'PUT', json: { paused: 'yes' } });
     expect(bad.status).toBe(400);
@@ -41,7 +47,9 @@ describe('ops.pause_jobs', () => {
 
     // A message already in flight: acked (no retry spent), the job stays queued and unrelayed.
     await fresh.db.query('UPDATE public.marketplace_discovery_queue SET relayed_at = now() WHERE id = $1', [job]);
-    const batch = createMessageBatch('edge-discovery', [{ id: crypto.randomUUID(), timestamp: new Date(), attempts: 1, body: { type: 'discovery.job', job_id: job } }]);
+    const batch = createMessageBatch('edge-discovery', [
+      { id: crypto.randomUUID(), timestamp: new Date(), attempts: 1, body: { type: 'discovery.job', job_id: job } },
+    ]);
     const ctx = createExecutionContext();
     await worker.queue(batch, fresh.env, ctx);
     const result = await getQueueResult(batch, ctx);

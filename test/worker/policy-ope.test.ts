@@ -2,8 +2,8 @@
 // estimators (src/ranker/ope.ts) on the same logged data.
 import { afterAll, describe, expect, it } from 'vitest';
 import { addDecision, defaultTargets, emptySums, estimatesFromSums, type OpeItem } from '../../src/ranker';
-import { call, envelope, serviceHeaders, testDb, userHeaders } from './support';
 import { deliver, impressions, reward } from './learning-support';
+import { call, envelope, serviceHeaders, testDb, userHeaders } from './support';
 
 const db = testDb();
 afterAll(() => db.end());
@@ -27,8 +27,11 @@ describe('GET /admin/policy/ope', () => {
     const rate = (id: string) => [0.3, 0.1, 0.5, 0.2, 0.05, 0.4, 0.1, 0.25][Number(id.slice(1))]!;
     const msgs = Array.from({ length: 120 }, () => impressions({ surface, cands, limit: 3, epsilon: 0.3, userId: user }));
     // Deterministic "rewards": a hash of the decision id against the candidate's rate.
-    const rewarded = msgs.flatMap((m) => m.events.filter((e) => parseInt(m.decision_id.slice(0, 4), 16) / 65536 < rate(e.candidate_id))
-      .map((e) => reward(m.decision_id, e.candidate_id, user, 1)));
+    const rewarded = msgs.flatMap((m) =>
+      m.events
+        .filter((e) => parseInt(m.decision_id.slice(0, 4), 16) / 65536 < rate(e.candidate_id))
+        .map((e) => reward(m.decision_id, e.candidate_id, user, 1)),
+    );
     for (let i = 0; i < msgs.length; i += 50) await deliver(msgs.slice(i, i + 50));
     for (let i = 0; i < rewarded.length; i += 50) await deliver(rewarded.slice(i, i + 50));
 
@@ -44,8 +47,14 @@ describe('GET /admin/policy/ope', () => {
       const sums = emptySums();
       for (const m of msgs) {
         const items: OpeItem[] = m.events.map((e) => ({
-          position: e.position, p_exp: e.p_exp, is_greedy: e.is_greedy!, n_remaining: e.n_remaining!,
-          reward: rewardSet.has(`${m.decision_id}/${e.candidate_id}`) ? 1 : 0, q_hat: e.score!, q_greedy: e.q_greedy!, q_mean: e.q_mean!,
+          position: e.position,
+          p_exp: e.p_exp,
+          is_greedy: e.is_greedy!,
+          n_remaining: e.n_remaining!,
+          reward: rewardSet.has(`${m.decision_id}/${e.candidate_id}`) ? 1 : 0,
+          q_hat: e.score!,
+          q_greedy: e.q_greedy!,
+          q_mean: e.q_mean!,
         }));
         addDecision(sums, items, t, 5);
       }

@@ -9,9 +9,15 @@ const db = testDb();
 afterAll(() => db.end());
 
 async function deliver(queue: string, bodies: unknown[]) {
-  const batch = createMessageBatch(queue, bodies.map((body, i) => ({
-    id: `${crypto.randomUUID()}-${i}`, timestamp: new Date(), attempts: 1, body,
-  })));
+  const batch = createMessageBatch(
+    queue,
+    bodies.map((body, i) => ({
+      id: `${crypto.randomUUID()}-${i}`,
+      timestamp: new Date(),
+      attempts: 1,
+      body,
+    })),
+  );
   const ctx = createExecutionContext();
   await worker.queue(batch, env, ctx);
   return { result: await getQueueResult(batch, ctx), ids: batch.messages.map((m) => m.id) };
@@ -19,7 +25,9 @@ async function deliver(queue: string, bodies: unknown[]) {
 
 async function deadRows(ids: string[]) {
   return db.query<{ topic: string; last_error: string; status: string }>(
-    `SELECT topic, last_error, status FROM public.events_queue WHERE payload->>'message_id' = ANY($1) ORDER BY topic`, [ids]);
+    `SELECT topic, last_error, status FROM public.events_queue WHERE payload->>'message_id' = ANY($1) ORDER BY topic`,
+    [ids],
+  );
 }
 
 describe('queue dead letters', () => {
@@ -32,7 +40,10 @@ describe('queue dead letters', () => {
     expect(rows).toHaveLength(2);
     expect(rows.every((r) => r.status === 'error')).toBe(true);
     expect(rows.find((r) => r.topic === 'no.such.type')!.last_error).toMatch(/unknown message type/);
-    const view = await db.query('SELECT source, topic FROM public.vw_dead_letter_queue WHERE id = ANY(SELECT id::text FROM public.events_queue WHERE payload->>\'message_id\' = ANY($1))', [ids]);
+    const view = await db.query(
+      "SELECT source, topic FROM public.vw_dead_letter_queue WHERE id = ANY(SELECT id::text FROM public.events_queue WHERE payload->>'message_id' = ANY($1))",
+      [ids],
+    );
     expect(view).toHaveLength(2);
   });
 
@@ -44,7 +55,9 @@ describe('queue dead letters', () => {
   });
 
   it('recording the same dead message twice adds one row', async () => {
-    const batch = createMessageBatch('edge-events-dlq', [{ id: `dup-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 6, body: { type: 'x' } }]);
+    const batch = createMessageBatch('edge-events-dlq', [
+      { id: `dup-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 6, body: { type: 'x' } },
+    ]);
     await worker.queue(batch, env, createExecutionContext());
     await worker.queue(batch, env, createExecutionContext());
     expect(await deadRows([batch.messages[0]!.id])).toHaveLength(1);

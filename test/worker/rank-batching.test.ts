@@ -4,8 +4,8 @@ import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
 import { impressionSender } from '../../src/learning/impression-sender';
-import { BatchingSender, pack } from '../../src/queues/batching-sender';
 import { createLogger } from '../../src/observability/logger';
+import { BatchingSender, pack } from '../../src/queues/batching-sender';
 import { setRankFlags, waitFor } from './learning-support';
 import { testDb, userToken } from './support';
 
@@ -20,21 +20,33 @@ function recordingQueue() {
   let failNext = 0;
   return {
     sent,
-    failNext: (n: number) => { failNext = n; },
-    binding: { send: async (body: unknown) => { if (failNext-- > 0) throw new Error('queue down'); sent.push(body); } } as unknown as Queue,
+    failNext: (n: number) => {
+      failNext = n;
+    },
+    binding: {
+      send: async (body: unknown) => {
+        if (failNext-- > 0) throw new Error('queue down');
+        sent.push(body);
+      },
+    } as unknown as Queue,
   };
 }
 
 function sender(q: ReturnType<typeof recordingQueue>, delayMs: number, maxMessageBytes = 1_000, maxBufferedBytes = 10_000) {
   return new BatchingSender<{ n: number; pad: string }>({
-    name: 'test', envelope: (items) => ({ items }), maxMessageBytes, maxBufferedBytes, delayMs: () => delayMs, queue: () => q.binding,
+    name: 'test',
+    envelope: (items) => ({ items }),
+    maxMessageBytes,
+    maxBufferedBytes,
+    delayMs: () => delayMs,
+    queue: () => q.binding,
   });
 }
 
 const item = (n: number) => ({ n, pad: 'x'.repeat(80) });
 
 describe('BatchingSender', () => {
-  it('ships everything added within the window as one envelope, from the first add\'s waitUntil', async () => {
+  it("ships everything added within the window as one envelope, from the first add's waitUntil", async () => {
     const q = recordingQueue();
     const s = sender(q, 50);
     const ctx = createExecutionContext();
@@ -101,11 +113,16 @@ describe('POST /v1/rank with a batching window', () => {
     const decisions: string[] = [];
     for (let i = 0; i < 6; i++) {
       const user = crypto.randomUUID();
-      const res = await app.request('/v1/rank', {
-        method: 'POST',
-        headers: { authorization: `Bearer ${await userToken(user)}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ surface, limit: 3, candidates: Array.from({ length: 8 }, (_, k) => ({ id: `c${k}`, score: k / 8 })) }),
-      }, windowEnv, ctx);
+      const res = await app.request(
+        '/v1/rank',
+        {
+          method: 'POST',
+          headers: { authorization: `Bearer ${await userToken(user)}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ surface, limit: 3, candidates: Array.from({ length: 8 }, (_, k) => ({ id: `c${k}`, score: k / 8 })) }),
+        },
+        windowEnv,
+        ctx,
+      );
       expect(res.status).toBe(200);
       decisions.push(((await res.json()) as { decision_id: string }).decision_id);
     }

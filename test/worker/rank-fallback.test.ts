@@ -1,8 +1,8 @@
 // An unknown policy version in the flag: safe behaviour and an error log, never a 500.
 // learning.enabled = false in this file: nothing is queued, rewards are refused politely.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { call, testDb, userHeaders } from './support';
 import { setRankFlags } from './learning-support';
+import { call, testDb, userHeaders } from './support';
 
 const db = testDb();
 afterAll(() => db.end());
@@ -13,8 +13,16 @@ describe('unknown policy version', () => {
     const errors = vi.spyOn(console, 'error');
     const surface = `fallback-${crypto.randomUUID()}`;
     const res = await call('/v1/rank', {
-      method: 'POST', headers: await userHeaders(crypto.randomUUID()),
-      json: { surface, limit: 2, candidates: [{ id: 'a', score: 0.2 }, { id: 'b', score: 0.8 }] },
+      method: 'POST',
+      headers: await userHeaders(crypto.randomUUID()),
+      json: {
+        surface,
+        limit: 2,
+        candidates: [
+          { id: 'a', score: 0.2 },
+          { id: 'b', score: 0.8 },
+        ],
+      },
     });
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ policy: 'safe_mode', fallback: 'unknown_policy', safe_mode: false, logged: false });
@@ -31,7 +39,8 @@ describe('unknown policy version', () => {
 
   it('rewards are accepted but not recorded while learning is disabled', async () => {
     const res = await call('/v1/rewards', {
-      method: 'POST', headers: await userHeaders(crypto.randomUUID()),
+      method: 'POST',
+      headers: await userHeaders(crypto.randomUUID()),
       json: { decision_id: crypto.randomUUID(), candidate_id: 'a', reward: 1 },
     });
     expect(res.status).toBe(202);

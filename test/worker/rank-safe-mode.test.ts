@@ -2,8 +2,8 @@
 // store's caches never hold another value. Deterministic slates, p_exp 0, explored false, and
 // impressions still logged under the policy name 'safe_mode' (no propensities).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, serviceHeaders, testDb, userHeaders } from './support';
 import { setRankFlags, waitFor } from './learning-support';
+import { call, serviceHeaders, testDb, userHeaders } from './support';
 
 const db = testDb();
 afterAll(() => db.end());
@@ -15,7 +15,12 @@ async function rank(body: unknown) {
 
 describe('safe mode', () => {
   it("orders the caller's candidates by their own score, identically for every decision", async () => {
-    const candidates = [{ id: 'low', score: 0.1 }, { id: 'top', score: 0.9 }, { id: 'mid', score: 0.5 }, { id: 'mid2', score: 0.5 }];
+    const candidates = [
+      { id: 'low', score: 0.1 },
+      { id: 'top', score: 0.9 },
+      { id: 'mid', score: 0.5 },
+      { id: 'mid2', score: 0.5 },
+    ];
     const slates = [];
     for (let i = 0; i < 5; i++) {
       const res = await rank({ surface: 'feed', limit: 3, candidates });
@@ -43,12 +48,23 @@ describe('safe mode', () => {
   });
 
   it('logs impressions without propensities', async () => {
-    const res = await rank({ surface: `safe-${crypto.randomUUID()}`, limit: 2, candidates: [{ id: 'x', score: 1 }, { id: 'y', score: 0 }] });
+    const res = await rank({
+      surface: `safe-${crypto.randomUUID()}`,
+      limit: 2,
+      candidates: [
+        { id: 'x', score: 1 },
+        { id: 'y', score: 0 },
+      ],
+    });
     const rows = await waitFor(async () => {
       const r = await db.query<{ policy: string; p_exp: number; explored: boolean; p_prefix: number | null; n_remaining: number | null }>(
-        'SELECT policy, p_exp, explored, p_prefix, n_remaining FROM public.learning_events WHERE decision_id = $1', [res.json.decision_id]);
+        'SELECT policy, p_exp, explored, p_prefix, n_remaining FROM public.learning_events WHERE decision_id = $1',
+        [res.json.decision_id],
+      );
       return r.length === 2 && r;
     }, 'safe-mode impressions');
-    expect(rows.every((r) => r.policy === 'safe_mode' && r.p_exp === 0 && !r.explored && r.p_prefix === null && r.n_remaining === null)).toBe(true);
+    expect(
+      rows.every((r) => r.policy === 'safe_mode' && r.p_exp === 0 && !r.explored && r.p_prefix === null && r.n_remaining === null),
+    ).toBe(true);
   });
 });

@@ -1,12 +1,14 @@
 // POST /v1/rank: input bounds, the slate and its propensities, learning events through the real
 // EVENTS queue, and pools from KV FEATURES after hydrate-features.
-import { env } from 'cloudflare:test';
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { benchRoutes } from '../../bench/worker/baseline';
+import { createApp, RESOURCES } from '../../src/app';
 import { FEATURE_KEYS } from '../../src/learning/feature-keys';
 import { loadRankFeatures } from '../../src/learning/features-store';
 import { createLogger } from '../../src/observability/logger';
-import { call, envelope, serviceHeaders, testDb, userHeaders } from './support';
 import { setRankFlags, waitFor } from './learning-support';
+import { BASE, call, envelope, serviceHeaders, testDb, userHeaders, withJsonBody } from './support';
 
 const db = testDb();
 afterAll(() => db.end());
@@ -45,7 +47,7 @@ describe('input', () => {
   });
 });
 
-describe('ranking the caller\'s candidates', () => {
+describe("ranking the caller's candidates", () => {
   it('returns a slate with exact propensities and queues one learning event per item', async () => {
     const user = crypto.randomUUID();
     const surface = `rank-${crypto.randomUUID()}`;
@@ -62,25 +64,48 @@ describe('ranking the caller\'s candidates', () => {
       expect([0.5 + 0.5 / m, 0.5 / m].some((p) => Math.abs(p - s.p_exp) < 1e-12)).toBe(true);
     });
     const rows = await waitFor(async () => {
-      const r = await db.query<{ candidate_id: string; position: number; p_exp: number; explored: boolean; score: number; context: unknown; user_id: string; policy: string }>(
+      const r = await db.query<{
+        candidate_id: string;
+        position: number;
+        p_exp: number;
+        explored: boolean;
+        score: number;
+        context: unknown;
+        user_id: string;
+        policy: string;
+      }>(
         'SELECT candidate_id, position, p_exp, explored, score, context, user_id::text, policy FROM public.learning_events WHERE decision_id = $1 ORDER BY position',
-        [body.decision_id]);
+        [body.decision_id],
+      );
       return r.length === 5 && r;
     }, 'learning events of the decision');
-    expect(rows.map((r) => ({ candidate_id: r.candidate_id, position: r.position, score: r.score, explored: r.explored, p_exp: r.p_exp })))
-      .toEqual(body.slate);
+    expect(
+      rows.map((r) => ({ candidate_id: r.candidate_id, position: r.position, score: r.score, explored: r.explored, p_exp: r.p_exp })),
+    ).toEqual(body.slate);
     expect(rows.every((r) => r.user_id === user && r.policy === 'epsilon_greedy_v1')).toBe(true);
     expect(rows[0]!.context).toEqual({ page: 'home' });
   });
 
-  it('/v1/rank/ping (the benchmark baseline) authenticates and does nothing else', async () => {
-    expect((await call('/v1/rank/ping')).status).toBe(401);
+  it('the benchmark baseline is not part of the production API; bench/worker mounts it behind the same gate', async () => {
     const headers = await userHeaders(crypto.randomUUID());
-    expect((await call('/v1/rank/ping', { headers })).json).toEqual({ ok: true });
-    expect((await call('/v1/rank/ping', { method: 'POST', headers, json: { surface: 'ignored' } })).json).toEqual({ ok: true });
+    expect((await call('/v1/rank/ping', { headers })).status).toBe(404);
+    expect((await call('/v1/__bench/ping', { headers })).status).toBe(404);
+    const bench = createApp([...RESOURCES, benchRoutes]);
+    const user = crypto.randomUUID();
+    const benchCall = async (init: RequestInit & { json?: unknown }) => {
+      const ctx = createExecutionContext();
+      const res = await bench.request(`${BASE}/v1/__bench/ping`, withJsonBody(init), env, ctx);
+      await waitOnExecutionContext(ctx);
+      return res;
+    };
+    expect((await benchCall({})).status).toBe(401);
+    expect(await (await benchCall({ headers: await userHeaders(user) })).json()).toEqual({ id: user });
+    expect(await (await benchCall({ method: 'POST', headers: await userHeaders(user), json: { surface: 'ignored' } })).json()).toEqual({
+      id: user,
+    });
   });
 
-  it('the guide\'s alias /functions/v1/policy-ranker answers the same way', async () => {
+  it("the guide's alias /functions/v1/policy-ranker answers the same way", async () => {
     const res = await rankAs(crypto.randomUUID(), { surface: 'feed', limit: 3, candidates: cands(3) }, '/functions/v1/policy-ranker');
     expect(res.status).toBe(200);
     expect(res.json.slate).toHaveLength(3);
@@ -93,7 +118,7 @@ describe('ranking the caller\'s candidates', () => {
 });
 
 describe('ranking the hydrated pools', () => {
-  it('uses the catalog pools and the caller\'s interest pools from KV when no candidates are sent', async () => {
+  it("uses the catalog pools and the caller's interest pools from KV when no candidates are sent", async () => {
     const user = crypto.randomUUID();
     const interest = crypto.randomUUID();
     const category = crypto.randomUUID();
@@ -103,7 +128,11 @@ describe('ranking the hydrated pools', () => {
     await db.query('INSERT INTO public.marketplace_categories (id, name) VALUES ($1, $2)', [category, `c-${category}`]);
     await db.query('INSERT INTO public.marketplace_interest_map (interest_id, category_id) VALUES ($1, $2)', [interest, category]);
     // A low catalog score keeps it out of the global top-50: only the interest pool can bring it.
-    await db.query('INSERT INTO public.marketplace_candidates (id, category_id, title, score) VALUES ($1, $2, $3, 0.001)', [cand, category, 'niche']);
+    await db.query('INSERT INTO public.marketplace_candidates (id, category_id, title, score) VALUES ($1, $2, $3, 0.001)', [
+      cand,
+      category,
+      'niche',
+    ]);
     await db.query('INSERT INTO public.user_interests (user_id, interest_id, affinity) VALUES ($1, $2, 1)', [user, interest]);
 
     // Other test files hydrate too (and drain the shared dirty-user list into their own KV):

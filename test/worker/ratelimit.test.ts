@@ -3,12 +3,11 @@
 // and the documented policy when the limiter is unreachable.
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/db/client';
+import { createLogger } from '../../src/observability/logger';
 import { getLimits, LIMITS_KV_KEY, limitFor, loadLimitsFromDb, resetLimitsCache, syncLimits } from '../../src/ratelimit/config';
 import type { RateLimiter } from '../../src/ratelimit/rate-limiter';
-import { createLogger } from '../../src/observability/logger';
 import { gateApp, send } from './gate-support';
-import { envelope, testDb, userToken } from './support';
+import { type TestDb as Db, envelope, testDb, userToken } from './support';
 
 const app = gateApp();
 const uuid = () => crypto.randomUUID();
@@ -27,10 +26,11 @@ afterAll(async () => {
 async function userWithLimit(max: number, windowSeconds: number) {
   const id = uuid();
   await db.query('INSERT INTO auth.users (id) VALUES ($1)', [id]);
-  await db.query(
-    `INSERT INTO public.rate_limits (route_class, user_id, max_requests, window_seconds) VALUES ('user', $1, $2, $3)`,
-    [id, max, windowSeconds],
-  );
+  await db.query(`INSERT INTO public.rate_limits (route_class, user_id, max_requests, window_seconds) VALUES ('user', $1, $2, $3)`, [
+    id,
+    max,
+    windowSeconds,
+  ]);
   await syncLimits(env, db);
   return { id, headers: { authorization: `Bearer ${await userToken(id)}` } };
 }
@@ -38,9 +38,7 @@ async function userWithLimit(max: number, windowSeconds: number) {
 describe('RateLimiter Durable Object', () => {
   it('admits exactly `limit` of 200 concurrent requests (no over-admission)', async () => {
     const stub = stubFor(`test:${uuid()}`);
-    const decisions = await Promise.all(
-      Array.from({ length: 200 }, () => stub.check({ bucket: 'user', limit: 100, windowSec: 3600 })),
-    );
+    const decisions = await Promise.all(Array.from({ length: 200 }, () => stub.check({ bucket: 'user', limit: 100, windowSec: 3600 })));
     expect(decisions.filter((d) => d.allowed)).toHaveLength(100);
     expect(decisions.filter((d) => !d.allowed).every((d) => d.remaining === 0 && d.retryAfterSec > 0)).toBe(true);
   });
@@ -84,7 +82,10 @@ describe('RateLimiter Durable Object', () => {
     await sleep(1_100);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const tables = await runInDurableObject(stub, (_i, state) =>
-      state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\'").toArray());
+      state.storage.sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\'")
+        .toArray(),
+    );
     expect(tables).toEqual([]);
     expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeNull();
     // And it still works afterwards.
@@ -98,7 +99,11 @@ describe('RateLimiter Durable Object', () => {
     await sleep(1_100);
     await runDurableObjectAlarm(stub);
     const rows = await runInDurableObject(stub, (_i, state) =>
-      state.storage.sql.exec<{ bucket: string }>('SELECT bucket FROM hits').toArray().map((r) => r.bucket));
+      state.storage.sql
+        .exec<{ bucket: string }>('SELECT bucket FROM hits')
+        .toArray()
+        .map((r) => r.bucket),
+    );
     expect(rows).toEqual(['long']);
     expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).not.toBeNull();
   });
@@ -109,8 +114,11 @@ describe('limits come from public.rate_limits', () => {
     const { id } = await userWithLimit(7, 30);
     const config = await loadLimitsFromDb(db);
     expect(config.defaults).toMatchObject({
-      anon: { max: 300, windowSec: 60 }, user: { max: 600, windowSec: 60 },
-      admin_read: { max: 6000, windowSec: 60 }, admin_write: { max: 300, windowSec: 60 }, job: { max: 120, windowSec: 60 },
+      anon: { max: 300, windowSec: 60 },
+      user: { max: 600, windowSec: 60 },
+      admin_read: { max: 6000, windowSec: 60 },
+      admin_write: { max: 300, windowSec: 60 },
+      job: { max: 120, windowSec: 60 },
     });
     expect(limitFor(config, 'user', id)).toEqual({ max: 7, windowSec: 30, source: 'override' });
     expect(limitFor(config, 'admin_read', id)).toMatchObject({ max: 6000, source: 'default' });
@@ -121,7 +129,8 @@ describe('limits come from public.rate_limits', () => {
     const log = createLogger({ test: true });
     const background: Promise<unknown>[] = [];
     const source = {
-      env, log,
+      env,
+      log,
       background: (p: Promise<unknown>) => void background.push(p),
       withDb: <T>(fn: (d: Db) => Promise<T>) => fn(db),
     };

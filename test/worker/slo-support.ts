@@ -1,6 +1,6 @@
 // Helpers for the observability tests: fault-injection headers, waiting for rollups to land.
 import { env } from 'cloudflare:test';
-import type { Db } from '../../src/db/client';
+import type { TestDb } from './support';
 
 export const faultKey = (): string => (env as unknown as { FAULT_INJECTION_KEY: string }).FAULT_INJECTION_KEY;
 
@@ -23,12 +23,18 @@ export async function eventually<T>(fn: () => Promise<T | undefined | null | fal
   }
 }
 
-export interface RollupTotals { requests: number; errors: number; buckets: number[] }
+export interface RollupTotals {
+  requests: number;
+  errors: number;
+  buckets: number[];
+}
 
 /** Sum of an operation's rollups (all minutes). */
-export async function rollupTotals(db: Db, op: string): Promise<RollupTotals> {
+export async function rollupTotals(db: TestDb, op: string): Promise<RollupTotals> {
   const [r] = await db.query<{ requests: string | null; errors: string | null; buckets: string[] | null }>(
     `SELECT sum(requests) AS requests, sum(errors) AS errors, public.histogram_sum(buckets) AS buckets
-     FROM public.request_metrics_minute WHERE operation = $1`, [op]);
+     FROM public.request_metrics_minute WHERE operation = $1`,
+    [op],
+  );
   return { requests: Number(r?.requests ?? 0), errors: Number(r?.errors ?? 0), buckets: (r?.buckets ?? []).map(Number) };
 }

@@ -1,14 +1,36 @@
 // Helpers for tests that run inside workerd: a DB handle over the same Neon driver the Worker
 // uses, service-key and user-JWT headers, and JSON fetches through SELF.
 import { env, SELF } from 'cloudflare:test';
+import type { Pool } from '@neondatabase/serverless';
 import { SignJWT } from 'jose';
 import { createDb, type Db } from '../../src/db/client';
 import { createLogger } from '../../src/observability/logger';
 
 export const BASE = 'http://edge.test';
 
-export function testDb(): Db {
-  return createDb(env, createLogger({ test: true }));
+/**
+ * The Worker's Db (drizzle over the Neon driver) for tests, plus what tests need beyond it: raw
+ * SQL with rows as the driver returns them (tests assert on them), and end().
+ */
+export type TestDb = Db & {
+  query<T = any>(text: string, params?: unknown[]): Promise<T[]>;
+  /** The driver's pool (multi-statement scripts, session settings). */
+  pool: Pool;
+  end(): Promise<void>;
+};
+
+export function testDbFor(e: Env, log = createLogger({ test: true })): TestDb {
+  const handle = createDb(e, log);
+  const pool = handle.db.$client;
+  return Object.assign(handle.db, {
+    pool,
+    query: async (text: string, params: unknown[] = []) => (await pool.query(text, params)).rows,
+    end: () => handle.end(),
+  }) as unknown as TestDb;
+}
+
+export function testDb(): TestDb {
+  return testDbFor(env);
 }
 
 export const serviceHeaders = (): Record<string, string> => ({ authorization: `Bearer ${env.SERVICE_ROLE_KEY}` });
@@ -39,7 +61,11 @@ export function withJsonBody(init: RequestInit & { json?: unknown }): RequestIni
 export async function readBody(res: Response): Promise<{ text: string; json: any }> {
   const text = await res.text();
   let json: any;
-  try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
   return { text, json };
 }
 
@@ -51,7 +77,12 @@ export async function call(path: string, init: RequestInit & { json?: unknown } 
 
 /** Assert the error envelope shape; returns the error object. */
 export function envelope(json: any): { code: string; message: string; request_id: string; details?: any } {
-  if (!json?.error || typeof json.error.code !== 'string' || typeof json.error.message !== 'string' || typeof json.error.request_id !== 'string') {
+  if (
+    !json?.error ||
+    typeof json.error.code !== 'string' ||
+    typeof json.error.message !== 'string' ||
+    typeof json.error.request_id !== 'string'
+  ) {
     throw new Error(`not an error envelope: ${JSON.stringify(json)}`);
   }
   return json.error;

@@ -26,11 +26,17 @@ describe('per-version request metrics', () => {
     await waitOnExecutionContext(ctx);
     expect(statuses.filter((s) => s === 503)).toHaveLength(2);
     expect(versionHeader).toBe(id);
-    const row = await eventually(async () => {
-      const [r] = await db.query<{ requests: string; errors: string }>(
-        'SELECT requests, errors FROM public.vw_kernel_slos WHERE operation = $1', [`version:${id}`]);
-      return r && Number(r.requests) === 6 ? r : undefined;
-    }, 20_000, `6 requests under version:${id}`);
+    const row = await eventually(
+      async () => {
+        const [r] = await db.query<{ requests: string; errors: string }>(
+          'SELECT requests, errors FROM public.vw_kernel_slos WHERE operation = $1',
+          [`version:${id}`],
+        );
+        return r && Number(r.requests) === 6 ? r : undefined;
+      },
+      20_000,
+      `6 requests under version:${id}`,
+    );
     expect(Number(row.errors)).toBe(2);
   });
 });

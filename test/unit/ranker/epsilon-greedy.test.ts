@@ -2,7 +2,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  better, epsilonGreedySlate, positionDistribution, rank, rngForDecision, topK, type LoggedItem, type ScoredCandidate,
+  better,
+  epsilonGreedySlate,
+  type LoggedItem,
+  positionDistribution,
+  rank,
+  rngForDecision,
+  type ScoredCandidate,
+  topK,
 } from '../../../src/ranker';
 import { candidates, decisionId } from './helpers';
 
@@ -19,7 +26,7 @@ function replayDistributions(cands: readonly ScoredCandidate[], items: readonly 
 }
 
 describe('propensities', () => {
-  it('sum to 1 over the remaining candidates at every position, and p_exp is the chosen one\'s', () => {
+  it("sum to 1 over the remaining candidates at every position, and p_exp is the chosen one's", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 40 }),
@@ -114,12 +121,16 @@ describe('exploration', () => {
     expect(greedy.map((i) => i.candidate_id)).toEqual(sorted.map((c) => c.id));
     expect(greedy.every((i) => i.p_exp === 1 && !i.explored && i.ope!.greedy_prefix)).toBe(true);
     const uniform = epsilonGreedySlate(cands, 5, 1, rngForDecision(decisionId(2)));
-    uniform.forEach((it, k) => expect(it.p_exp).toBeCloseTo(1 / (20 - k), 15));
+    for (const [k, it] of uniform.entries()) expect(it.p_exp).toBeCloseTo(1 / (20 - k), 15);
     expect(uniform.every((i) => i.explored)).toBe(true);
   });
 
   it('breaks score ties by candidate id, and logs the reward model values of the remaining set', () => {
-    const cands: ScoredCandidate[] = [{ id: 'b', score: 1 }, { id: 'a', score: 1 }, { id: 'c', score: 0.4 }];
+    const cands: ScoredCandidate[] = [
+      { id: 'b', score: 1 },
+      { id: 'a', score: 1 },
+      { id: 'c', score: 0.4 },
+    ];
     const [first, second] = epsilonGreedySlate(cands, 2, 0, rngForDecision(decisionId(9)));
     expect(first!.candidate_id).toBe('a');
     expect(first!.ope).toMatchObject({ q_greedy: 1, n_remaining: 3 });
@@ -133,9 +144,12 @@ describe('replay', () => {
   it('the same decision id and inputs give the same slate bit for bit', () => {
     const features = {};
     const input = {
-      decisionId: '3f1c9a52-7d0e-4b6a-9c3e-2a5b8d7e6f10', limit: 10,
-      policy: { version: 'epsilon_greedy_v1', epsilon: 0.5 }, safeMode: false,
-      candidates: candidates(40).map((c) => ({ id: c.id, score: c.score })), features,
+      decisionId: '3f1c9a52-7d0e-4b6a-9c3e-2a5b8d7e6f10',
+      limit: 10,
+      policy: { version: 'epsilon_greedy_v1', epsilon: 0.5 },
+      safeMode: false,
+      candidates: candidates(40).map((c) => ({ id: c.id, score: c.score })),
+      features,
     };
     const a = rank(input);
     const b = rank({ ...input, candidates: input.candidates.map((c) => ({ ...c })) });
@@ -151,7 +165,10 @@ describe('topK', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 0, max: 9 }), { maxLength: 60 }), fc.integer({ min: 0, max: 70 }), (scores, k) => {
         const cands = scores.map((s, i) => ({ id: `x${(i * 31) % 97}-${i}`, score: s }));
-        const expected = cands.map((_, i) => i).sort((i, j) => (better(cands[i]!, cands[j]!) ? -1 : 1)).slice(0, k);
+        const expected = cands
+          .map((_, i) => i)
+          .sort((i, j) => (better(cands[i]!, cands[j]!) ? -1 : 1))
+          .slice(0, k);
         expect(topK(cands, k)).toEqual(expected);
       }),
       { numRuns: 300 },

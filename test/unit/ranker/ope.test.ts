@@ -1,12 +1,28 @@
 // OPE estimators: exact unbiasedness on an enumerable case, sums algebra, coverage on a bandit.
 import { describe, expect, it } from 'vitest';
 import {
-  addDecision, better, defaultTargets, emptySums, epsilonGreedySlate, estimatesFromSums, loggedEpsilon, positionDistribution,
-  rngForDecision, targetProbability, type OpeItem, type OpeTarget, type ScoredCandidate,
+  addDecision,
+  better,
+  defaultTargets,
+  emptySums,
+  epsilonGreedySlate,
+  estimatesFromSums,
+  loggedEpsilon,
+  type OpeItem,
+  type OpeTarget,
+  positionDistribution,
+  rngForDecision,
+  type ScoredCandidate,
+  targetProbability,
 } from '../../../src/ranker';
 import { decisionId } from './helpers';
 
-const cands: ScoredCandidate[] = [{ id: 'a', score: 0.6 }, { id: 'b', score: 0.3 }, { id: 'c', score: 0.2 }, { id: 'd', score: 0.1 }];
+const cands: ScoredCandidate[] = [
+  { id: 'a', score: 0.6 },
+  { id: 'b', score: 0.3 },
+  { id: 'c', score: 0.2 },
+  { id: 'd', score: 0.1 },
+];
 const rate: Record<string, number> = { a: 0.2, b: 0.5, c: 0.1, d: 0.4 };
 
 /** Every slate of length k the policy can produce, with its probability and the logged items. */
@@ -21,10 +37,20 @@ function enumerate(eps: number, k: number): { p: number; items: OpeItem[] }[] {
       const pe = dist.get(c.id)!;
       if (pe === 0) continue;
       const it: OpeItem = {
-        position: items.length, p_exp: pe, is_greedy: c.id === best, n_remaining: remaining.length,
-        reward: rate[c.id]!, q_hat: c.score, q_greedy: remaining.find((r) => r.id === best)!.score, q_mean: mean,
+        position: items.length,
+        p_exp: pe,
+        is_greedy: c.id === best,
+        n_remaining: remaining.length,
+        reward: rate[c.id]!,
+        q_hat: c.score,
+        q_greedy: remaining.find((r) => r.id === best)!.score,
+        q_mean: mean,
       };
-      go(remaining.filter((r) => r !== c), p * pe, [...items, it]);
+      go(
+        remaining.filter((r) => r !== c),
+        p * pe,
+        [...items, it],
+      );
     }
   };
   go(cands, 1, []);
@@ -44,7 +70,9 @@ describe('per-decision importance sampling', () => {
       expect(logged.reduce((s, l) => s + l.p, 0)).toBeCloseTo(1, 12);
       for (const t of defaultTargets([0.25, 0.7])) {
         const target = t.epsilon ?? logEps;
-        let ipsNum = 0, drNum = 0, wSum = 0;
+        let ipsNum = 0,
+          drNum = 0,
+          wSum = 0;
         for (const { p, items } of logged) {
           const s = emptySums();
           addDecision(s, items, t, Infinity);
@@ -71,7 +99,14 @@ describe('per-decision importance sampling', () => {
 
   it('clips cumulative weights above the cap and counts them', () => {
     const items: OpeItem[] = [0, 1].map((position) => ({
-      position, p_exp: 0.01, is_greedy: false, n_remaining: 4 - position, reward: 1, q_hat: 0, q_greedy: 0, q_mean: 0,
+      position,
+      p_exp: 0.01,
+      is_greedy: false,
+      n_remaining: 4 - position,
+      reward: 1,
+      q_hat: 0,
+      q_greedy: 0,
+      q_mean: 0,
     }));
     const s = emptySums();
     addDecision(s, items, { name: 'uniform', epsilon: 1 }, 50);
@@ -84,23 +119,34 @@ describe('per-decision importance sampling', () => {
 describe('estimatesFromSums', () => {
   it('matches a direct computation of the ratio estimates and their delta-method errors', () => {
     const decisions = [
-      { X: 1.2, W: 2, n: 2 }, { X: 0, W: 0.5, n: 2 }, { X: 3, W: 4, n: 3 }, { X: 0.4, W: 1, n: 1 },
+      { X: 1.2, W: 2, n: 2 },
+      { X: 0, W: 0.5, n: 2 },
+      { X: 3, W: 4, n: 3 },
+      { X: 0.4, W: 1, n: 1 },
     ];
     const s = emptySums();
     for (const d of decisions) {
-      s.decisions++; s.items += d.n;
-      s.x += d.X; s.x2 += d.X ** 2; s.xn += d.X * d.n; s.n2 += d.n ** 2;
-      s.w += d.W; s.w2 += d.W ** 2; s.xw += d.X * d.W;
+      s.decisions++;
+      s.items += d.n;
+      s.x += d.X;
+      s.x2 += d.X ** 2;
+      s.xn += d.X * d.n;
+      s.n2 += d.n ** 2;
+      s.w += d.W;
+      s.w2 += d.W ** 2;
+      s.xw += d.X * d.W;
     }
     const e = estimatesFromSums(s);
     const N = decisions.length;
-    const items = 8, X = 4.6, W = 7.5;
+    const items = 8,
+      X = 4.6,
+      W = 7.5;
     expect(e.ips.estimate).toBeCloseTo(X / items, 14);
-    const ipsVar = (N / (N - 1)) * decisions.reduce((a, d) => a + (d.X - (X / items) * d.n) ** 2, 0) / items ** 2;
+    const ipsVar = ((N / (N - 1)) * decisions.reduce((a, d) => a + (d.X - (X / items) * d.n) ** 2, 0)) / items ** 2;
     expect(e.ips.se).toBeCloseTo(Math.sqrt(ipsVar), 14);
     expect(e.ips.ci_high! - e.ips.estimate!).toBeCloseTo(1.959963984540054 * Math.sqrt(ipsVar), 12);
     expect(e.snips.estimate).toBeCloseTo(X / W, 14);
-    const snipsVar = (N / (N - 1)) * decisions.reduce((a, d) => a + (d.X - (X / W) * d.W) ** 2, 0) / W ** 2;
+    const snipsVar = ((N / (N - 1)) * decisions.reduce((a, d) => a + (d.X - (X / W) * d.W) ** 2, 0)) / W ** 2;
     expect(e.snips.se).toBeCloseTo(Math.sqrt(snipsVar), 14);
   });
 
@@ -116,7 +162,10 @@ describe('on a simulated bandit', () => {
     const pool: ScoredCandidate[] = Array.from({ length: 12 }, (_, i) => ({ id: `k${i}`, score: (12 - i) / 20 }));
     const rates = new Map(pool.map((c, i) => [c.id, [0.3, 0.05, 0.25, 0.2, 0.1, 0.15, 0.05, 0.3, 0.02, 0.1, 0.2, 0.05][i]!]));
     const greedyTruth = pool.slice(0, 4).reduce((s, c) => s + rates.get(c.id)!, 0) / 4;
-    const targets: OpeTarget[] = [{ name: 'greedy', epsilon: 0 }, { name: 'logged', epsilon: null }];
+    const targets: OpeTarget[] = [
+      { name: 'greedy', epsilon: 0 },
+      { name: 'logged', epsilon: null },
+    ];
     const sums = targets.map(() => emptySums());
     let onPolicy = 0;
     let items = 0;
@@ -124,11 +173,20 @@ describe('on a simulated bandit', () => {
       const rng = rngForDecision(decisionId(i, 11));
       const slate = epsilonGreedySlate(pool, 4, 0.2, rng);
       const logged: OpeItem[] = slate.map((it) => ({
-        position: it.position, p_exp: it.p_exp, is_greedy: it.ope!.is_greedy, n_remaining: it.ope!.n_remaining,
-        reward: rng() < rates.get(it.candidate_id)! ? 1 : 0, q_hat: it.score, q_greedy: it.ope!.q_greedy, q_mean: it.ope!.q_mean,
+        position: it.position,
+        p_exp: it.p_exp,
+        is_greedy: it.ope!.is_greedy,
+        n_remaining: it.ope!.n_remaining,
+        reward: rng() < rates.get(it.candidate_id)! ? 1 : 0,
+        q_hat: it.score,
+        q_greedy: it.ope!.q_greedy,
+        q_mean: it.ope!.q_mean,
       }));
-      for (const l of logged) { onPolicy += l.reward; items++; }
-      targets.forEach((t, j) => addDecision(sums[j]!, logged, t));
+      for (const l of logged) {
+        onPolicy += l.reward;
+        items++;
+      }
+      for (const [j, t] of targets.entries()) addDecision(sums[j]!, logged, t);
     }
     const [greedy, logged] = sums.map(estimatesFromSums);
     for (const est of [greedy!.ips, greedy!.snips, greedy!.dr]) {

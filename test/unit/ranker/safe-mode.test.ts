@@ -1,15 +1,21 @@
 // Safe mode (guide §3) and unknown policies: deterministic slates, p_exp 0, explored false.
 import { describe, expect, it } from 'vitest';
-import { rank, SAFE_POLICY, surfaceView, globalView, type RankFeatures } from '../../../src/ranker';
+import { globalView, type RankFeatures, rank, SAFE_POLICY, surfaceView } from '../../../src/ranker';
 import { decisionId } from './helpers';
 
 const features: RankFeatures = {
   surface: surfaceView({
-    surface: 'feed', generated_at: '2026-01-01T00:00:00Z', mean_reward: 0.1,
+    surface: 'feed',
+    generated_at: '2026-01-01T00:00:00Z',
+    mean_reward: 0.1,
     stats: { p1: [100, 40], p2: [50, 10] },
     pools: { popular: ['p1', 'p2', 'g1'], recent: ['r1', 'p1'] },
   }),
-  global: globalView({ generated_at: '2026-01-01T00:00:00Z', pools: { global: ['g1', 'g2', 'g3'], recent: ['r2'] }, priors: { g1: 0.9, g2: 0.8, g3: 0.7 } }),
+  global: globalView({
+    generated_at: '2026-01-01T00:00:00Z',
+    pools: { global: ['g1', 'g2', 'g3'], recent: ['r2'] },
+    priors: { g1: 0.9, g2: 0.8, g3: 0.7 },
+  }),
 };
 
 const base = { limit: 7, policy: { version: 'epsilon_greedy_v1', epsilon: 0.5 }, safeMode: true, features };
@@ -48,7 +54,9 @@ describe('safe mode', () => {
     expect(d.fallback).toBe('unknown_policy');
     expect(d.items.map((i) => i.candidate_id)).toEqual(['p1', 'r1', 'g1', 'p2', 'r2', 'g2', 'g3']);
     // Object.prototype names are not policies either.
-    expect(rank({ ...base, safeMode: false, policy: { version: 'constructor', epsilon: 0 }, decisionId: decisionId(9) }).fallback).toBe('unknown_policy');
+    expect(rank({ ...base, safeMode: false, policy: { version: 'constructor', epsilon: 0 }, decisionId: decisionId(9) }).fallback).toBe(
+      'unknown_policy',
+    );
   });
 
   it('without safe mode the pools are ranked by the learned estimate', () => {
