@@ -4,6 +4,8 @@ import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db/sql';
 import { col, execute, queryOne } from '../db/sql';
+import { BOUNDED_CANDIDATE_STATS } from './queries-candidate-stats';
+import { REJECTION_TEXT, rejectedRewardsMetric } from './queries-reward-ranges';
 
 /** Wait at most 20 s for a lock, then take the rollup's advisory lock (queues concurrent runs). */
 export async function lockRollup(tx: Db, lockId: number): Promise<void> {
@@ -11,30 +13,44 @@ export async function lockRollup(tx: Db, lockId: number): Promise<void> {
   await execute(tx, sql`SELECT pg_advisory_xact_lock(${lockId})`);
 }
 
+// A parked reward is applied only if it is inside the reward range of its impression's real
+// surface; outside it, it is marked rejected (kept, counted in learning.rewards_rejected).
 const SWEEP_PENDING_REWARDS = sql`
 WITH pending AS (
-  SELECT pr.decision_id, pr.candidate_id, pr.user_id, pr.reward, le.id AS event_id, le.reward AS current
+  SELECT pr.decision_id, pr.candidate_id, pr.user_id, pr.reward, le.id AS event_id, le.reward AS current, le.surface,
+         public.reward_in_range(le.surface, pr.reward) AS in_range
   FROM public.learning_rewards pr
   JOIN public.learning_events le
     ON le.decision_id = pr.decision_id AND le.candidate_id = pr.candidate_id AND le.user_id = pr.user_id
-  WHERE pr.applied_at IS NULL
+  WHERE pr.applied_at IS NULL AND pr.rejected_at IS NULL
 ), upd AS (
   UPDATE public.learning_events le SET reward = p.reward
-  FROM pending p WHERE le.id = p.event_id AND p.current IS NULL AND le.reward IS NULL
+  FROM pending p WHERE le.id = p.event_id AND p.in_range AND p.current IS NULL AND le.reward IS NULL
   RETURNING le.id
 ), mark AS (
-  UPDATE public.learning_rewards pr SET applied_at = now()
+  UPDATE public.learning_rewards pr
+  SET applied_at = CASE WHEN p.in_range THEN now() END, rejected_at = CASE WHEN NOT p.in_range THEN now() END,
+      surface = p.surface, rejection = CASE WHEN NOT p.in_range THEN ${REJECTION_TEXT('p')} END
   FROM pending p
   WHERE pr.decision_id = p.decision_id AND pr.candidate_id = p.candidate_id AND pr.user_id = p.user_id
-  RETURNING 1
-)
-SELECT (SELECT count(*) FROM upd)::int AS merged, (SELECT count(*) FROM mark)::int AS resolved`;
+  RETURNING pr.surface, pr.rejected_at
+), ${rejectedRewardsMetric('mark')}
+SELECT (SELECT count(*) FROM upd)::int AS merged, (SELECT count(*) FROM mark)::int AS resolved,
+       (SELECT count(*) FROM mark WHERE rejected_at IS NOT NULL)::int AS rejected`;
 
-/** Merge rewards that raced their impression into the now-present rows. */
+/** Merge rewards that raced their impression into the now-present rows (or reject them: out of range). */
 export const sweepPendingRewards = (tx: Db) =>
-  queryOne(tx, 'learning.sweep_pending_rewards', z.object({ merged: col.number, resolved: col.number }), SWEEP_PENDING_REWARDS);
+  queryOne(
+    tx,
+    'learning.sweep_pending_rewards',
+    z.object({ merged: col.number, resolved: col.number, rejected: col.number }),
+    SWEEP_PENDING_REWARDS,
+  );
 
-/** Drop parked rewards older than `pending` and applied ones older than `applied` (intervals), in bounded batches. */
+/**
+ * Drop parked (and rejected) rewards older than `pending` and applied ones older than `applied`
+ * (intervals), in bounded batches.
+ */
 export const expireRewards = (tx: Db, pending: string, applied: string) =>
   queryOne(
     tx,
@@ -46,9 +62,9 @@ WITH gone AS (
   WHERE ctid = ANY (
     ARRAY(SELECT ctid FROM public.learning_rewards WHERE applied_at IS NULL AND received_at < now() - ${pending}::interval LIMIT 5000)
     || ARRAY(SELECT ctid FROM public.learning_rewards WHERE applied_at IS NOT NULL AND applied_at < now() - ${applied}::interval LIMIT 5000))
-  RETURNING applied_at
+  RETURNING applied_at, rejected_at
 )
-SELECT count(*) FILTER (WHERE applied_at IS NULL)::int AS expired_pending, count(*)::int AS deleted FROM gone`,
+SELECT count(*) FILTER (WHERE applied_at IS NULL AND rejected_at IS NULL)::int AS expired_pending, count(*)::int AS deleted FROM gone`,
   );
 
 // Rollup rows past the learning_events retention window (plus a margin) are no longer read by
@@ -86,14 +102,14 @@ export async function rollupRange(tx: Db): Promise<{ watermark: string; horizon:
 
 const rollUpSql = (watermark: string, horizon: string) => sql`
 WITH tail AS (
-  SELECT le.policy, le.surface, le.candidate_id, (le.ts AT TIME ZONE 'UTC')::date AS day, le.ts,
+  SELECT le.policy, le.surface, le.candidate_id, le.user_id, le.id AS event_id, (le.ts AT TIME ZONE 'UTC')::date AS day, le.ts,
          (le.decision_id IS NULL OR le."position" = 0) AS is_decision, le.explored, le.p_exp,
          public.learning_greedy_weight(le.p_prefix, le.greedy_prefix, le.p_exp, le.explored) AS w
   FROM public.learning_events le
   WHERE le.ins_xid >= ${watermark}::xid8 AND le.ins_xid < ${horizon}::xid8
 ), deltas AS (
   DELETE FROM public.learning_reward_deltas
-  RETURNING policy, surface, candidate_id, (ts AT TIME ZONE 'UTC')::date AS day, ts, w_greedy, d_reward, d_count
+  RETURNING event_id, policy, surface, candidate_id, (ts AT TIME ZONE 'UTC')::date AS day, ts, w_greedy, d_reward, d_count
 ), facts AS (
   SELECT policy, surface, candidate_id, day, ts, is_decision::int AS decisions, 1 AS impressions,
          explored::int AS explored, p_exp, (w IS NOT NULL)::int AS w_n, coalesce(w, 0) AS w, coalesce(w * w, 0) AS w_sq,
@@ -116,18 +132,7 @@ WITH tail AS (
     wr_sum = t.wr_sum + EXCLUDED.wr_sum, last_event_at = greatest(t.last_event_at, EXCLUDED.last_event_at),
     updated_at = now()
   RETURNING 1
-), cand AS (
-  INSERT INTO public.learning_candidate_stats AS t (surface, candidate_id, impressions, explored, rewarded, reward_sum,
-    first_seen_at, last_event_at)
-  SELECT surface, candidate_id, sum(impressions), sum(explored), sum(rewarded), sum(reward_sum), min(ts), max(ts)
-  FROM facts GROUP BY surface, candidate_id
-  ON CONFLICT (surface, candidate_id) DO UPDATE SET
-    impressions = t.impressions + EXCLUDED.impressions, explored = t.explored + EXCLUDED.explored,
-    rewarded = t.rewarded + EXCLUDED.rewarded, reward_sum = t.reward_sum + EXCLUDED.reward_sum,
-    first_seen_at = least(t.first_seen_at, EXCLUDED.first_seen_at),
-    last_event_at = greatest(t.last_event_at, EXCLUDED.last_event_at), updated_at = now()
-  RETURNING 1
-), adv AS (
+), ${BOUNDED_CANDIDATE_STATS}, adv AS (
   UPDATE public.learning_rollup_state s SET
     watermark = greatest(s.watermark, ${horizon}::xid8), last_run_at = now(),
     events_rolled = s.events_rolled + (SELECT count(*) FROM tail),

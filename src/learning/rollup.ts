@@ -1,6 +1,7 @@
 // The learning rollup (cron */5): folds new learning events and reward changes into
 // learning_policy_daily (per policy, surface, day) and learning_candidate_stats (per surface,
-// candidate) — incrementally:
+// candidate; known candidates only, at most one impression and one reward per user, candidate and
+// day: queries-candidate-stats.ts) — incrementally:
 //  - events: rows inserted by transactions in [watermark, horizon), where horizon is the oldest
 //    transaction still running (pg_snapshot_xmin). Everything below it has committed or aborted,
 //    so no row can appear there later; an index range scan on ins_xid finds exactly the new rows.
@@ -20,6 +21,8 @@ const APPLIED_REWARD_RETENTION = '2 days';
 
 export interface RollupResult {
   merged_rewards: number;
+  /** Parked rewards the sweep found outside their impression's surface range (kept as rejected). */
+  rejected_rewards: number;
   expired_rewards: number;
   expired_rollup_rows: number;
   events: number;
@@ -41,6 +44,12 @@ export async function runLearningRollup(db: Db): Promise<RollupResult> {
     const stale = await expireRollups(tx);
     const range = await rollupRange(tx);
     const r = await rollUp(tx, range);
-    return { merged_rewards: sweep.merged, expired_rewards: expired.expired_pending, expired_rollup_rows: stale.deleted, ...r };
+    return {
+      merged_rewards: sweep.merged,
+      rejected_rewards: sweep.rejected,
+      expired_rewards: expired.expired_pending,
+      expired_rollup_rows: stale.deleted,
+      ...r,
+    };
   });
 }

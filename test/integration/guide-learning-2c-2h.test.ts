@@ -59,6 +59,9 @@ describe('guide §2H learning heartbeat', () => {
   it('the rollup consumes the heartbeat into the rollup tables and the view stays the same', async () => {
     const [, select] = guideSql('H. Learning Heartbeat');
     const before = (await db.query(select!)).rows;
+    // Shared candidate statistics take only known candidates (issue 12): 'post_abc' is no catalog
+    // id, so an operator registers it for 'feed', as they would a real feed item.
+    await db.query(`INSERT INTO public.surface_candidates (surface, candidate_id, registered_by) VALUES ('feed', 'post_abc', 'test')`);
     const result = await runLearningRollup(pgDb(db));
     expect(result).toMatchObject({ events: 1, rewards: 1, policy_rows: 1, candidate_rows: 1 });
     const { rows: daily } = await db.query(

@@ -21,17 +21,23 @@ async function candidateStats(surface: string) {
 describe('learning loop', () => {
   it('rewards change the exploit order after one cron cycle', async () => {
     const surface = `loop-${crypto.randomUUID()}`;
-    const user = crypto.randomUUID();
     const cands = [
       { id: 'a', score: 0 },
       { id: 'b', score: 0 },
       { id: 'c', score: 0 },
     ];
+    // Shared statistics take known candidates only, and one impression and one reward per user,
+    // candidate and day (issue 12): the ids are registered for the surface, and every decision
+    // below is a different user's.
+    await db.query(`INSERT INTO public.surface_candidates (surface, candidate_id, registered_by) SELECT $1, unnest($2::text[]), 'test'`, [
+      surface,
+      cands.map((c) => c.id),
+    ]);
     const rankNow = async () =>
       (
         await call('/v1/rank', {
           method: 'POST',
-          headers: await userHeaders(user),
+          headers: await userHeaders(crypto.randomUUID()),
           json: { surface, limit: 3, candidates: cands },
         })
       ).json;
@@ -44,10 +50,10 @@ describe('learning loop', () => {
       "the first decision's events",
     );
 
-    const msgs = Array.from({ length: 10 }, () => impressions({ surface, cands, limit: 3, epsilon: 0, userId: user }));
+    const msgs = Array.from({ length: 10 }, () => impressions({ surface, cands, limit: 3, epsilon: 0, userId: crypto.randomUUID() }));
     await deliver(msgs);
-    await deliver(msgs.map((m) => reward(m.decision_id, 'c', user, 1)));
-    await deliver(msgs.slice(0, 4).map((m) => reward(m.decision_id, 'b', user, 0.5)));
+    await deliver(msgs.map((m) => reward(m.decision_id, 'c', m.user_id!, 1)));
+    await deliver(msgs.slice(0, 4).map((m) => reward(m.decision_id, 'b', m.user_id!, 0.5)));
 
     // The rollup only takes transactions older than every running one: repeat until it has.
     await waitFor(async () => {

@@ -2,6 +2,7 @@
 // The SQL in migrations/ is the source of truth (it also holds functions, views, RLS);
 // test/integration/schema-drift.test.ts fails when the two disagree on a column.
 export * from './core';
+export * from './influence';
 export * from './learning';
 export * from './operations';
 export * from './queues';

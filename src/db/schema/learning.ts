@@ -36,6 +36,10 @@ export const learningRewards = pgTable(
     reward: doublePrecision('reward').notNull(),
     receivedAt: ts('received_at').notNull().defaultNow(),
     appliedAt: ts('applied_at'),
+    // 0700: a reward outside its impression's surface range is kept as rejected, with the reason.
+    surface: text('surface'),
+    rejectedAt: ts('rejected_at'),
+    rejection: text('rejection'),
   },
   (t) => [primaryKey({ columns: [t.decisionId, t.candidateId, t.userId] })],
 );
