@@ -12,6 +12,7 @@
 // The statements are in queries-rollup.ts.
 import type { Db } from '../db/sql';
 import { transaction } from '../db/sql';
+import { rollUpOpe } from './queries-ope-daily';
 import { expireRewards, expireRollups, lockRollup, rollUp, rollupRange, sweepPendingRewards } from './queries-rollup';
 
 const ROLLUP_LOCK = 7_245_119_200;
@@ -30,6 +31,10 @@ export interface RollupResult {
   policy_rows: number;
   candidate_rows: number;
   watermark: string;
+  /** OPE per-day sums (queries-ope-daily.ts): rows upserted, reward changes consumed, rows expired. */
+  ope_rows: number;
+  ope_rewards: number;
+  ope_expired: number;
 }
 
 /**
@@ -44,12 +49,14 @@ export async function runLearningRollup(db: Db): Promise<RollupResult> {
     const stale = await expireRollups(tx);
     const range = await rollupRange(tx);
     const r = await rollUp(tx, range);
+    const ope = await rollUpOpe(tx, range);
     return {
       merged_rewards: sweep.merged,
       rejected_rewards: sweep.rejected,
       expired_rewards: expired.expired_pending,
       expired_rollup_rows: stale.deleted,
       ...r,
+      ...ope,
     };
   });
 }
