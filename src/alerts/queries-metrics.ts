@@ -57,6 +57,15 @@ export const METRIC_QUERIES = {
     SELECT subject, value, samples FROM public.gauge_metrics_minute
     WHERE metric = 'dlq.size' AND minute = (SELECT max(minute) FROM public.gauge_metrics_minute
                                             WHERE metric = 'dlq.size' AND minute <= ${ts(at)})`,
+  // Learning impressions the isolates dropped (buffer full while EVENTS sends failed, or refused),
+  // summed over every isolate's KV reports of the last 10 minutes by the sampler. The latest sample
+  // of the last 10 minutes: a stopped sampler leaves no measurement rather than an old one.
+  'learning.impressions_dropped': (at: string) => sql`
+    SELECT subject, value, samples FROM public.gauge_metrics_minute
+    WHERE metric = 'learning.impressions_dropped'
+      AND minute = (SELECT max(minute) FROM public.gauge_metrics_minute
+                    WHERE metric = 'learning.impressions_dropped' AND minute <= ${ts(at)}
+                      AND minute > ${ts(at)} - interval '10 minutes')`,
 } as const satisfies Record<string, (at: string) => SQL>;
 
 export type AlertMetric = keyof typeof METRIC_QUERIES;

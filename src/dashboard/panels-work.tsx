@@ -5,12 +5,33 @@ import type { FC } from 'hono/jsx';
 import { fmtMs, fmtNum, fmtPct, fmtTime, json } from './format';
 import { Badge, type PageProps, PanelError, Table } from './parts';
 
-export const QueuesPanel: FC<PageProps> = ({ data }) => {
+/** Impressions the isolates dropped before the EVENTS queue (gauge of the last 10 minutes; alert learning_impressions_dropped). */
+const ImpressionsDropped: FC<PageProps> = ({ data }) => {
+  if (!data.queues) return null;
+  const g = data.queues.gauges.find((x) => x.metric === 'learning.impressions_dropped');
+  return (
+    <p data-impressions-dropped={g ? String(g.value) : 'unknown'}>
+      Learning impressions dropped at the edge (last 10 min, all isolates):{' '}
+      {!g ? (
+        <span class="muted">not measured in the last 10 minutes (sampler)</span>
+      ) : g.value > 0 ? (
+        <Badge kind="bad">{g.value} dropped</Badge>
+      ) : (
+        <Badge kind="ok">none</Badge>
+      )}
+      {g && <span class="muted"> · as of {fmtTime(g.minute)}</span>}
+    </p>
+  );
+};
+
+export const QueuesPanel: FC<PageProps> = (props) => {
+  const { data } = props;
   const lag = (data.slos?.kernel ?? []).filter((r) => String(r.operation).startsWith('queue.'));
   return (
     <section data-panel="queues">
       <h2>Queues</h2>
       <PanelError errors={data.errors} panel="queues" />
+      <ImpressionsDropped {...props} />
       <h3>Discovery jobs (vw_discovery_queue_health)</h3>
       <Table
         head={['status', 'count', 'p95 age', 'oldest']}

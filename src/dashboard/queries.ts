@@ -51,7 +51,8 @@ export const queueGauges = (db: Db) =>
     'vw_metric_gauges',
     Gauge,
     sql`
-    SELECT metric, subject, value, samples, minute FROM public.vw_metric_gauges WHERE metric LIKE 'queue.%' ORDER BY metric, subject`,
+    SELECT metric, subject, value, samples, minute FROM public.vw_metric_gauges
+    WHERE metric LIKE 'queue.%' OR metric = 'learning.impressions_dropped' ORDER BY metric, subject`,
   );
 
 // --------------------------------------------------------------------------------- dlq

@@ -6,15 +6,29 @@ import { z } from '@hono/zod-openapi';
 import { evaluateFlags } from '../flags';
 import { loadRankFeatures } from '../learning/features-store';
 import { impressionSender } from '../learning/impression-sender';
-import { impressionsMessage } from '../learning/messages';
+import { DECISION_BOUNDS, impressionsMessage } from '../learning/messages';
 import { createRouter, defineRoute } from '../platform/route';
 import { rank } from '../ranker';
+import { utf8Bytes } from '../util/utf8';
 
-/** Input bounds: past them the request is a 400. */
-export const RANK_LIMITS = { slate: 100, candidates: 1_000, contextBytes: 2_048, features: 32 } as const;
+/**
+ * Input bounds: past them the request is a 400. Slate, id and context bounds are the decision's
+ * (DECISION_BOUNDS): at all of them at once a decision's learning events still fit one queue message.
+ */
+export const RANK_LIMITS = {
+  slate: DECISION_BOUNDS.slate,
+  candidates: 1_000,
+  candidateIdLength: DECISION_BOUNDS.candidateIdUnits,
+  contextBytes: DECISION_BOUNDS.contextBytes,
+  features: 32,
+} as const;
 
 const Candidate = z.object({
-  id: z.string().min(1).max(128).openapi({ example: 'post_abc' }),
+  id: z
+    .string()
+    .min(1)
+    .max(RANK_LIMITS.candidateIdLength)
+    .openapi({ example: 'post_abc', description: `At most ${RANK_LIMITS.candidateIdLength} UTF-16 code units` }),
   score: z
     .number()
     .min(-1e6)
@@ -39,10 +53,13 @@ export const RankRequest = z
       .record(z.string(), z.unknown())
       .optional()
       .refine(
-        (c) => !c || JSON.stringify(c).length <= RANK_LIMITS.contextBytes,
-        `context must be at most ${RANK_LIMITS.contextBytes} bytes of JSON`,
+        // UTF-8 bytes, as the message says: a CJK character is 3 bytes, not 1 (string length).
+        (c) => !c || utf8Bytes(JSON.stringify(c)) <= RANK_LIMITS.contextBytes,
+        `context must be at most ${RANK_LIMITS.contextBytes} bytes of JSON (UTF-8)`,
       )
-      .openapi({ description: 'Free-form request context, logged with the learning events' }),
+      .openapi({
+        description: `Free-form request context, logged with the learning events; at most ${RANK_LIMITS.contextBytes} bytes as UTF-8 JSON`,
+      }),
     candidates: z
       .array(Candidate)
       .min(1)

@@ -5,6 +5,27 @@
 // `learning.reward` carries one reward.
 import { z } from 'zod';
 import type { Decision } from '../ranker';
+import { jsonBytes } from '../util/utf8';
+
+/**
+ * What one decision may carry. POST /v1/rank enforces these (RANK_LIMITS); the impression sender
+ * relies on them: a decision at every bound at once still fits one queue message, so no decision
+ * can ever be unsendable (maxDecisionMessageBytes, checked by test/unit/impression-size.test.ts).
+ * Ids are counted in UTF-16 units (zod's .max) and may be any script; JSON writes one unit as at
+ * most 6 bytes (a control character as \u0001, a lone surrogate as \udXXX), so an id is at most
+ * 768 bytes of JSON. The context is counted in UTF-8 bytes of its JSON, exactly what it adds.
+ */
+export const DECISION_BOUNDS = {
+  slate: 100,
+  candidateIdUnits: 128,
+  contextBytes: 2_048,
+  surfaceLength: 64,
+  policyLength: 64,
+} as const;
+
+const MAX_JSON_BYTES_PER_UNIT = 6;
+/** The longest JSON a finite double can take (e.g. -0.0000012345678901234567): 25 characters. */
+const LONGEST_NUMBER = -1.2345678901234567e-6;
 
 const propensity = {
   n_remaining: z.number().int().positive().nullable().optional(),
@@ -36,6 +57,41 @@ export const ImpressionsMessage = z.object({
   events: z.array(ImpressionEvent).min(1).max(1000),
 });
 export type ImpressionsMessage = z.infer<typeof ImpressionsMessage>;
+
+/**
+ * An upper bound of one decision's JSON size under DECISION_BOUNDS: every field at its longest
+ * (numbers 25 characters, booleans `false`, the latest ISO time, ids and context at their bound).
+ * About 112 KB, against 127 KB per message (src/queues/queue-limits.ts).
+ */
+export function maxDecisionMessageBytes(): number {
+  const b = DECISION_BOUNDS;
+  const x = LONGEST_NUMBER;
+  const longest: ImpressionsMessage = {
+    type: 'learning.impressions',
+    v: 1,
+    decision_id: '00000000-0000-0000-0000-000000000000',
+    user_id: '00000000-0000-0000-0000-000000000000',
+    surface: 'x'.repeat(b.surfaceLength),
+    policy: 'x'.repeat(b.policyLength),
+    ts: new Date(8.64e15).toISOString(), // +275760-09-13T00:00:00.000Z, the longest a Date prints
+    context: {},
+    events: Array.from({ length: b.slate }, () => ({
+      candidate_id: '',
+      position: x,
+      score: x,
+      p_exp: x,
+      explored: false,
+      n_remaining: x,
+      is_greedy: false,
+      p_prefix: x,
+      greedy_prefix: false,
+      q_greedy: x,
+      q_mean: x,
+    })),
+  };
+  const ids = b.slate * b.candidateIdUnits * MAX_JSON_BYTES_PER_UNIT;
+  return jsonBytes(longest) - jsonBytes({}) + b.contextBytes + ids;
+}
 
 /** Many decisions in one message: what the rank route's per-isolate buffer sends (impression-sender.ts). */
 export const ImpressionsBatchMessage = z.object({

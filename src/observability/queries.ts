@@ -1,5 +1,5 @@
 // Every statement of the metrics pipeline: the histogram merge of the metrics.histogram consumer,
-// the per-minute gauge sample, and the two SLO views the admin API and the dashboard read. All SQL
+// the per-minute gauge sample (plus gauges measured outside Postgres, e.g. KV drop reports), and the two SLO views the admin API and the dashboard read. All SQL
 // on purpose (CTE upserts over jsonb, the guide's views), run as checked `sql` templates.
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
@@ -57,6 +57,8 @@ export interface GaugeSample {
   /** The live policy's version and effective epsilon (0 in safe mode). */
   policy: string;
   epsilon: number;
+  /** Gauges measured outside Postgres (e.g. drop counts the isolates report in KV). */
+  external?: { metric: string; subject: string; value: number; samples: number }[];
 }
 
 /**
@@ -88,6 +90,9 @@ export function sampleGauges(db: Db, s: GaugeSample) {
       GROUP BY le.policy
       UNION ALL
       SELECT 'policy.epsilon', ${s.policy}::text, ${s.epsilon}::float8, 0::bigint
+      UNION ALL
+      SELECT x.metric, x.subject, x.value, x.samples
+      FROM jsonb_to_recordset(${JSON.stringify(s.external ?? [])}::jsonb) AS x(metric text, subject text, value float8, samples bigint)
     )
     INSERT INTO public.gauge_metrics_minute AS g (metric, subject, minute, value, samples)
     SELECT metric, subject, date_trunc('minute', ${at}), value, samples FROM s
