@@ -1,18 +1,20 @@
 // Admin side of the learning loop (service key):
-//   GET  /admin/policy/ope                  off-policy estimates of target policies from the log
+//   GET  /admin/policy/ope                  off-policy estimates of target policies, from the OPE rollups
 //   POST /admin/policy/rollup               run the learning rollup now (the */5 cron does it too)
 //   POST /functions/v1/hydrate-features     write pools and scores to KV now (guide's edge function)
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { recordAction } from '../db/ledger';
 import { evaluateFlags } from '../flags';
+import { ApiError } from '../http/errors';
 import { hydrateFeatures } from '../learning/hydrate';
-import { loggedSummary, opeSums } from '../learning/queries-ope';
+import { OPE_STATEMENT_TIMEOUT_MS, readOpeWindow } from '../learning/queries-ope';
 import { runLearningRollup } from '../learning/rollup';
+import { rootCause } from '../observability/logger';
 import type { AppEnv } from '../platform/app-env';
 import { type AccessOptions, createRouter, defineRoute } from '../platform/route';
 import type { Unit } from '../platform/unit';
-import { DEFAULT_CLIP, defaultTargets, estimatesFromSums } from '../ranker';
+import { estimatesFromSums, OPE_CLIP, OPE_SUPPORT, OPE_TARGETS } from '../ranker';
 
 const Estimate = z.object({
   estimate: z.number().nullable(),
@@ -21,12 +23,17 @@ const Estimate = z.object({
   ci_high: z.number().nullable(),
 });
 
+const ROLLED_EPSILONS = OPE_TARGETS.flatMap((t) => (t.epsilon === null ? [] : [t.epsilon])).sort((a, b) => a - b);
+
 const OpeResponse = z
   .object({
     policy: z.string(),
-    days: z.number(),
+    days: z.number().openapi({ description: 'The last `days` UTC days, today included' }),
     surface: z.string().nullable(),
-    clip: z.number(),
+    clip: z.number().openapi({ description: 'Cumulative weights are clipped here (fixed: the rollups are computed at it)' }),
+    reward_range: z
+      .tuple([z.number(), z.number()])
+      .openapi({ description: "A priori reward range used to bound the clipped weights' worth (the surface's reward_ranges row)" }),
     logged: z.object({
       decisions: z.number(),
       impressions: z.number(),
@@ -38,13 +45,24 @@ const OpeResponse = z
       z.object({
         name: z.string(),
         epsilon: z.number().nullable().openapi({ description: 'null = the logging policy itself' }),
+        status: z.enum(['ok', 'insufficient_support']).openapi({
+          description:
+            'insufficient_support: the log cannot say how this target would do (see reasons and the RUNBOOK); the estimates are null',
+        }),
+        reasons: z.array(z.string()),
         decisions: z.number(),
         impressions: z.number(),
         ips: Estimate,
         snips: Estimate,
         dr: Estimate,
-        ess: z.number().nullable(),
-        clipped: z.number(),
+        ess: z.number().nullable().openapi({
+          description: 'Decision-level Kish effective sample size (Σ_d W_d)² / Σ_d W_d², W_d = Σ_k min(ρ_k, clip); never above decisions',
+        }),
+        clipped: z.number().openapi({ description: 'Items whose cumulative weight exceeded the clip' }),
+        clipped_mass_share: z.number().nullable().openapi({ description: 'Σ(ρ − min(ρ, clip)) / Σρ: share of the weight mass clipped' }),
+        mean_weight: z.number().nullable().openapi({
+          description: 'Σ min(ρ, clip) / impressions: 1 in expectation when the logging policy covers the target and nothing is clipped',
+        }),
       }),
     ),
   })
@@ -52,10 +70,17 @@ const OpeResponse = z
 
 const epsilonList = z
   .string()
-  .regex(/^(0(\.\d+)?|1(\.0+)?)(,(0(\.\d+)?|1(\.0+)?)){0,4}$/, 'comma-separated numbers in [0, 1], at most 5')
-  .transform((s) => s.split(',').map(Number));
+  .regex(/^(0(\.\d+)?|1(\.0+)?)(,(0(\.\d+)?|1(\.0+)?)){0,6}$/, 'comma-separated numbers in [0, 1]')
+  .transform((s) => s.split(',').map(Number))
+  .refine(
+    (es) => es.every((e) => ROLLED_EPSILONS.includes(e)),
+    `epsilons must be among ${ROLLED_EPSILONS.join(', ')} (the targets the rollups keep)`,
+  );
 
 export const policyRoutes = createRouter();
+
+/** Postgres cancelled the statement (statement_timeout): the OPE read took too long. */
+const isStatementTimeout = (err: unknown) => (rootCause(err) as { code?: unknown } | null)?.code === '57014';
 
 defineRoute(
   policyRoutes,
@@ -64,7 +89,16 @@ defineRoute(
     path: '/admin/policy/ope',
     access: 'service',
     tags: ['admin'],
-    summary: 'Off-policy evaluation: IPS, SNIPS and DR with 95% CIs for greedy, uniform, other ε and the logged policy',
+    summary: 'Off-policy evaluation: IPS, SNIPS and DR with 95% CIs per target policy, or insufficient_support',
+    description: [
+      'Estimand: reward per impression (unrewarded = 0) the target epsilon-greedy policy would have earned on the logged',
+      'decisions (same candidates, same exploit scores). Per-decision importance weights ρ_k = Π_{j≤k} π_t/p_exp clipped',
+      `at ${OPE_CLIP}. Intervals: delta-method normal 95 % intervals over decisions, widened by the most the clipped weight`,
+      'could be worth within the reward range; reported only with support (decision-level ESS ≥',
+      `${OPE_SUPPORT.minEss}, mean clipped weight ≥ ${1 - OPE_SUPPORT.maxMissingMass}, clipped mass ≤ ${OPE_SUPPORT.maxClippedShare}),`,
+      'else status insufficient_support with the reasons. Read from the per-day rollups plus the unrolled tail under a',
+      `${OPE_STATEMENT_TIMEOUT_MS} ms statement timeout (503 with Retry-After past it). Targets and clip are a fixed set.`,
+    ].join(' '),
     request: {
       query: z.object({
         policy: z.string().min(1).max(64).optional().openapi({ description: 'Logged policy (default: the ranker.policy flag version)' }),
@@ -73,56 +107,63 @@ defineRoute(
           .string()
           .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
           .optional(),
-        epsilons: epsilonList
-          .optional()
-          .openapi({ type: 'string', description: 'Extra target epsilons (default: ε/2 and 2ε of the flag)' }),
-        clip: z.coerce.number().min(1).max(1e9).default(DEFAULT_CLIP),
+        epsilons: epsilonList.optional().openapi({
+          type: 'string',
+          description: `Only these epsilon targets (besides greedy, logged and uniform); among ${ROLLED_EPSILONS.join(', ')}. Default: all`,
+        }),
+        clip: z.coerce
+          .number()
+          .refine((c) => c === OPE_CLIP, `clip is fixed at ${OPE_CLIP} (the rollups are computed at it)`)
+          .default(OPE_CLIP),
       }),
     },
     responses: {
       200: { description: 'Estimates per target policy', content: { 'application/json': { schema: OpeResponse } } },
+      503: { description: 'The OPE read exceeded its statement timeout (Retry-After)' },
     },
   },
   async (c) => {
     const q = c.req.valid('query');
     const { unit } = c.var;
     const flags = await evaluateFlags(unit);
-    const configured = flags.values['ranker.policy'];
-    const policy = q.policy ?? configured.version;
-    const eps = configured.epsilon;
-    const targets = defaultTargets(q.epsilons ?? [eps / 2, Math.min(1, eps * 2)].map((e) => Math.round(e * 1e6) / 1e6));
-    const db = unit.db();
-    const [sums, logged] = await Promise.all([
-      opeSums(db, { policy, days: q.days, surface: q.surface, targets, clip: q.clip }),
-      loggedSummary(db, { policy, days: q.days, surface: q.surface }),
-    ]);
+    const policy = q.policy ?? flags.values['ranker.policy'].version;
+    const wanted = new Set(q.epsilons ?? ROLLED_EPSILONS);
+    const targets = OPE_TARGETS.filter((t) => t.epsilon === null || t.epsilon === 0 || t.epsilon === 1 || wanted.has(t.epsilon));
+    const window = { policy, days: q.days, surface: q.surface };
+    const { sums, logged } = await readOpeWindow(
+      unit.db(),
+      window,
+      OPE_TARGETS.map((t) => t.name),
+    ).catch((err: unknown) => {
+      if (!isStatementTimeout(err)) throw err;
+      unit.log.warn('ope.timeout', { policy, days: q.days, surface: q.surface ?? null });
+      throw new ApiError(
+        503,
+        'timeout',
+        `the OPE read exceeded its ${OPE_STATEMENT_TIMEOUT_MS} ms statement timeout; retry later or ask for fewer days`,
+        undefined,
+        {
+          'Retry-After': '30',
+        },
+      );
+    });
+    const rewardRange: [number, number] = [logged.reward_lo, logged.reward_hi];
+    const withPropensity = sums.get('logged')!.items;
     return c.json(
       {
         policy,
         days: q.days,
         surface: q.surface ?? null,
-        clip: q.clip,
+        clip: OPE_CLIP,
+        reward_range: rewardRange,
         logged: {
           decisions: logged.decisions,
           impressions: logged.impressions,
           rewarded: logged.rewarded,
           reward_per_impression: logged.impressions > 0 ? logged.reward_sum / logged.impressions : null,
-          without_propensity: logged.without_propensity,
+          without_propensity: Math.max(0, logged.impressions - withPropensity),
         },
-        targets: targets.map((t) => {
-          const e = estimatesFromSums(sums.get(t.name)!);
-          return {
-            name: t.name,
-            epsilon: t.epsilon,
-            decisions: e.decisions,
-            impressions: e.impressions,
-            ips: e.ips,
-            snips: e.snips,
-            dr: e.dr,
-            ess: e.ess,
-            clipped: e.clipped,
-          };
-        }),
+        targets: targets.map((t) => ({ name: t.name, epsilon: t.epsilon, ...estimatesFromSums(sums.get(t.name)!, { rewardRange }) })),
       },
       200,
     );

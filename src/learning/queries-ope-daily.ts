@@ -8,7 +8,7 @@ import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db/sql';
 import { col, queryOne } from '../db/sql';
-import { DEFAULT_CLIP as OPE_CLIP } from '../ranker';
+import { OPE_CLIP } from '../ranker';
 
 const SUMS = 'decisions, items, x, x2, xn, n2, w, w2, xw, wn, y, y2, yn, wp, rho, rho_prev, clipped';
 const added = SUMS.split(', ')

@@ -1,66 +1,53 @@
-// The sufficient statistics of src/ranker/ope.ts, computed in Postgres over a window of
-// learning_events, for GET /admin/policy/ope. Postgres does the per-row work (one pass, windowed
-// by decision), the Worker gets one row per target policy and turns it into estimates and CIs.
-// Mirrors addDecision() exactly (a test checks both on the same data):
-//   w      = π_t(a|R)/p_exp, π_t = (1−ε_t)[greedy] + ε_t/|R|   (the logging policy: w = 1)
-//   ρ_k    = Π_{j≤k} w_j (0 if any w_j = 0), clipped at `clip`; ρ_{k−1} likewise, 1 at k = 0
-//   DM_k   = (1−ε)·q_greedy + ε·q_mean with ε = ε_t (logging policy: ε recovered from p_exp)
+// What GET /admin/policy/ope reads: the per-day OPE sums the */5 rollup keeps (learning_ope_daily,
+// migration 0720) plus the tail it has not rolled yet (learning_ope_changes() from the watermark,
+// no upper bound: decisions with events above it, or with a reward changed since), summed per
+// target. Both are the additive OpeSums of src/ranker/ope.ts, so the answer equals the sums over
+// the raw log. All of it runs in one transaction under a statement timeout: a slow answer is a
+// 503 with Retry-After, never a request holding a connection for minutes.
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db/sql';
-import { col, nullable, queryOne, queryRows } from '../db/sql';
-import { emptySums, type OpeSums, type OpeTarget } from '../ranker';
+import { col, execute, nullable, queryOne, queryRows, transaction } from '../db/sql';
+import { emptySums, OPE_CLIP, type OpeSums } from '../ranker';
 
-export interface OpeQuery {
+/** Each statement of the OPE read may take at most this long (SET LOCAL statement_timeout). */
+export const OPE_STATEMENT_TIMEOUT_MS = 3_000;
+
+export interface OpeWindow {
   policy: string;
+  /** The last `days` UTC days, today included. */
   days: number;
   surface?: string;
-  targets: OpeTarget[];
-  clip: number;
 }
 
-const opeSumsSql = (targetsJson: string, policy: string, days: number, surface: string | null, clip: number) => sql`
-WITH t AS (
-  SELECT * FROM json_to_recordset(${targetsJson}::json) AS t(name text, eps float8)
-), rows AS (
-  SELECT le.decision_id, le."position", le.p_exp, le.is_greedy, le.n_remaining, coalesce(le.reward, 0) AS r,
-         coalesce(le.score, 0) AS q, coalesce(le.q_greedy, 0) AS q_greedy, coalesce(le.q_mean, 0) AS q_mean,
-         CASE WHEN le.n_remaining <= 1 THEN 0
-              WHEN le.is_greedy THEN (1 - le.p_exp) * le.n_remaining / (le.n_remaining - 1)
-              ELSE le.p_exp * le.n_remaining END AS logged_eps
-  FROM public.learning_events le
-  WHERE le.policy = ${policy} AND le.ts >= now() - make_interval(days => ${days}) AND (${surface}::text IS NULL OR le.surface = ${surface})
-    AND le.decision_id IS NOT NULL AND le.p_exp > 0 AND le.n_remaining IS NOT NULL AND le.is_greedy IS NOT NULL
-), w AS (
-  SELECT t.name, r.decision_id, r."position", r.r, r.q,
-         CASE WHEN t.eps IS NULL THEN 1::float8
-              ELSE ((1 - t.eps) * r.is_greedy::int + t.eps / r.n_remaining) / r.p_exp END AS w,
-         (1 - coalesce(t.eps, r.logged_eps)) * r.q_greedy + coalesce(t.eps, r.logged_eps) * r.q_mean AS dm
-  FROM rows r CROSS JOIN t
-), c AS (
-  SELECT name, decision_id, r, q, dm,
-         CASE WHEN bool_or(w = 0) OVER upto THEN 0 ELSE exp(sum(ln(nullif(w, 0))) OVER upto) END AS rho,
-         coalesce(CASE WHEN bool_or(w = 0) OVER prev THEN 0 ELSE exp(sum(ln(nullif(w, 0))) OVER prev) END, 1) AS rho_prev
-  FROM w
-  WINDOW upto AS (PARTITION BY name, decision_id ORDER BY "position" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
-         prev AS (PARTITION BY name, decision_id ORDER BY "position" ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-), d AS (
-  SELECT name, decision_id, count(*)::float8 AS n,
-         sum(least(rho, ${clip}) * r) AS x, sum(least(rho, ${clip})) AS wsum,
-         sum(least(rho_prev, ${clip}) * dm + least(rho, ${clip}) * (r - q)) AS y,
-         sum(least(rho, ${clip}) ^ 2) AS iw2, count(*) FILTER (WHERE rho > ${clip})::float8 AS clipped
-  FROM c GROUP BY name, decision_id
-)
-SELECT name, count(*)::float8 AS decisions, sum(n) AS items,
-       sum(x) AS x, sum(x * x) AS x2, sum(x * n) AS xn, sum(n * n) AS n2,
-       sum(wsum) AS w, sum(wsum * wsum) AS w2, sum(x * wsum) AS xw,
-       sum(y) AS y, sum(y * y) AS y2, sum(y * n) AS yn,
-       sum(wsum) AS iw, sum(iw2) AS iw2, sum(clipped) AS clipped
-FROM d GROUP BY name`;
+const SUMS = ['decisions', 'items', 'x', 'x2', 'xn', 'n2', 'w', 'w2', 'xw', 'wn', 'y', 'y2', 'yn', 'wp', 'rho', 'rho_prev', 'clipped'];
+const summed = sql.raw(SUMS.map((c) => `sum(${c})::float8 AS ${c}`).join(', '));
+const cols = sql.raw(SUMS.join(', '));
 
-const n = nullable.number;
+const since = (days: number) => sql`((now() AT TIME ZONE 'UTC')::date - ${days - 1}::int)`;
+
+const opeWindowSql = (q: OpeWindow) => {
+  const surface = q.surface ?? null;
+  return sql`
+WITH rolled AS (
+  SELECT target, ${cols}, r_min, r_max, q_min, q_max
+  FROM public.learning_ope_daily
+  WHERE policy = ${q.policy} AND day >= ${since(q.days)} AND (${surface}::text IS NULL OR surface = ${surface})
+), tail AS (
+  SELECT c.target, ${sql.raw(SUMS.map((k) => `c.${k}`).join(', '))}, c.r_min, c.r_max, c.q_min, c.q_max
+  FROM (SELECT coalesce((SELECT s.watermark FROM public.learning_rollup_state s WHERE s.name = 'learning'), '0'::xid8) AS watermark) st,
+       LATERAL public.learning_ope_changes(st.watermark, NULL, ${OPE_CLIP}::float8, ${q.policy}, ${surface}) c
+  WHERE c.day >= ${since(q.days)}
+)
+SELECT target, ${summed}, min(r_min) AS r_min, max(r_max) AS r_max, min(q_min) AS q_min, max(q_max) AS q_max
+FROM (SELECT * FROM rolled UNION ALL SELECT * FROM tail) u
+GROUP BY target`;
+};
+
+const n = col.number;
+/** One row per target: exactly the OpeSums fields (a test compares them with addDecision()). */
 const OpeSumsRow = z.object({
-  name: col.text,
+  target: col.text,
   decisions: n,
   items: n,
   x: n,
@@ -70,48 +57,76 @@ const OpeSumsRow = z.object({
   w: n,
   w2: n,
   xw: n,
+  wn: n,
   y: n,
   y2: n,
   yn: n,
-  iw: n,
-  iw2: n,
+  wp: n,
+  rho: n,
+  rho_prev: n,
   clipped: n,
+  r_min: nullable.number,
+  r_max: nullable.number,
+  q_min: nullable.number,
+  q_max: nullable.number,
 });
 
-/** One OpeSums per target name (targets with no data get empty sums). */
-export async function opeSums(db: Db, q: OpeQuery): Promise<Map<string, OpeSums>> {
-  const targetsJson = JSON.stringify(q.targets.map((t) => ({ name: t.name, eps: t.epsilon })));
-  const rows = await queryRows(db, 'learning.ope_sums', OpeSumsRow, opeSumsSql(targetsJson, q.policy, q.days, q.surface ?? null, q.clip));
-  const out = new Map(q.targets.map((t) => [t.name, emptySums()]));
-  for (const row of rows) {
-    const sums = emptySums();
-    for (const k of Object.keys(sums) as (keyof OpeSums)[]) sums[k] = row[k] ?? 0;
-    out.set(row.name, sums);
-  }
-  return out;
-}
-
-const LoggedSummary = z.object({
-  impressions: col.number,
+const LoggedRow = z.object({
   decisions: col.number,
+  impressions: col.number,
   rewarded: col.number,
   reward_sum: col.number,
-  without_propensity: col.number,
+  reward_lo: col.number,
+  reward_hi: col.number,
 });
 
-/** Window totals of the logged data, including what OPE had to leave out (no propensity). */
-export async function loggedSummary(db: Db, q: Omit<OpeQuery, 'targets' | 'clip'>): Promise<z.output<typeof LoggedSummary>> {
+/**
+ * The logged policy's totals in the window — learning_policy_daily plus the events above the
+ * watermark and the pending reward deltas, as vw_policy_health reads them — and the a-priori reward
+ * range of the surface (reward_ranges; over every surface when none is given).
+ */
+const loggedSql = (q: OpeWindow) => {
   const surface = q.surface ?? null;
-  return queryOne(
-    db,
-    'learning.logged_summary',
-    LoggedSummary,
-    sql`
-    SELECT count(*)::int AS impressions,
-           count(DISTINCT coalesce(decision_id::text, 'row:' || id))::int AS decisions,
-           count(reward)::int AS rewarded, coalesce(sum(reward), 0)::float8 AS reward_sum,
-           count(*) FILTER (WHERE NOT (decision_id IS NOT NULL AND p_exp > 0 AND n_remaining IS NOT NULL AND is_greedy IS NOT NULL))::int AS without_propensity
-    FROM public.learning_events
-    WHERE policy = ${q.policy} AND ts >= now() - make_interval(days => ${q.days}) AND (${surface}::text IS NULL OR surface = ${surface})`,
-  );
+  return sql`
+WITH st AS (
+  SELECT coalesce((SELECT s.watermark FROM public.learning_rollup_state s WHERE s.name = 'learning'), '0'::xid8) AS watermark
+), parts AS (
+  SELECT d.decisions, d.impressions, d.rewarded, d.reward_sum
+  FROM public.learning_policy_daily d
+  WHERE d.policy = ${q.policy} AND d.day >= ${since(q.days)} AND (${surface}::text IS NULL OR d.surface = ${surface})
+  UNION ALL
+  SELECT (le.decision_id IS NULL OR le."position" = 0)::int, 1, 0, 0
+  FROM public.learning_events le, st
+  WHERE le.ins_xid >= st.watermark AND le.policy = ${q.policy} AND (${surface}::text IS NULL OR le.surface = ${surface})
+    AND (le.ts AT TIME ZONE 'UTC')::date >= ${since(q.days)}
+  UNION ALL
+  SELECT 0, 0, r.d_count, r.d_reward
+  FROM public.learning_reward_deltas r
+  WHERE r.policy = ${q.policy} AND (${surface}::text IS NULL OR r.surface = ${surface}) AND (r.ts AT TIME ZONE 'UTC')::date >= ${since(q.days)}
+), range AS (
+  SELECT r.min_reward AS lo, r.max_reward AS hi FROM public.reward_range_for(${surface}) r WHERE ${surface}::text IS NOT NULL
+  UNION ALL
+  SELECT coalesce(min(rr.min_reward), 0), coalesce(max(rr.max_reward), 1) FROM public.reward_ranges rr HAVING ${surface}::text IS NULL
+)
+SELECT coalesce(sum(p.decisions), 0)::float8 AS decisions, coalesce(sum(p.impressions), 0)::float8 AS impressions,
+       coalesce(sum(p.rewarded), 0)::float8 AS rewarded, coalesce(sum(p.reward_sum), 0)::float8 AS reward_sum,
+       (SELECT lo FROM range) AS reward_lo, (SELECT hi FROM range) AS reward_hi
+FROM parts p`;
+};
+
+export interface OpeWindowResult {
+  sums: Map<string, OpeSums>;
+  logged: z.output<typeof LoggedRow>;
+}
+
+/** Per-target sums (targets with no data: empty sums) and the logged totals, under the statement timeout. */
+export function readOpeWindow(db: Db, q: OpeWindow, targets: readonly string[]): Promise<OpeWindowResult> {
+  return transaction(db, async (tx) => {
+    await execute(tx, sql.raw(`SET LOCAL statement_timeout = '${OPE_STATEMENT_TIMEOUT_MS}ms'`));
+    const rows = await queryRows(tx, 'learning.ope_window', OpeSumsRow, opeWindowSql(q));
+    const logged = await queryOne(tx, 'learning.ope_logged', LoggedRow, loggedSql(q));
+    const sums = new Map(targets.map((t) => [t, emptySums()]));
+    for (const { target, ...row } of rows) if (sums.has(target)) sums.set(target, row satisfies OpeSums);
+    return { sums, logged };
+  });
 }

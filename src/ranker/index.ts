@@ -4,6 +4,7 @@
 export * from './epsilon-greedy';
 export * from './features';
 export * from './ope';
+export * from './ope-estimates';
 export * from './rank';
 export * from './rng';
 export * from './safe';

@@ -1,18 +1,24 @@
-// Off-policy evaluation of slate policies from the propensity log.
+// Off-policy evaluation of slate policies from the propensity log: the per-decision sums.
+// (What we report from them, with which interval and when we refuse to: ope-estimates.ts.)
 //
 // Estimand: a target policy's expected reward per slate position (impression), unrewarded
-// impressions counting as 0. The target policies are the epsilon-greedy family over the same
-// exploit scores (ε = 0 greedy, ε = 1 uniform, any ε between) and the logging policy itself.
+// impressions counting as 0, on the contexts (candidate sets and exploit scores) the logging
+// policy actually met: V = E[Σ_k r_k under the target] / E[n], n = slate length. The targets are the
+// epsilon-greedy family over the same exploit scores (ε = 0 greedy, ε = 1 uniform, ε between) and
+// the logging policy itself.
 //
 // Position k of a decision is reached by the target only if it would also have produced the logged
 // prefix, so each reward is weighted by the cumulative ratio ρ_k = Π_{j≤k} π_t(a_j|R_j)/p_exp_j
-// (per-decision importance sampling; unbiased with exact propensities). Estimators, per impression:
-//   IPS   = Σ_d Σ_k ρ_k r_k / Σ_d n_d
-//   SNIPS = Σ_d Σ_k ρ_k r_k / Σ_d Σ_k ρ_k
-//   DR    = Σ_d Σ_k [ρ_{k−1}·DM_k + ρ_k (r_k − q̂_k)] / Σ_d n_d,  DM_k = E_{a~π_t(R_k)} q̂(a)
-// 95 % confidence intervals treat a decision as the unit (its items are correlated) and use the
-// delta method for the ratios. Weights above `clip` are clipped (biased, bounded) and counted.
-// The same sums are computed in SQL for GET /admin/policy/ope (src/learning/queries-ope.ts).
+// (per-decision importance sampling, "RIPS" in Open Bandit Pipeline's naming: exact for slates
+// whose positions interact, unbiased with exact propensities, E[ρ_k] = 1 at every position). Per
+// decision d with n_d items, weights clipped at OPE_CLIP (ρc = min(ρ, clip)):
+//   X_d = Σ_k ρc_k r_k      W_d = Σ_k ρc_k      Y_d = Σ_k [ρc_{k−1} DM_k + ρc_k (r_k − q̂_k)]
+//   DM_k = E_{a~π_t(R_k)} q̂(a) = (1−ε) q_greedy + ε q_mean (doubly robust, reward model = exploit score)
+// plus the unclipped masses Σρ and Σρ_{k−1} (how much weight the clip removed) and the ranges of the
+// rewards and model values seen (what the removed weight could have been worth). Every field of
+// OpeSums is a sum over decisions (or a min/max), so days, surfaces and the unrolled tail add up:
+// the */5 rollup keeps them per day in learning_ope_daily (migration 0720, learning_ope_changes(),
+// which mirrors addDecision() exactly; test/worker/policy-ope.test.ts checks both on the same data).
 
 export interface OpeItem {
   position: number;
@@ -33,8 +39,28 @@ export interface OpeTarget {
   epsilon: number | null;
 }
 
-export const DEFAULT_CLIP = 100;
-const Z95 = 1.959963984540054;
+/**
+ * Weights above this are clipped. 100 keeps the ε ≤ 0.2 targets of an ε = 0.08 logger essentially
+ * unclipped (scripts/sim.ts shows the clipped mass) while bounding what one decision can weigh.
+ * Fixed: the rollups are computed at this clip (GET /admin/policy/ope answers 400 for any other).
+ */
+export const OPE_CLIP = 100;
+/** Unclipped ρ is only book-kept (clipped mass); capped so exp() cannot overflow in SQL or here. */
+export const OPE_RHO_CAP = 1e12;
+
+/**
+ * The targets the rollups maintain — the same list as learning_ope_changes() in migration 0720.
+ * A target outside this set cannot be served from the rollups (the route answers 400).
+ */
+export const OPE_TARGETS: readonly OpeTarget[] = [
+  { name: 'greedy', epsilon: 0 },
+  { name: 'logged', epsilon: null },
+  { name: 'epsilon=0.05', epsilon: 0.05 },
+  { name: 'epsilon=0.1', epsilon: 0.1 },
+  { name: 'epsilon=0.2', epsilon: 0.2 },
+  { name: 'epsilon=0.5', epsilon: 0.5 },
+  { name: 'uniform', epsilon: 1 },
+];
 
 /** ε the logging policy used at this position, recovered exactly from p_exp. */
 export function loggedEpsilon(it: OpeItem): number {
@@ -57,7 +83,7 @@ function directMethod(t: OpeTarget, it: OpeItem): number {
   return (1 - eps) * it.q_greedy + eps * it.q_mean;
 }
 
-/** Additive sufficient statistics (over decisions d with n_d items, X_d, W_d, Y_d as above). */
+/** Additive sufficient statistics over decisions d (X_d, W_d, Y_d, n_d as above). */
 export interface OpeSums {
   decisions: number;
   items: number;
@@ -68,52 +94,93 @@ export interface OpeSums {
   w: number;
   w2: number;
   xw: number;
+  wn: number;
   y: number;
   y2: number;
   yn: number;
-  /** Item-level Σρ and Σρ² (effective sample size). */
-  iw: number;
-  iw2: number;
+  /** Σ_d Σ_k ρc_{k−1}: the clipped weights the DR model term uses. */
+  wp: number;
+  /** Σ_d Σ_k ρ_k and Σ_d Σ_k ρ_{k−1}, unclipped (capped at OPE_RHO_CAP): with w and wp, the clipped mass. */
+  rho: number;
+  rho_prev: number;
+  /** Items whose cumulative weight exceeded the clip. */
   clipped: number;
+  /** Range of the rewards (unrewarded = 0) and of the model values (q̂, q_greedy, q_mean) seen; null without items. */
+  r_min: number | null;
+  r_max: number | null;
+  q_min: number | null;
+  q_max: number | null;
 }
 
+const ADDITIVE = [
+  'decisions',
+  'items',
+  'x',
+  'x2',
+  'xn',
+  'n2',
+  'w',
+  'w2',
+  'xw',
+  'wn',
+  'y',
+  'y2',
+  'yn',
+  'wp',
+  'rho',
+  'rho_prev',
+  'clipped',
+] as const;
+
 export const emptySums = (): OpeSums => ({
-  decisions: 0,
-  items: 0,
-  x: 0,
-  x2: 0,
-  xn: 0,
-  n2: 0,
-  w: 0,
-  w2: 0,
-  xw: 0,
-  y: 0,
-  y2: 0,
-  yn: 0,
-  iw: 0,
-  iw2: 0,
-  clipped: 0,
+  ...(Object.fromEntries(ADDITIVE.map((k) => [k, 0])) as Record<(typeof ADDITIVE)[number], number>),
+  r_min: null,
+  r_max: null,
+  q_min: null,
+  q_max: null,
 });
 
-/** Add one decision's items (any order; they are sorted by position here). */
-export function addDecision(s: OpeSums, items: readonly OpeItem[], t: OpeTarget, clip = DEFAULT_CLIP): void {
+const lo = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
+const hi = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
+
+/**
+ * Add one decision's items (any order; sorted by position here). ρ is carried in log space, as the
+ * SQL does (exp(Σ ln w)), so the two agree to rounding and neither overflows on long slates.
+ */
+export function addDecision(s: OpeSums, items: readonly OpeItem[], t: OpeTarget, clip = OPE_CLIP): void {
   if (items.length === 0) return;
   const sorted = items.length > 1 ? [...items].sort((a, b) => a.position - b.position) : items;
-  let rhoPrev = 1;
+  const lnClip = Math.log(clip);
+  const lnCap = Math.log(OPE_RHO_CAP);
+  let logRho = 0; // ln ρ_{k−1}; ρ_{−1} = 1
+  let zero = false; // some factor so far was 0: ρ = 0 from here on
+  // Per-decision subtotals, added to the sums once (as W is): with nothing clipped Σρ and Σρc then
+  // round identically and the clipped mass is exactly 0.
   let X = 0,
     W = 0,
-    Y = 0;
+    Y = 0,
+    Wp = 0,
+    R = 0,
+    Rp = 0;
   for (const it of sorted) {
-    const rho = rhoPrev * weight(t, it);
-    if (rho > clip) s.clipped++;
-    const rc = Math.min(rho, clip);
-    const rpc = Math.min(rhoPrev, clip);
+    const rpc = zero ? 0 : Math.exp(Math.min(logRho, lnClip));
+    const rpu = zero ? 0 : Math.exp(Math.min(logRho, lnCap));
+    const w = weight(t, it);
+    if (w === 0) zero = true;
+    else logRho += Math.log(w);
+    const rc = zero ? 0 : Math.exp(Math.min(logRho, lnClip));
+    const ru = zero ? 0 : Math.exp(Math.min(logRho, lnCap));
+    if (!zero && logRho > lnClip) s.clipped++;
     X += rc * it.reward;
     W += rc;
     Y += rpc * directMethod(t, it) + rc * (it.reward - it.q_hat);
-    s.iw += rc;
-    s.iw2 += rc * rc;
-    rhoPrev = rho;
+    Wp += rpc;
+    R += ru;
+    Rp += rpu;
+    s.r_min = lo(s.r_min, it.reward);
+    s.r_max = hi(s.r_max, it.reward);
+    s.q_min = lo(s.q_min, Math.min(it.q_hat, it.q_greedy, it.q_mean));
+    s.q_max = hi(s.q_max, Math.max(it.q_hat, it.q_greedy, it.q_mean));
   }
   const n = sorted.length;
   s.decisions++;
@@ -125,69 +192,21 @@ export function addDecision(s: OpeSums, items: readonly OpeItem[], t: OpeTarget,
   s.w += W;
   s.w2 += W * W;
   s.xw += X * W;
+  s.wn += W * n;
   s.y += Y;
   s.y2 += Y * Y;
   s.yn += Y * n;
+  s.wp += Wp;
+  s.rho += R;
+  s.rho_prev += Rp;
 }
 
 export function mergeSums(a: OpeSums, b: OpeSums): OpeSums {
   const out = emptySums();
-  for (const k of Object.keys(out) as (keyof OpeSums)[]) out[k] = a[k] + b[k];
+  for (const k of ADDITIVE) out[k] = a[k] + b[k];
+  out.r_min = lo(a.r_min, b.r_min);
+  out.r_max = hi(a.r_max, b.r_max);
+  out.q_min = lo(a.q_min, b.q_min);
+  out.q_max = hi(a.q_max, b.q_max);
   return out;
-}
-
-export interface Estimate {
-  estimate: number | null;
-  se: number | null;
-  ci_low: number | null;
-  ci_high: number | null;
-}
-
-export interface OpeEstimates {
-  decisions: number;
-  impressions: number;
-  ips: Estimate;
-  snips: Estimate;
-  dr: Estimate;
-  /** Effective sample size of the (clipped) item weights: (Σρ)² / Σρ². */
-  ess: number | null;
-  clipped: number;
-}
-
-const none: Estimate = { estimate: null, se: null, ci_low: null, ci_high: null };
-
-/**
- * Ratio estimator V = ΣA/ΣB over decisions, with its delta-method standard error:
- * Var(V) ≈ N/(N−1) · Σ(A_d − V·B_d)² / (ΣB)².
- */
-function ratio(N: number, a: number, b: number, a2: number, ab: number, b2: number): Estimate {
-  if (N === 0 || b === 0) return none;
-  const v = a / b;
-  const ss = Math.max(0, a2 - 2 * v * ab + v * v * b2);
-  const se = N > 1 ? Math.sqrt((N / (N - 1)) * ss) / Math.abs(b) : null;
-  return { estimate: v, se, ci_low: se === null ? null : v - Z95 * se, ci_high: se === null ? null : v + Z95 * se };
-}
-
-export function estimatesFromSums(s: OpeSums): OpeEstimates {
-  const N = s.decisions;
-  return {
-    decisions: N,
-    impressions: s.items,
-    ips: ratio(N, s.x, s.items, s.x2, s.xn, s.n2),
-    snips: ratio(N, s.x, s.w, s.x2, s.xw, s.w2),
-    dr: ratio(N, s.y, s.items, s.y2, s.yn, s.n2),
-    ess: s.iw2 > 0 ? (s.iw * s.iw) / s.iw2 : null,
-    clipped: s.clipped,
-  };
-}
-
-/** The default targets: greedy, the logging policy, uniform, and any extra epsilons. */
-export function defaultTargets(extraEpsilons: readonly number[] = []): OpeTarget[] {
-  const extra = [...new Set(extraEpsilons)].filter((e) => e > 0 && e < 1).sort((a, b) => a - b);
-  return [
-    { name: 'greedy', epsilon: 0 },
-    { name: 'logged', epsilon: null },
-    { name: 'uniform', epsilon: 1 },
-    ...extra.map((e) => ({ name: `epsilon=${e}`, epsilon: e })),
-  ];
 }

@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import {
   addDecision,
   better,
-  defaultTargets,
   emptySums,
   epsilonGreedySlate,
   estimatesFromSums,
   loggedEpsilon,
+  OPE_TARGETS,
   type OpeItem,
   type OpeTarget,
   positionDistribution,
@@ -68,7 +68,7 @@ describe('per-decision importance sampling', () => {
     for (const logEps of [0.1, 0.5]) {
       const logged = enumerate(logEps, k);
       expect(logged.reduce((s, l) => s + l.p, 0)).toBeCloseTo(1, 12);
-      for (const t of defaultTargets([0.25, 0.7])) {
+      for (const t of [...OPE_TARGETS, { name: 'epsilon=0.25', epsilon: 0.25 }, { name: 'epsilon=0.7', epsilon: 0.7 }]) {
         const target = t.epsilon ?? logEps;
         let ipsNum = 0,
           drNum = 0,
@@ -113,6 +113,13 @@ describe('per-decision importance sampling', () => {
     // ρ_0 = 0.25/0.01 = 25 (kept), ρ_1 = 25 · (1/3)/0.01 ≈ 833 (clipped to 50).
     expect(s.clipped).toBe(1);
     expect(s.x).toBeCloseTo(25 + 50, 12);
+    // The mass the clip removed: Σρ = 25 + 833.3, Σ min(ρ, 50) = 75; ρ_{k−1}: 1 and 25, none clipped.
+    expect(s.rho).toBeCloseTo(25 + 2500 / 3, 9);
+    expect(s.w).toBeCloseTo(75, 12);
+    expect(s.rho_prev).toBeCloseTo(26, 12);
+    expect(s.wp).toBeCloseTo(26, 12);
+    const e = estimatesFromSums(s, { support: { minEss: 0, maxMissingMass: Infinity, maxClippedShare: Infinity } });
+    expect(e.clipped_mass_share).toBeCloseTo((2500 / 3 - 50) / (25 + 2500 / 3), 12);
   });
 });
 
@@ -135,8 +142,11 @@ describe('estimatesFromSums', () => {
       s.w += d.W;
       s.w2 += d.W ** 2;
       s.xw += d.X * d.W;
+      s.rho += d.W; // nothing clipped: no widening
     }
-    const e = estimatesFromSums(s);
+    // Four decisions are far below the support threshold: lift it to check the arithmetic.
+    const e = estimatesFromSums(s, { support: { minEss: 0, maxMissingMass: Infinity, maxClippedShare: Infinity } });
+    expect(e.status).toBe('ok');
     const N = decisions.length;
     const items = 8,
       X = 4.6,
@@ -154,6 +164,8 @@ describe('estimatesFromSums', () => {
     const e = estimatesFromSums(emptySums());
     expect(e.ips).toEqual({ estimate: null, se: null, ci_low: null, ci_high: null });
     expect(e.ess).toBeNull();
+    expect(e.status).toBe('insufficient_support');
+    expect(e.reasons).toEqual(['no decisions with propensities in the window']);
   });
 });
 
@@ -188,14 +200,17 @@ describe('on a simulated bandit', () => {
       }
       for (const [j, t] of targets.entries()) addDecision(sums[j]!, logged, t);
     }
-    const [greedy, logged] = sums.map(estimatesFromSums);
+    const [greedy, logged] = sums.map((s) => estimatesFromSums(s));
     for (const est of [greedy!.ips, greedy!.snips, greedy!.dr]) {
       expect(est.ci_low!).toBeLessThan(greedyTruth);
       expect(est.ci_high!).toBeGreaterThan(greedyTruth);
       expect(Math.abs(est.estimate! - greedyTruth) / greedyTruth).toBeLessThan(0.05);
     }
     expect(logged!.ips.estimate).toBeCloseTo(onPolicy / items, 12);
-    expect(logged!.ess).toBeCloseTo(items, 6);
-    expect(greedy!.ess!).toBeLessThan(items);
+    // Decision-level ESS (issue 12; was item-level, = items): every logged weight is 1, so every
+    // decision weighs its 4 items alike and the ESS is the number of decisions.
+    expect(logged!.ess).toBeCloseTo(20_000, 6);
+    expect(greedy!.ess!).toBeLessThan(20_000);
+    expect(greedy!.status).toBe('ok');
   });
 });
