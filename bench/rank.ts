@@ -184,7 +184,13 @@ console.log(`bench/rank: starting the local stack on :${PORT} (postgres :${PG_PO
 const stop = await startStack();
 let autovacuumOff = false;
 try {
-  // Hydrated features: learned stats for the 50 candidates on the bench surface.
+  // Hydrated features: learned stats for the 50 candidates on the bench surface (registered for
+  // it: shared statistics take known candidates only).
+  await sql(
+    `INSERT INTO public.surface_candidates (surface, candidate_id, registered_by)
+     SELECT $1, 'bench-item-' || g, 'bench' FROM generate_series(0, 49) g ON CONFLICT DO NOTHING`,
+    [SURFACE],
+  );
   await sql(
     `INSERT INTO public.learning_events (surface, candidate_id, policy, p_exp, explored, reward)
      SELECT $1, 'bench-item-' || (g % 50), 'epsilon_greedy_v1', 0.9, false, CASE WHEN g % 7 = 0 THEN 1 END

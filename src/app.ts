@@ -9,6 +9,8 @@ import { ConfigError } from './config';
 import { adminDlqRoutes } from './handlers/admin-dlq';
 import { adminFlagRoutes } from './handlers/admin-flags';
 import { adminOpsRoutes } from './handlers/admin-ops';
+import { adminRewardRangeRoutes } from './handlers/admin-reward-ranges';
+import { adminSurfaceCandidateRoutes } from './handlers/admin-surface-candidates';
 import { dashboardRoutes } from './handlers/dashboard';
 import { discoveryJobRoutes } from './handlers/discovery-jobs';
 import { DocsPage } from './handlers/docs-page';
@@ -46,6 +48,8 @@ export const RESOURCES: readonly Router[] = [
   dashboardRoutes,
   rankRoutes,
   rewardRoutes,
+  adminRewardRangeRoutes,
+  adminSurfaceCandidateRoutes,
   policyRoutes,
   adminOpsRoutes,
 ];

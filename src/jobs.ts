@@ -3,13 +3,13 @@
 import { alertsEvaluator } from './alerts/evaluate';
 import { discoveryRelayJob, gcIntentSignals, gcQueueDone } from './discovery/upkeep';
 import { flagSync } from './flags/sync-job';
-import { gcLearningEvents, hydrateFeaturesJob, learningRollupJob } from './learning/jobs';
+import { gcLearningEvents, hydrateFeaturesJob, learningRollupJob, rewardRangeSync } from './learning/jobs';
 import { gcMetrics, metricsSampler } from './observability/sampler';
 import type { Schedules } from './platform/job';
 import { rateLimitSync } from './ratelimit/sync-job';
 
 export const schedules: Schedules = {
-  '* * * * *': [flagSync, discoveryRelayJob, metricsSampler, alertsEvaluator, rateLimitSync],
+  '* * * * *': [flagSync, discoveryRelayJob, metricsSampler, alertsEvaluator, rateLimitSync, rewardRangeSync],
   // Rollup first: hydrate-features then publishes the fresh estimates to KV.
   '*/5 * * * *': [learningRollupJob, hydrateFeaturesJob],
   '0 2 * * *': [gcLearningEvents, gcMetrics],

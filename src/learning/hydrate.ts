@@ -2,8 +2,10 @@
 // the candidate pools and learned scores the ranker reads to KV FEATURES.
 //   global           active catalog candidates: best by catalog score, newest; their priors
 //   interest:<id>    candidates of the interest's categories, by mapping weight × score
-//   surface:<name>   learned stats of the surface's recent candidates, popular and recent pools,
-//                    the surface's mean reward (the prior of unknown candidates)
+//   surface:<name>   learned stats of the surface's recent known candidates, popular and recent
+//                    pools, the surface's mean reward (the prior of candidates without one) — all
+//                    from learning_candidate_stats, whose every input is bounded per user and
+//                    known candidate (queries-candidate-stats.ts): no user steers another's slate
 //   user:<id>        the user's interests, for users whose user_interests changed (trigger-marked)
 // The queries are in queries-hydrate.ts.
 
@@ -64,7 +66,13 @@ async function hydrateSurfaces(c: HydrateUnit, now: string): Promise<number> {
   const surfaces = await activeSurfaces(db, HYDRATE_LIMITS.activeDays);
   for (const s of surfaces) {
     const rows = await surfaceStats(db, s.surface, HYDRATE_LIMITS.activeDays, HYDRATE_LIMITS.surfaceStats);
-    const meanReward = s.impressions > 0 ? s.reward_sum / s.impressions : 0;
+    let impressions = 0;
+    let rewardSum = 0;
+    for (const r of rows) {
+      impressions += r.impressions;
+      rewardSum += r.reward_sum;
+    }
+    const meanReward = impressions > 0 ? rewardSum / impressions : 0;
     const byReward = [...rows].sort((a, b) => b.reward_sum - a.reward_sum || a.candidate_id.localeCompare(b.candidate_id));
     const byAge = [...rows].sort((a, b) => b.first_seen - a.first_seen || a.candidate_id.localeCompare(b.candidate_id));
     const doc: SurfaceFeatures = {

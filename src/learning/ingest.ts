@@ -2,7 +2,7 @@
 // src/consumers.ts). Each batch is written with one statement (queries-ingest.ts); if that fails,
 // each message is tried alone.
 import type { Db } from '../db/sql';
-import { errorFields } from '../observability/logger';
+import { errorFields, type Logger } from '../observability/logger';
 import type { MessageHandler } from '../platform/message';
 import { ImpressionsBatchMessage, ImpressionsMessage, RewardMessage } from './messages';
 import { insertImpressions, recordRewards } from './queries-ingest';
@@ -15,7 +15,7 @@ import { insertImpressions, recordRewards } from './queries-ingest';
 function batchHandler<T>(
   schema: MessageHandler<T>['schema'],
   name: string,
-  write: (db: Db, bodies: T[]) => Promise<Record<string, number>>,
+  write: (db: Db, bodies: T[], log: Logger) => Promise<Record<string, number>>,
 ): MessageHandler<T> {
   return {
     schema,
@@ -25,6 +25,7 @@ function batchHandler<T>(
         const result = await write(
           db,
           messages.map((m) => m.body),
+          c.log,
         );
         for (const m of messages) m.ack();
         c.log.info(`${name}.written`, { messages: messages.length, ...result });
@@ -36,7 +37,7 @@ function batchHandler<T>(
       let failed = 0;
       for (const m of messages) {
         try {
-          await write(db, [m.body]);
+          await write(db, [m.body], c.log);
           m.ack();
         } catch (err) {
           failed++;
@@ -49,13 +50,33 @@ function batchHandler<T>(
   };
 }
 
-export const impressionsHandler = batchHandler(ImpressionsMessage, 'learning.impressions', insertImpressions);
+/**
+ * Rewards outside the range of their impression's surface are not applied: they are kept in
+ * learning_rewards as rejected and counted in gauge_metrics_minute (learning.rewards_rejected) by
+ * the statement itself; this is the log line of the same fact.
+ */
+function logRejected(log: Logger, rejected: number, sample?: unknown[]): void {
+  if (rejected > 0) log.warn('learning.rewards_rejected', { rejected, ...(sample ? { sample } : {}) });
+}
 
-export const impressionsBatchHandler = batchHandler(ImpressionsBatchMessage, 'learning.impressions.batch', (db, bodies) =>
-  insertImpressions(
+async function writeImpressions(db: Db, decisions: ImpressionsMessage[], log: Logger) {
+  const r = await insertImpressions(db, decisions);
+  logRejected(log, r.rejected);
+  return r;
+}
+
+export const impressionsHandler = batchHandler(ImpressionsMessage, 'learning.impressions', writeImpressions);
+
+export const impressionsBatchHandler = batchHandler(ImpressionsBatchMessage, 'learning.impressions.batch', (db, bodies, log) =>
+  writeImpressions(
     db,
     bodies.flatMap((b) => b.decisions),
+    log,
   ),
 );
 
-export const rewardHandler = batchHandler(RewardMessage, 'learning.reward', recordRewards);
+export const rewardHandler = batchHandler(RewardMessage, 'learning.reward', async (db, bodies, log) => {
+  const { rejected_sample, ...counts } = await recordRewards(db, bodies);
+  logRejected(log, counts.rejected, rejected_sample);
+  return counts;
+});

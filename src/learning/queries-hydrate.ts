@@ -39,22 +39,40 @@ export const interestPools = (db: Db, limit: number) =>
     ORDER BY ic.id, x.prior DESC NULLS LAST, x.candidate_id`,
   );
 
-const SurfaceRow = z.object({ surface: col.text, impressions: col.number, reward_sum: col.number });
+const SurfaceRow = z.object({ surface: col.text });
 
-/** Surfaces with rollups within the last `days` days, with their totals. */
+/**
+ * Surfaces with candidate statistics updated within the last `days` days. What is published about
+ * a surface comes from the bounded candidate statistics only (surfaceStats), never from the
+ * per-policy totals, which any user's traffic moves without bound; so a surface where only made-up
+ * ids were ranked is not even listed. A skip scan over the (surface, last_event_at) index: one
+ * probe per surface, whatever the number of candidates.
+ */
 export const activeSurfaces = (db: Db, days: number) =>
   queryRows(
     db,
     'learning.active_surfaces',
     SurfaceRow,
     sql`
-    SELECT surface, sum(impressions)::float8 AS impressions, sum(reward_sum)::float8 AS reward_sum
-    FROM public.learning_policy_daily WHERE day >= current_date - ${days}::int GROUP BY surface`,
+    WITH RECURSIVE s(surface) AS (
+      (SELECT surface FROM public.learning_candidate_stats ORDER BY surface LIMIT 1)
+      UNION ALL
+      SELECT (SELECT c.surface FROM public.learning_candidate_stats c WHERE c.surface > s.surface ORDER BY c.surface LIMIT 1)
+      FROM s WHERE s.surface IS NOT NULL
+    )
+    SELECT s.surface FROM s
+    WHERE s.surface IS NOT NULL AND EXISTS (
+      SELECT 1 FROM public.learning_candidate_stats c
+      WHERE c.surface = s.surface AND c.last_event_at >= now() - make_interval(days => ${days}))`,
   );
 
 const CandidateStatRow = z.object({ candidate_id: col.text, impressions: col.number, reward_sum: col.number, first_seen: col.number });
 
-/** Learned stats of a surface's candidates seen within `days` days, most recently seen first. */
+/**
+ * Learned stats of a surface's known candidates seen within `days` days, most recently seen first.
+ * Known is checked again here (the rollup counts only known candidates): rows from before
+ * migration 0700 and candidates unregistered since are left out.
+ */
 export const surfaceStats = (db: Db, surface: string, days: number, limit: number) =>
   queryRows(
     db,
@@ -64,6 +82,7 @@ export const surfaceStats = (db: Db, surface: string, days: number, limit: numbe
     SELECT candidate_id, impressions::float8 AS impressions, reward_sum, extract(epoch FROM first_seen_at)::float8 AS first_seen
     FROM public.learning_candidate_stats
     WHERE surface = ${surface} AND last_event_at >= now() - make_interval(days => ${days})
+      AND public.learning_candidate_known(surface, candidate_id)
     ORDER BY last_event_at DESC LIMIT ${limit}`,
   );
 

@@ -5,6 +5,10 @@
 //  - rewards: UPDATE the impression if it is there and has no reward yet (first reward wins), and
 //    record the reward in learning_rewards; if the impression has not landed yet the reward waits
 //    there (pending). A reward racing its impression is merged by the rollup cron's sweep.
+//  - every path that applies a reward to its impression (here, at impression insert, in the sweep)
+//    first checks it against the reward range of the impression's real surface
+//    (public.reward_in_range); outside it the reward is not applied but kept in learning_rewards
+//    as rejected (rejected_at, rejection) and counted in learning.rewards_rejected.
 // No Worker types here: benchmarks and integration tests run the same statements from Node (pgDb).
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
@@ -12,6 +16,7 @@ import type { Db } from '../db/sql';
 import { col, queryOne } from '../db/sql';
 import type { ImpressionsMessage } from './messages';
 import { boolArray, numberArray, textArray } from './pg-arrays';
+import { REJECTION_TEXT, rejectedRewardsMetric } from './queries-reward-ranges';
 
 export interface DecisionLog {
   decision_id: string;
@@ -108,15 +113,20 @@ WITH d AS (
   SELECT * FROM unnest(${p[6]}::int[], ${p[7]}::text[], ${p[8]}::int[], ${p[9]}::float8[], ${p[10]}::float8[], ${p[11]}::bool[],
                        ${p[12]}::int[], ${p[13]}::bool[], ${p[14]}::float8[], ${p[15]}::bool[], ${p[16]}::float8[], ${p[17]}::float8[])
     AS i(d_ord, candidate_id, "position", score, p_exp, explored, n_remaining, is_greedy, p_prefix, greedy_prefix, q_greedy, q_mean)
+), pend AS (
+  -- Rewards that arrived before these impressions, checked against the decision's surface range.
+  SELECT pr.decision_id, pr.candidate_id, pr.user_id, pr.reward, d.surface, public.reward_in_range(d.surface, pr.reward) AS in_range
+  FROM i JOIN d ON d.ord = i.d_ord
+  JOIN public.learning_rewards pr
+    ON pr.decision_id = d.decision_id AND pr.candidate_id = i.candidate_id AND pr.user_id = d.user_id
+   AND pr.applied_at IS NULL AND pr.rejected_at IS NULL
 ), ins AS (
   INSERT INTO public.learning_events (ts, user_id, surface, candidate_id, policy, p_exp, score, explored, reward, context,
     decision_id, "position", n_remaining, is_greedy, p_prefix, greedy_prefix, q_greedy, q_mean)
   SELECT d.ts, d.user_id, d.surface, i.candidate_id, d.policy, i.p_exp, i.score, i.explored, pr.reward, d.context,
          d.decision_id, i."position", i.n_remaining, i.is_greedy, i.p_prefix, i.greedy_prefix, i.q_greedy, i.q_mean
   FROM i JOIN d ON d.ord = i.d_ord
-  LEFT JOIN public.learning_rewards pr
-    ON pr.decision_id = d.decision_id AND pr.candidate_id = i.candidate_id AND pr.user_id = d.user_id
-   AND pr.applied_at IS NULL
+  LEFT JOIN pend pr ON pr.decision_id = d.decision_id AND pr.candidate_id = i.candidate_id AND pr.user_id = d.user_id AND pr.in_range
   ON CONFLICT (decision_id, candidate_id) WHERE decision_id IS NOT NULL DO NOTHING
   RETURNING decision_id, candidate_id, user_id, reward
 ), merged AS (
@@ -125,14 +135,21 @@ WITH d AS (
   WHERE ins.reward IS NOT NULL AND pr.decision_id = ins.decision_id AND pr.candidate_id = ins.candidate_id
     AND pr.user_id = ins.user_id AND pr.applied_at IS NULL
   RETURNING 1
-)
-SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM merged)::int AS merged`;
+), rejected AS (
+  UPDATE public.learning_rewards pr SET rejected_at = now(), surface = p.surface, rejection = ${REJECTION_TEXT('p')}
+  FROM pend p
+  WHERE NOT p.in_range AND pr.decision_id = p.decision_id AND pr.candidate_id = p.candidate_id AND pr.user_id = p.user_id
+    AND pr.applied_at IS NULL AND pr.rejected_at IS NULL
+  RETURNING pr.surface, pr.rejected_at
+), ${rejectedRewardsMetric('rejected')}
+SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM merged)::int AS merged,
+       (SELECT count(*) FROM rejected)::int AS rejected`;
 
-const InsertedRow = z.object({ inserted: col.number, merged: col.number });
+const InsertedRow = z.object({ inserted: col.number, merged: col.number, rejected: col.number });
 
-/** Insert the events of many decisions in one statement. Returns rows inserted and rewards merged. */
+/** Insert the events of many decisions in one statement. Returns rows inserted, rewards merged and rewards rejected. */
 export async function insertImpressions(db: Db, decisions: readonly DecisionLog[]): Promise<z.output<typeof InsertedRow>> {
-  if (decisions.length === 0) return { inserted: 0, merged: 0 };
+  if (decisions.length === 0) return { inserted: 0, merged: 0, rejected: 0 };
   return queryOne(db, 'learning.insert_impressions', InsertedRow, insertImpressionsSql(impressionParams(decisions)));
 }
 
@@ -149,27 +166,43 @@ WITH input AS (
   SELECT DISTINCT ON (decision_id, candidate_id, user_id) *
   FROM json_to_recordset(${rewardsJson}::json) AS r(decision_id uuid, candidate_id text, user_id uuid, reward float8, ts timestamptz)
   ORDER BY decision_id, candidate_id, user_id, ts
-), upd AS (
-  UPDATE public.learning_events le SET reward = i.reward
+), target AS (
+  -- Each reward with the impression it is for (the same user's: nobody rewards another user's
+  -- decision) and whether it is inside that impression's surface range (NULL: not landed yet).
+  SELECT i.*, le.id AS event_id, le.surface,
+         CASE WHEN le.id IS NOT NULL THEN public.reward_in_range(le.surface, i.reward) END AS in_range
   FROM input i
-  WHERE le.decision_id = i.decision_id AND le.candidate_id = i.candidate_id AND le.user_id = i.user_id
-    AND le.reward IS NULL
+  LEFT JOIN public.learning_events le
+    ON le.decision_id = i.decision_id AND le.candidate_id = i.candidate_id AND le.user_id = i.user_id
+), upd AS (
+  UPDATE public.learning_events le SET reward = t.reward
+  FROM target t
+  WHERE le.id = t.event_id AND t.in_range AND le.reward IS NULL
   RETURNING le.decision_id, le.candidate_id, le.user_id
 ), ins AS (
-  INSERT INTO public.learning_rewards (decision_id, candidate_id, user_id, reward, received_at, applied_at)
-  SELECT i.decision_id, i.candidate_id, i.user_id, i.reward, i.ts, CASE WHEN u.decision_id IS NULL THEN NULL ELSE now() END
-  FROM input i
-  LEFT JOIN upd u ON u.decision_id = i.decision_id AND u.candidate_id = i.candidate_id AND u.user_id = i.user_id
+  INSERT INTO public.learning_rewards AS pr (decision_id, candidate_id, user_id, reward, received_at, applied_at, surface, rejected_at, rejection)
+  SELECT t.decision_id, t.candidate_id, t.user_id, t.reward, t.ts, CASE WHEN u.decision_id IS NULL THEN NULL ELSE now() END,
+         t.surface, CASE WHEN NOT t.in_range THEN now() END, CASE WHEN NOT t.in_range THEN ${REJECTION_TEXT('t')} END
+  FROM target t
+  LEFT JOIN upd u ON u.decision_id = t.decision_id AND u.candidate_id = t.candidate_id AND u.user_id = t.user_id
   ON CONFLICT (decision_id, candidate_id, user_id) DO NOTHING
-  RETURNING applied_at
-)
+  RETURNING pr.decision_id, pr.candidate_id, pr.surface, pr.applied_at, pr.rejected_at, pr.rejection
+), ${rejectedRewardsMetric('ins')}
 SELECT (SELECT count(*) FROM upd)::int AS applied,
-       (SELECT count(*) FROM ins WHERE applied_at IS NULL)::int AS pending`;
+       (SELECT count(*) FROM ins WHERE applied_at IS NULL AND rejected_at IS NULL)::int AS pending,
+       (SELECT count(*) FROM ins WHERE rejected_at IS NOT NULL)::int AS rejected,
+       (SELECT coalesce(json_agg(json_build_object('decision_id', x.decision_id, 'candidate_id', x.candidate_id, 'surface', x.surface,
+                                                   'rejection', x.rejection)), '[]')
+        FROM (SELECT * FROM ins WHERE rejected_at IS NOT NULL LIMIT 10) x) AS rejected_sample`;
 
-const RecordedRow = z.object({ applied: col.number, pending: col.number });
+const RejectedReward = z.object({ decision_id: z.string(), candidate_id: z.string(), surface: z.string(), rejection: z.string() });
+const RecordedRow = z.object({ applied: col.number, pending: col.number, rejected: col.number, rejected_sample: z.array(RejectedReward) });
 
-/** Apply or park many rewards in one statement. Returns how many landed on impressions / wait. */
+/**
+ * Apply, park or reject many rewards in one statement. Returns how many landed on impressions,
+ * wait for theirs, were rejected (outside their surface's range), and up to 10 rejected ones.
+ */
 export async function recordRewards(db: Db, rewards: readonly RewardLog[]): Promise<z.output<typeof RecordedRow>> {
-  if (rewards.length === 0) return { applied: 0, pending: 0 };
+  if (rewards.length === 0) return { applied: 0, pending: 0, rejected: 0, rejected_sample: [] };
   return queryOne(db, 'learning.record_rewards', RecordedRow, recordRewardsSql(JSON.stringify(rewards)));
 }

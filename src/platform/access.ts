@@ -2,8 +2,10 @@
 // (src/platform/route.ts) records one per route; the gate (src/http/gate.ts) reads the matched
 // route's declaration for every request. Defaults by access and method are in the table of route.ts.
 export type Access = 'public' | 'user' | 'optional_user' | 'service' | 'dashboard';
-export type LimitClass = 'anon' | 'user' | 'admin_read' | 'admin_write' | 'job';
-export const LIMIT_CLASSES: readonly LimitClass[] = ['anon', 'user', 'admin_read', 'admin_write', 'job'];
+// 'reward' is POST /v1/rewards alone (per user): a reward moves shared statistics, so it has its
+// own budget, apart from ranking and the user's other calls.
+export type LimitClass = 'anon' | 'user' | 'reward' | 'admin_read' | 'admin_write' | 'job';
+export const LIMIT_CLASSES: readonly LimitClass[] = ['anon', 'user', 'reward', 'admin_read', 'admin_write', 'job'];
 
 export interface AccessOptions {
   access: Access;
@@ -32,6 +34,7 @@ const KiB = 1024;
 const CLASS_DEFAULTS: Record<LimitClass, { maxBodyBytes: number; failOpen: boolean }> = {
   anon: { maxBodyBytes: 16 * KiB, failOpen: true },
   user: { maxBodyBytes: 64 * KiB, failOpen: true },
+  reward: { maxBodyBytes: 4 * KiB, failOpen: true },
   admin_read: { maxBodyBytes: 16 * KiB, failOpen: true },
   admin_write: { maxBodyBytes: 1024 * KiB, failOpen: false },
   job: { maxBodyBytes: 64 * KiB, failOpen: false },

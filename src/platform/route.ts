@@ -15,8 +15,11 @@
 //                                                               admin_write (others)  1 MiB
 //   dashboard      the route authenticates itself (service key or the dashboard's session cookie)
 //
+// Set explicitly: limitClass 'job' (/functions/v1/* job triggers, 64 KiB) and 'reward' (POST
+// /v1/rewards, per user, 4 KiB).
+//
 // `hot` routes never wait for Postgres in the auth step (the first-sight user upsert is skipped).
-// When the limiter is unreachable, anon/user/admin_read requests are served (logged, counted as a
+// When the limiter is unreachable, anon/user/reward/admin_read requests are served (logged, counted as a
 // failed ratelimit.check); admin_write and job requests fail closed with 503.
 import { createRoute, OpenAPIHono, type RouteConfig, type RouteHandler, type RouteHook, z } from '@hono/zod-openapi';
 import { errorResponse, validationError } from '../http/errors';

@@ -29,11 +29,13 @@ export interface LimitsConfig {
 
 /**
  * Used only until this isolate has read KV or Postgres once (the same values as
- * seeds/0400_rate_limits.sql). The table is the truth; these keep the limiter safe meanwhile.
+ * seeds/0400_rate_limits.sql and, for 'reward', seeds/0700_bounded_influence.sql). The table is
+ * the truth; these keep the limiter safe meanwhile.
  */
 export const FALLBACK_LIMITS: Record<LimitClass, Limit> = {
   anon: { max: 300, windowSec: 60 },
   user: { max: 600, windowSec: 60 },
+  reward: { max: 120, windowSec: 60 },
   admin_read: { max: 6000, windowSec: 60 },
   admin_write: { max: 300, windowSec: 60 },
   job: { max: 120, windowSec: 60 },
