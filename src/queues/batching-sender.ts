@@ -150,31 +150,27 @@ export class BatchingSender<T> {
     return true;
   }
 
-  /** Send everything waiting now (one attempt, no retry); returns the items the queue accepted. */
-  async flush(env: Env, log: Logger, waitUntil: WaitUntil = () => {}): Promise<number> {
-    return (await this.flushOnce(env, waitUntil, log, false)).sent;
-  }
-
   private live(until: number): boolean {
     return this.loop !== null && until <= this.loop.deadline;
   }
 
-  private startLoop(firstWaitMs: number, env: Env, waitUntil: WaitUntil, log: Logger, failures = 0): void {
-    // A newer loop supersedes an older one whose budget is nearly spent; the older one exits at its next wake.
+  /** A loop with the budget of the request arming it now; it supersedes an older loop, which exits at its next wake. */
+  private newLoop(): Loop {
     const loop: Loop = { deadline: Date.now() + this.retry.budgetMs };
     this.loop = loop;
-    waitUntil(this.run(loop, firstWaitMs, failures, env, waitUntil, log));
+    return loop;
+  }
+
+  private startLoop(firstWaitMs: number, env: Env, waitUntil: WaitUntil, log: Logger): void {
+    waitUntil(this.run(this.newLoop(), firstWaitMs, 0, env, waitUntil, log));
   }
 
   private async flushNow(env: Env, waitUntil: WaitUntil, log: Logger, fullOnly: boolean): Promise<void> {
     const r = await this.flushOnce(env, waitUntil, log, fullOnly);
     if (r.failed === 0 || this.queued.length === 0) return;
+    // Retried inside this request's waitUntil, unless a live loop will pick the items up anyway.
     const wait = this.backoff(1);
-    if (!this.live(Date.now() + wait)) {
-      const loop: Loop = { deadline: Date.now() + this.retry.budgetMs };
-      this.loop = loop;
-      await this.run(loop, wait, 1, env, waitUntil, log);
-    }
+    if (!this.live(Date.now() + wait)) await this.run(this.newLoop(), wait, 1, env, waitUntil, log);
   }
 
   private async run(loop: Loop, firstWaitMs: number, failures: number, env: Env, waitUntil: WaitUntil, log: Logger): Promise<void> {

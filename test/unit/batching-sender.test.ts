@@ -158,9 +158,15 @@ describe('BatchingSender sizes in UTF-8 bytes against the queue limits', () => {
 
 describe('BatchingSender under send failures', () => {
   it('retries a failed send with backoff inside the same waitUntil: every item lands exactly once', async () => {
-    for (const failures of [1, 3, 6]) {
+    for (const [failures, delayMs] of [
+      [1, 10],
+      [3, 10],
+      [6, 10],
+      [1, 0],
+      [4, 0],
+    ] as const) {
       const q = fakeQueue();
-      const { s, drops } = sender(q, { delayMs: 10 });
+      const { s, drops } = sender(q, { delayMs });
       q.failNext(failures);
       const ctx = requestContext();
       const log = recordingLog();
