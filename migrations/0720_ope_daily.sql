@@ -110,10 +110,15 @@ WITH pending AS (
          coalesce(le.score, 0) AS q, coalesce(le.q_greedy, 0) AS q_greedy, coalesce(le.q_mean, 0) AS q_mean,
          (p_to IS NULL OR le.ins_xid < p_to) AS is_now, le.ins_xid < p_from AS was
   FROM touched t
-  JOIN public.learning_events le ON le.decision_id = t.decision_id
+  -- One index lookup per touched decision, whatever the planner guesses about touched (a fresh
+  -- deltas table or a watermark it cannot see would otherwise invite a hash join over the table).
+  CROSS JOIN LATERAL (
+    SELECT e.* FROM public.learning_events e
+    WHERE e.decision_id = t.decision_id AND e.p_exp > 0 AND e.n_remaining IS NOT NULL AND e.is_greedy IS NOT NULL
+      AND (p_policy IS NULL OR e.policy = p_policy) AND (p_surface IS NULL OR e.surface = p_surface)
+    OFFSET 0
+  ) le
   LEFT JOIN pending p ON p.event_id = le.id
-  WHERE le.p_exp > 0 AND le.n_remaining IS NOT NULL AND le.is_greedy IS NOT NULL
-    AND (p_policy IS NULL OR le.policy = p_policy) AND (p_surface IS NULL OR le.surface = p_surface)
 ), states AS (
   SELECT 1 AS sign, i.decision_id, i.policy, i.surface, i.ts, i."position", i.p_exp, i.is_greedy, i.n_remaining,
          i.r_now AS r, i.q, i.q_greedy, i.q_mean

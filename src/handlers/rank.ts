@@ -75,7 +75,12 @@ const SlateItem = z.object({
   position: z.number().int(),
   score: z.number().openapi({ description: 'Exploit score: the estimated reward the policy ordered by' }),
   explored: z.boolean().openapi({ description: 'This slot took the exploration branch' }),
-  p_exp: z.number().openapi({ description: 'Probability the policy put this candidate at this position (0 in safe mode)' }),
+  p_exp: z.number().openapi({
+    description:
+      'Probability that the policy put this candidate at this position given the candidates already placed at the earlier positions ' +
+      '(conditional, per position — not the marginal probability of the candidate appearing at this position, nor in the slate). ' +
+      'The probability of the whole slate is the product of its p_exp. 0 in safe mode (deterministic slates have none).',
+  }),
 });
 
 export const RankResponse = z

@@ -26,7 +26,7 @@ const cols = sql.raw(SUMS.join(', '));
 
 const since = (days: number) => sql`((now() AT TIME ZONE 'UTC')::date - ${days - 1}::int)`;
 
-const opeWindowSql = (q: OpeWindow) => {
+const opeWindowSql = (q: OpeWindow, watermark: string) => {
   const surface = q.surface ?? null;
   return sql`
 WITH rolled AS (
@@ -35,8 +35,7 @@ WITH rolled AS (
   WHERE policy = ${q.policy} AND day >= ${since(q.days)} AND (${surface}::text IS NULL OR surface = ${surface})
 ), tail AS (
   SELECT c.target, ${sql.raw(SUMS.map((k) => `c.${k}`).join(', '))}, c.r_min, c.r_max, c.q_min, c.q_max
-  FROM (SELECT coalesce((SELECT s.watermark FROM public.learning_rollup_state s WHERE s.name = 'learning'), '0'::xid8) AS watermark) st,
-       LATERAL public.learning_ope_changes(st.watermark, NULL, ${OPE_CLIP}::float8, ${q.policy}, ${surface}) c
+  FROM public.learning_ope_changes(${watermark}::xid8, NULL, ${OPE_CLIP}::float8, ${q.policy}, ${surface}) c
   WHERE c.day >= ${since(q.days)}
 )
 SELECT target, ${summed}, min(r_min) AS r_min, max(r_max) AS r_max, min(q_min) AS q_min, max(q_max) AS q_max
@@ -85,19 +84,17 @@ const LoggedRow = z.object({
  * watermark and the pending reward deltas, as vw_policy_health reads them — and the a-priori reward
  * range of the surface (reward_ranges; over every surface when none is given).
  */
-const loggedSql = (q: OpeWindow) => {
+const loggedSql = (q: OpeWindow, watermark: string) => {
   const surface = q.surface ?? null;
   return sql`
-WITH st AS (
-  SELECT coalesce((SELECT s.watermark FROM public.learning_rollup_state s WHERE s.name = 'learning'), '0'::xid8) AS watermark
-), parts AS (
+WITH parts AS (
   SELECT d.decisions, d.impressions, d.rewarded, d.reward_sum
   FROM public.learning_policy_daily d
   WHERE d.policy = ${q.policy} AND d.day >= ${since(q.days)} AND (${surface}::text IS NULL OR d.surface = ${surface})
   UNION ALL
   SELECT (le.decision_id IS NULL OR le."position" = 0)::int, 1, 0, 0
-  FROM public.learning_events le, st
-  WHERE le.ins_xid >= st.watermark AND le.policy = ${q.policy} AND (${surface}::text IS NULL OR le.surface = ${surface})
+  FROM public.learning_events le
+  WHERE le.ins_xid >= ${watermark}::xid8 AND le.policy = ${q.policy} AND (${surface}::text IS NULL OR le.surface = ${surface})
     AND (le.ts AT TIME ZONE 'UTC')::date >= ${since(q.days)}
   UNION ALL
   SELECT 0, 0, r.d_count, r.d_reward
@@ -123,8 +120,15 @@ export interface OpeWindowResult {
 export function readOpeWindow(db: Db, q: OpeWindow, targets: readonly string[]): Promise<OpeWindowResult> {
   return transaction(db, async (tx) => {
     await execute(tx, sql.raw(`SET LOCAL statement_timeout = '${OPE_STATEMENT_TIMEOUT_MS}ms'`));
-    const rows = await queryRows(tx, 'learning.ope_window', OpeSumsRow, opeWindowSql(q));
-    const logged = await queryOne(tx, 'learning.ope_logged', LoggedRow, loggedSql(q));
+    // The watermark as a constant: the planner then sees how few rows lie above it (index scans).
+    const { watermark } = await queryOne(
+      tx,
+      'learning.ope_watermark',
+      z.object({ watermark: col.text }),
+      sql`SELECT coalesce((SELECT watermark FROM public.learning_rollup_state WHERE name = 'learning'), '0'::xid8)::text AS watermark`,
+    );
+    const rows = await queryRows(tx, 'learning.ope_window', OpeSumsRow, opeWindowSql(q, watermark));
+    const logged = await queryOne(tx, 'learning.ope_logged', LoggedRow, loggedSql(q, watermark));
     const sums = new Map(targets.map((t) => [t, emptySums()]));
     for (const { target, ...row } of rows) if (sums.has(target)) sums.set(target, row satisfies OpeSums);
     return { sums, logged };
