@@ -10,7 +10,7 @@ import { jsonBytes } from '../util/utf8';
 /**
  * What one decision may carry. POST /v1/rank enforces these (RANK_LIMITS); the impression sender
  * relies on them: a decision at every bound at once still fits one queue message, so no decision
- * can ever be unsendable (maxDecisionMessageBytes, checked by test/unit/impression-size.test.ts).
+ * can ever be unsendable (maxDecisionMessageBytes, checked by test/worker/impression-size.test.ts).
  * Ids are counted in UTF-16 units (zod's .max) and may be any script; JSON writes one unit as at
  * most 6 bytes (a control character as \u0001, a lone surrogate as \udXXX), so an id is at most
  * 768 bytes of JSON. The context is counted in UTF-8 bytes of its JSON, exactly what it adds.

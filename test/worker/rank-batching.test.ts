@@ -2,7 +2,7 @@
 // travels in one `learning.impressions.batch` message, and all of them land in learning_events —
 // also when sends to the real EVENTS queue fail (retried with backoff, exactly once in the table)
 // and when the decisions weigh far more in UTF-8 bytes than in string length (CJK ids).
-// The sender's pure logic against a fake queue: test/unit/batching-sender.test.ts.
+// The sender's logic against a fake queue with the real limits: batching-sender.test.ts.
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';

@@ -1,8 +1,8 @@
-// The BatchingSender's logic against a fake queue that enforces Cloudflare's real limits (a message
+// The BatchingSender's logic (in workerd, for the Env/Queue types it is written against) against a fake queue that enforces Cloudflare's real limits (a message
 // 128,000 bytes of UTF-8, a sendBatch 100 messages and 256,000 bytes) and fails on demand: sizes in
 // bytes, failures retried with backoff until everything lands exactly once, a refused envelope
 // never blocks the others, the retry budget and the re-arm from the next add, the bound and the
-// drop count. The same sender against the real EVENTS queue: test/worker/rank-batching.test.ts.
+// drop count. The same sender against the real EVENTS queue: rank-batching.test.ts.
 import { describe, expect, it } from 'vitest';
 import { impressionsEnvelope } from '../../src/learning/impression-sender';
 import type { ImpressionsMessage } from '../../src/learning/messages';
