@@ -2,34 +2,37 @@
 //
 // Estimators (reward per impression of the target, weights clipped at OPE_CLIP):
 //   IPS = ΣX / Σn      SNIPS = ΣX / ΣW      DR = ΣY / Σn
-// Interval: a decision is the unit (its items share one weight path). Each estimator is a ratio of
-// sums over decisions; its 95 % interval is the delta-method normal interval of that ratio
-// (Var ≈ N/(N−1)·Σ_d (A_d − V·B_d)² / (ΣB)²), widened by the most the clipped weight mass could
-// be worth: the clip removes Σ(ρ − ρc) of weight, whose rewards lie in the reward range [r_lo, r_hi]
-// (the configured range, widened to the rewards and 0 actually seen), so
-//   IPS   unclipped − clipped ∈ [r_lo, r_hi] · Σ(ρ − ρc)/Σn
-//   SNIPS unclipped − clipped ∈ [r_lo − s, r_hi − s] · Σ(ρ − ρc)/Σρ           (s = the SNIPS estimate)
-//   DR    unclipped − clipped ∈ Σ(ρ_{k−1} − ρc_{k−1})/Σn · [q_lo, q_hi] + Σ(ρ − ρc)/Σn · [r_lo − q_hi, r_hi − q_lo]
-// With nothing clipped the widening is exactly 0. Why not a bootstrap: with heavy weights a
-// bootstrap fails the same way the normal interval does — it can only resample the weights it has
-// seen — and per-day Poisson-bootstrap replicates would multiply the rollup ~200-fold. Why not
-// empirical Bernstein: its range term (7·b·ln(2/δ)/3(n−1), b = slate length × clip = 1,000 here)
-// dwarfs the sampling error, so every interval would span most of [0, 1]. Instead the intervals
-// are only reported where the normal approximation has been checked to hold (scripts/sim.ts: CI
-// coverage per target, with its Monte-Carlo error), i.e. when the target has support:
+// A decision is the unit (its items share one weight path); each estimator is a ratio of sums
+// over decisions, and its 95 % interval is the delta-method normal interval of that ratio
+// (Var ≈ N/(N−1)·Σ_d (A_d − V·B_d)² / (ΣB)²) widened by a bound on its bias. The bias: with exact
+// propensities E[ρ_k] = 1 at every position, so the weight the estimators do not see,
+//   m = 1 − E[Σ_k min(ρ_k, clip)] / E[n]   (estimated by max(1 − ΣW/Σn, Σ(ρ − ρc)/Σn, 0)),
+// is probability mass of the target that is clipped away or lies in slates the logging policy
+// (almost) never explores — and whatever it earns lies in the reward range [r_lo, r_hi] (the
+// configured range, widened to the rewards and the 0 of an unrewarded impression actually seen):
+//   IPS:   V − IPS   ∈ m · [r_lo, r_hi]
+//   SNIPS: V − SNIPS ∈ m · [r_lo − s, r_hi − s]                    (s = the SNIPS estimate)
+//   DR:    V − DR    ∈ m_prev · [q_lo, q_hi] + m · [r_lo − q_hi, r_hi − q_lo]
+//          (m_prev likewise for ρ_{k−1}; [q_lo, q_hi] = the model values seen)
+// (Bottou et al. 2013, "Counterfactual reasoning and learning systems", bound the capped-weight
+// estimator's bias the same way, from E[w] = 1.) The heavy-weight failure of a plain normal
+// interval — a sample that has not met the rare large weights underestimates and looks precise —
+// is exactly a shortfall of the mean weight, so this widening is what keeps coverage there
+// (scripts/sim.ts; the RUNBOOK has the figures). Why not a bootstrap: with heavy weights it fails
+// the same way (it can only resample the weights it has seen), and per-day Poisson-bootstrap
+// replicates would multiply the rollup ~200-fold. Why not empirical Bernstein: its range term
+// (7·b·ln(2/δ)/3(n−1), b = slate length × clip) dwarfs the sampling error here.
+//
+// Reported only with support; otherwise status `insufficient_support` with the reasons, no number:
 //   - decision-level Kish ESS = (Σ_d W_d)² / Σ_d W_d² ≥ minEss (never above the number of decisions);
-//   - the clipped weights average at least 1 − maxMissingMass per impression. E[ρ_k] = 1 exactly
-//     under full support, so a shortfall is probability mass of the target that the log cannot
-//     account for: clipped away, or in slates the logging policy (almost) never explores — the
-//     heavy tail that makes a normal interval lie is visible here before it has been sampled;
+//   - mean clipped weight ΣW/Σn ≥ 1 − maxMissingMass (else the interval is mostly bias bound);
 //   - at most maxClippedShare of the weight mass Σρ lies above the clip.
-// Otherwise the target's status is `insufficient_support` with the reasons, and no number.
 import type { OpeSums } from './ope';
 
 const Z95 = 1.959963984540054;
 
-/** Support thresholds (tuned on scripts/sim.ts evidence; the RUNBOOK quotes them). */
-export const OPE_SUPPORT = { minEss: 200, maxMissingMass: 0.05, maxClippedShare: 0.05 };
+/** Support thresholds (tuned on scripts/sim.ts evidence; the RUNBOOK quotes them and the evidence). */
+export const OPE_SUPPORT = { minEss: 100, maxMissingMass: 0.05, maxClippedShare: 0.05 };
 export type OpeSupport = typeof OPE_SUPPORT;
 
 /** The documented default reward range (part A's reward_ranges '*' row). */
@@ -125,18 +128,20 @@ export function estimatesFromSums(s: OpeSums, opts: EstimateOptions = {}): OpeEs
   const rHi = Math.max(cfgHi, s.r_max ?? 0, 0);
   const qLo = s.q_min ?? 0;
   const qHi = s.q_max ?? 0;
-  const e = excess / s.items; // clipped mass per impression
-  const ePrev = Math.max(0, s.rho_prev - s.wp) / s.items;
+  // The weight mass the estimators miss, per impression (m) and as a share of the mass (c).
+  const deficit = 1 - s.w / s.items;
+  const m = Math.max(0, excess / s.items, deficit);
+  const mPrev = Math.max(0, (s.rho_prev - s.wp) / s.items, 1 - s.wp / s.items);
+  const c = Math.max(0, clippedShare ?? 0, deficit);
   const ips = ratio(N, s.x, s.items, s.x2, s.xn, s.n2);
   const snips = ratio(N, s.x, s.w, s.x2, s.xw, s.w2);
   const dr = ratio(N, s.y, s.items, s.y2, s.yn, s.n2);
-  const c = clippedShare ?? 0;
   return {
     status: 'ok',
     reasons,
     ...base,
-    ips: interval(ips, rLo * e, rHi * e),
+    ips: interval(ips, rLo * m, rHi * m),
     snips: interval(snips, snips ? c * (rLo - snips.v) : 0, snips ? c * (rHi - snips.v) : 0),
-    dr: interval(dr, ePrev * qLo + e * (rLo - qHi), ePrev * qHi + e * (rHi - qLo)),
+    dr: interval(dr, mPrev * qLo + m * (rLo - qHi), mPrev * qHi + m * (rHi - qLo)),
   };
 }

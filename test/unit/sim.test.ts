@@ -74,13 +74,15 @@ describe('CI coverage per target (CI size: 100 runs of 2,000 decisions)', () => 
     expect(covered / reported).toBeGreaterThanOrEqual(0.92);
   });
 
-  it('uniform and epsilon=0.5 are refused in every run, and without the gate uniform would undercover', () => {
+  it('uniform and epsilon=0.5 are refused in every run: their intervals would be mostly bias bound', () => {
     for (const name of ['uniform', 'epsilon=0.5']) {
       const c = cov.get(name)!;
       expect(c.reported_share, name).toBe(0);
       for (const k of ESTIMATORS) expect(c[k].reported, `${name} ${k}`).toBe(0);
+      // Without the gate the interval still holds the truth (it is widened by the missing weight
+      // mass) but spans a good part of the reward range: honest, and useless.
+      expect(c.ungated.ips.coverage!, name).toBeGreaterThanOrEqual(0.9);
+      expect(c.ungated.ips.mean_width!, name).toBeGreaterThan(5 * cov.get('greedy')!.ips.mean_width!);
     }
-    // What the gate protects against: at this size the uniform target's IPS interval misses often.
-    expect(cov.get('uniform')!.ungated.ips.coverage!).toBeLessThan(0.8);
   });
 });

@@ -4,5 +4,6 @@
 export * from './core';
 export * from './influence';
 export * from './learning';
+export * from './ope';
 export * from './operations';
 export * from './queues';

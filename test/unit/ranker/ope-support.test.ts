@@ -103,7 +103,8 @@ describe('clipped weight mass', () => {
     expect(e.mean_weight).toBeCloseTo((25 + 100) / 2, 12);
   });
 
-  it('widens each interval by what the clipped mass could be worth, and not at all when nothing is clipped', () => {
+  it('widens each interval by what the missing weight mass could be worth, and not at all when none is missing', () => {
+    const z = 1.959963984540054;
     const decisions = logDecisions(pool(10), 3000, 3, 0.3, (id) => (Number(id.slice(1)) % 4) / 4);
     const clipped = estimatesFromSums(sumsOf(decisions, target('uniform'), 5), { support: UNGATED });
     const unclipped = estimatesFromSums(sumsOf(decisions, target('uniform'), Infinity), { support: UNGATED });
@@ -111,18 +112,30 @@ describe('clipped weight mass', () => {
     for (const k of ['ips', 'snips', 'dr'] as const) {
       const c = clipped[k];
       // The unclipped estimate on the same data lies within the clipped estimate's bias band.
-      expect(unclipped[k].estimate!, k).toBeGreaterThanOrEqual(c.ci_low! + 1.959963984540054 * c.se! - 1e-12);
-      expect(unclipped[k].estimate!, k).toBeLessThanOrEqual(c.ci_high! - 1.959963984540054 * c.se! + 1e-12);
-      // Rewards in [0, 1]: the clipped IPS can only be too low, so only its upper end moves.
-      if (k === 'ips') expect(c.ci_low).toBeCloseTo(c.estimate! - 1.959963984540054 * c.se!, 12);
-      expect(c.ci_high! - c.estimate!, k).toBeGreaterThan(1.959963984540054 * c.se!);
+      expect(unclipped[k].estimate!, k).toBeGreaterThanOrEqual(c.ci_low! + z * c.se! - 1e-12);
+      expect(unclipped[k].estimate!, k).toBeLessThanOrEqual(c.ci_high! - z * c.se! + 1e-12);
+      expect(c.ci_high! - c.estimate!, k).toBeGreaterThan(z * c.se!);
     }
-    const greedy = estimatesFromSums(sumsOf(decisions, target('greedy'), 100));
-    expect(greedy.clipped).toBe(0);
-    expect(greedy.clipped_mass_share).toBe(0);
+    // Rewards in [0, 1]: the clipped IPS can only be too low, so only its upper end moves, by the
+    // missing mass per impression (the larger of the clipped excess and the mean weight's shortfall).
+    const s = sumsOf(decisions, target('uniform'), 5);
+    const m = Math.max((s.rho - s.w) / s.items, 1 - s.w / s.items);
+    expect(clipped.ips.ci_low).toBeCloseTo(clipped.ips.estimate! - z * clipped.ips.se!, 12);
+    expect(clipped.ips.ci_high).toBeCloseTo(clipped.ips.estimate! + z * clipped.ips.se! + m, 12);
+
+    // The logging policy itself: every weight is 1, nothing is missing, the interval is symmetric.
+    const logged = estimatesFromSums(sumsOf(decisions, target('logged'), 100));
+    expect(logged.clipped).toBe(0);
+    expect(logged.clipped_mass_share).toBe(0);
+    expect(logged.mean_weight).toBe(1);
     for (const k of ['ips', 'snips', 'dr'] as const) {
-      expect(greedy[k].ci_high! - greedy[k].estimate!).toBeCloseTo(greedy[k].estimate! - greedy[k].ci_low!, 12);
+      expect(logged[k].ci_high! - logged[k].estimate!).toBeCloseTo(logged[k].estimate! - logged[k].ci_low!, 12);
     }
+    // Greedy: nothing clipped; the interval widens upwards only by the mean weight's shortfall, if any.
+    const g = sumsOf(decisions, target('greedy'), 100);
+    const greedy = estimatesFromSums(g);
+    expect(greedy.clipped_mass_share).toBe(0);
+    expect(greedy.ips.ci_high! - greedy.ips.estimate! - z * greedy.ips.se!).toBeCloseTo(Math.max(0, 1 - g.w / g.items), 12);
   });
 });
 
@@ -136,7 +149,7 @@ describe('insufficient_support', () => {
     expect(e.snips.estimate).toBeNull();
     expect(e.dr.estimate).toBeNull();
     expect(e.ess!).toBeLessThan(OPE_SUPPORT.minEss);
-    expect(e.reasons.join('\n')).toMatch(/decision-level ESS \d+ is below 200/);
+    expect(e.reasons.join('\n')).toMatch(/decision-level ESS \d+ is below 100/);
     expect(e.reasons.join('\n')).toMatch(/weights average 0\.\d+ per impression instead of 1/);
     // The diagnostics stay: an operator sees why.
     expect(e.mean_weight!).toBeLessThan(1 - OPE_SUPPORT.maxMissingMass);
@@ -144,10 +157,10 @@ describe('insufficient_support', () => {
   });
 
   it('too few decisions: below the ESS threshold even for the logging policy itself', () => {
-    const e = estimatesFromSums(sumsOf(decisions.slice(0, 150), target('logged')));
+    const e = estimatesFromSums(sumsOf(decisions.slice(0, 80), target('logged')));
     expect(e.status).toBe('insufficient_support');
     expect(e.reasons).toHaveLength(1);
-    expect(e.reasons[0]).toMatch(/decision-level ESS 150 is below 200/);
+    expect(e.reasons[0]).toMatch(/decision-level ESS 80 is below 100/);
   });
 
   it('a target close to the logging policy is reported', () => {

@@ -144,8 +144,9 @@ describe('estimatesFromSums', () => {
       s.xw += d.X * d.W;
       s.rho += d.W; // nothing clipped: no widening
     }
-    // Four decisions are far below the support threshold: lift it to check the arithmetic.
-    const e = estimatesFromSums(s, { support: { minEss: 0, maxMissingMass: Infinity, maxClippedShare: Infinity } });
+    // Four decisions are far below the support threshold: lift it, and take a reward range of [0, 0]
+    // so that no missing-weight widening applies (ΣW ≠ Σn here), to check the delta-method arithmetic.
+    const e = estimatesFromSums(s, { rewardRange: [0, 0], support: { minEss: 0, maxMissingMass: Infinity, maxClippedShare: Infinity } });
     expect(e.status).toBe('ok');
     const N = decisions.length;
     const items = 8,
