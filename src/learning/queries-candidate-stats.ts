@@ -2,8 +2,8 @@
 // queries-rollup.ts, after its `tail` and `deltas` CTEs): learning_candidate_stats is what every
 // user's slate reads (hydrate-features publishes it to KV as learned scores, popular and recent
 // pools and the surface's mean reward), so what one user can do to it is bounded:
-//  - only known candidates count: catalog ids and ids registered for the surface
-//    (public.learning_candidate_known); a made-up id a client ranks is logged in learning_events
+//  - only known candidates count: catalog ids and ids registered for the surface (knownCandidate,
+//    public.learning_candidate_known inline); a made-up id a client ranks is logged in learning_events
 //    and learning_policy_daily (per policy, read by no one else's slate) and nowhere else;
 //  - per (surface, candidate, user, UTC day) at most one counted impression and one counted
 //    reward, remembered in learning_candidate_user_days. A reward counts when its key has none
@@ -17,6 +17,20 @@ import { sql } from 'drizzle-orm';
 const NIL_USER = sql.raw(`'00000000-0000-0000-0000-000000000000'::uuid`);
 
 /**
+ * Is candidate `candidateExpr` known on surface `surfaceExpr` (SQL expressions of the statement it
+ * is spliced into, constants of our code)? Registered for the surface, or a catalog id in its
+ * canonical text. The same predicate as public.learning_candidate_known(), inline: a SQL function
+ * that reads tables is executed (not inlined) once per row, at a cost that dominates a rollup or
+ * a hydrate of thousands of rows; correlated EXISTS are planned once. The CASE keeps the uuid cast
+ * away from free text. test/integration/bounded-influence-sql.test.ts checks the two agree.
+ */
+export const knownCandidate = (surfaceExpr: string, candidateExpr: string) =>
+  sql.raw(`(EXISTS (SELECT 1 FROM public.surface_candidates sc WHERE sc.surface = ${surfaceExpr} AND sc.candidate_id = ${candidateExpr})
+    OR CASE WHEN ${candidateExpr} ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+            THEN EXISTS (SELECT 1 FROM public.marketplace_candidates mc WHERE mc.id = (${candidateExpr})::uuid)
+            ELSE false END)`);
+
+/**
  * CTEs ending in `cand` (one row per upserted learning_candidate_stats row). Expects `tail`
  * (surface, candidate_id, user_id, event_id, day, ts, explored) and `deltas` (event_id, surface,
  * candidate_id, day, ts, d_reward, d_count) earlier in the same WITH.
@@ -25,7 +39,7 @@ export const BOUNDED_CANDIDATE_STATS = sql`
 known AS (
   SELECT k.surface, k.candidate_id
   FROM (SELECT surface, candidate_id FROM tail UNION SELECT surface, candidate_id FROM deltas) k
-  WHERE public.learning_candidate_known(k.surface, k.candidate_id)
+  WHERE ${knownCandidate('k.surface', 'k.candidate_id')}
 ), ud_imp AS (
   -- The first impression of each key in this run.
   SELECT DISTINCT ON (t.surface, t.candidate_id, t.uid, t.day) t.surface, t.candidate_id, t.uid, t.day, t.explored, t.ts

@@ -6,6 +6,7 @@ import { marketplaceCandidates } from '../db/schema';
 import type { Db } from '../db/sql';
 import { col, execute, nullable, queryRows } from '../db/sql';
 import { UserDoc } from './feature-keys';
+import { knownCandidate } from './queries-candidate-stats';
 
 /** Active catalog candidates, best by catalog score or newest first. */
 export function activeCandidates(db: Db, order: 'score' | 'newest', limit: number): Promise<{ id: string; score: number }[]> {
@@ -79,11 +80,11 @@ export const surfaceStats = (db: Db, surface: string, days: number, limit: numbe
     'learning.surface_stats',
     CandidateStatRow,
     sql`
-    SELECT candidate_id, impressions::float8 AS impressions, reward_sum, extract(epoch FROM first_seen_at)::float8 AS first_seen
-    FROM public.learning_candidate_stats
-    WHERE surface = ${surface} AND last_event_at >= now() - make_interval(days => ${days})
-      AND public.learning_candidate_known(surface, candidate_id)
-    ORDER BY last_event_at DESC LIMIT ${limit}`,
+    SELECT s.candidate_id, s.impressions::float8 AS impressions, s.reward_sum, extract(epoch FROM s.first_seen_at)::float8 AS first_seen
+    FROM public.learning_candidate_stats s
+    WHERE s.surface = ${surface} AND s.last_event_at >= now() - make_interval(days => ${days})
+      AND ${knownCandidate('s.surface', 's.candidate_id')}
+    ORDER BY s.last_event_at DESC LIMIT ${limit}`,
   );
 
 const DirtyUserRow = z.object({ user_id: col.uuid, interests: UserDoc.shape.interests });

@@ -6,8 +6,8 @@
 //    record the reward in learning_rewards; if the impression has not landed yet the reward waits
 //    there (pending). A reward racing its impression is merged by the rollup cron's sweep.
 //  - every path that applies a reward to its impression (here, at impression insert, in the sweep)
-//    first checks it against the reward range of the impression's real surface
-//    (public.reward_in_range); outside it the reward is not applied but kept in learning_rewards
+//    first checks it against the reward range of the impression's real surface (joinRange: what
+//    public.reward_range_for() says, inline); outside it the reward is not applied but kept in learning_rewards
 //    as rejected (rejected_at, rejection) and counted in learning.rewards_rejected.
 // No Worker types here: benchmarks and integration tests run the same statements from Node (pgDb).
 import { sql } from 'drizzle-orm';
@@ -16,7 +16,7 @@ import type { Db } from '../db/sql';
 import { col, queryOne } from '../db/sql';
 import type { ImpressionsMessage } from './messages';
 import { boolArray, numberArray, textArray } from './pg-arrays';
-import { REJECTION_TEXT, rejectedRewardsMetric } from './queries-reward-ranges';
+import { joinRange, REJECTION_TEXT, rangeMax, rangeMin, rejectedRewardsMetric } from './queries-reward-ranges';
 
 export interface DecisionLog {
   decision_id: string;
@@ -114,19 +114,20 @@ WITH d AS (
                        ${p[12]}::int[], ${p[13]}::bool[], ${p[14]}::float8[], ${p[15]}::bool[], ${p[16]}::float8[], ${p[17]}::float8[])
     AS i(d_ord, candidate_id, "position", score, p_exp, explored, n_remaining, is_greedy, p_prefix, greedy_prefix, q_greedy, q_mean)
 ), pend AS (
-  -- Rewards that arrived before these impressions, checked against the decision's surface range.
-  SELECT pr.decision_id, pr.candidate_id, pr.user_id, pr.reward, d.surface, public.reward_in_range(d.surface, pr.reward) AS in_range
-  FROM i JOIN d ON d.ord = i.d_ord
-  JOIN public.learning_rewards pr
-    ON pr.decision_id = d.decision_id AND pr.candidate_id = i.candidate_id AND pr.user_id = d.user_id
-   AND pr.applied_at IS NULL AND pr.rejected_at IS NULL
+  -- Rewards that arrived before these decisions' impressions (one index probe per decision, not
+  -- per item), each checked against its decision's surface range.
+  SELECT d.ord, pr.decision_id, pr.candidate_id, pr.user_id, pr.reward, d.surface, ${rangeMin('rr')} AS min_reward,
+         ${rangeMax('rr')} AS max_reward, pr.reward BETWEEN ${rangeMin('rr')} AND ${rangeMax('rr')} AS in_range
+  FROM d JOIN public.learning_rewards pr ON pr.decision_id = d.decision_id AND pr.user_id = d.user_id
+  ${joinRange('d.surface', 'rr')}
+  WHERE pr.applied_at IS NULL AND pr.rejected_at IS NULL
 ), ins AS (
   INSERT INTO public.learning_events (ts, user_id, surface, candidate_id, policy, p_exp, score, explored, reward, context,
     decision_id, "position", n_remaining, is_greedy, p_prefix, greedy_prefix, q_greedy, q_mean)
   SELECT d.ts, d.user_id, d.surface, i.candidate_id, d.policy, i.p_exp, i.score, i.explored, pr.reward, d.context,
          d.decision_id, i."position", i.n_remaining, i.is_greedy, i.p_prefix, i.greedy_prefix, i.q_greedy, i.q_mean
   FROM i JOIN d ON d.ord = i.d_ord
-  LEFT JOIN pend pr ON pr.decision_id = d.decision_id AND pr.candidate_id = i.candidate_id AND pr.user_id = d.user_id AND pr.in_range
+  LEFT JOIN pend pr ON pr.ord = d.ord AND pr.candidate_id = i.candidate_id AND pr.in_range
   ON CONFLICT (decision_id, candidate_id) WHERE decision_id IS NOT NULL DO NOTHING
   RETURNING decision_id, candidate_id, user_id, reward
 ), merged AS (
@@ -137,7 +138,7 @@ WITH d AS (
   RETURNING 1
 ), rejected AS (
   UPDATE public.learning_rewards pr SET rejected_at = now(), surface = p.surface, rejection = ${REJECTION_TEXT('p')}
-  FROM pend p
+  FROM pend p JOIN i ON i.d_ord = p.ord AND i.candidate_id = p.candidate_id
   WHERE NOT p.in_range AND pr.decision_id = p.decision_id AND pr.candidate_id = p.candidate_id AND pr.user_id = p.user_id
     AND pr.applied_at IS NULL AND pr.rejected_at IS NULL
   RETURNING pr.surface, pr.rejected_at
@@ -169,11 +170,12 @@ WITH input AS (
 ), target AS (
   -- Each reward with the impression it is for (the same user's: nobody rewards another user's
   -- decision) and whether it is inside that impression's surface range (NULL: not landed yet).
-  SELECT i.*, le.id AS event_id, le.surface,
-         CASE WHEN le.id IS NOT NULL THEN public.reward_in_range(le.surface, i.reward) END AS in_range
+  SELECT i.*, le.id AS event_id, le.surface, ${rangeMin('rr')} AS min_reward, ${rangeMax('rr')} AS max_reward,
+         CASE WHEN le.id IS NOT NULL THEN i.reward BETWEEN ${rangeMin('rr')} AND ${rangeMax('rr')} END AS in_range
   FROM input i
   LEFT JOIN public.learning_events le
     ON le.decision_id = i.decision_id AND le.candidate_id = i.candidate_id AND le.user_id = i.user_id
+  ${joinRange('le.surface', 'rr')}
 ), upd AS (
   UPDATE public.learning_events le SET reward = t.reward
   FROM target t

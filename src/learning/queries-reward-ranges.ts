@@ -58,12 +58,26 @@ export async function deleteRangeRow(tx: Db, surface: string): Promise<boolean> 
 }
 
 /**
- * Why a reward was rejected, from the row alias `a` (with `reward` and `surface` columns) of the
- * statement it is spliced into. `a` is a constant of our code, never input.
+ * The reward range of the surface `surfaceExpr` as joins of the statement it is spliced into
+ * (aliases `<p>_own`, `<p>_all`): the surface's own row, else the '*' row, else [0, 1] — what
+ * public.reward_range_for() returns, inline, because a SQL function with a table in it is executed
+ * (not inlined) once per row, which costs more than the rest of a consumer batch. Read the bounds
+ * with rangeMin(p) / rangeMax(p). Arguments are constants of our code, never input.
+ */
+export const joinRange = (surfaceExpr: string, p: string) =>
+  sql.raw(`LEFT JOIN public.reward_ranges ${p}_own ON ${p}_own.surface = ${surfaceExpr}
+  LEFT JOIN public.reward_ranges ${p}_all ON ${p}_all.surface = '${DEFAULT_RANGE_KEY}'`);
+export const rangeMin = (p: string) => sql.raw(`coalesce(${p}_own.min_reward, ${p}_all.min_reward, 0)`);
+export const rangeMax = (p: string) => sql.raw(`coalesce(${p}_own.max_reward, ${p}_all.max_reward, 1)`);
+
+/**
+ * Why a reward was rejected, from the row alias `a` of the statement it is spliced into (columns
+ * reward, surface, min_reward, max_reward). `a` is a constant of our code, never input.
  */
 export const REJECTION_TEXT = (a: string) =>
-  sql.raw(`(SELECT format('reward %s is outside [%s, %s], the reward range of surface %s', ${a}.reward, r.min_reward, r.max_reward, ${a}.surface)
-    FROM public.reward_range_for(${a}.surface) r)`);
+  sql.raw(
+    `format('reward %s is outside [%s, %s], the reward range of surface %s', ${a}.reward, ${a}.min_reward, ${a}.max_reward, ${a}.surface)`,
+  );
 
 /**
  * A CTE named rejected_metric counting the rejected rewards of `cte` (rows with `surface` and

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Db } from '../db/sql';
 import { col, execute, queryOne } from '../db/sql';
 import { BOUNDED_CANDIDATE_STATS } from './queries-candidate-stats';
-import { REJECTION_TEXT, rejectedRewardsMetric } from './queries-reward-ranges';
+import { joinRange, REJECTION_TEXT, rangeMax, rangeMin, rejectedRewardsMetric } from './queries-reward-ranges';
 
 /** Wait at most 20 s for a lock, then take the rollup's advisory lock (queues concurrent runs). */
 export async function lockRollup(tx: Db, lockId: number): Promise<void> {
@@ -18,10 +18,11 @@ export async function lockRollup(tx: Db, lockId: number): Promise<void> {
 const SWEEP_PENDING_REWARDS = sql`
 WITH pending AS (
   SELECT pr.decision_id, pr.candidate_id, pr.user_id, pr.reward, le.id AS event_id, le.reward AS current, le.surface,
-         public.reward_in_range(le.surface, pr.reward) AS in_range
+         ${rangeMin('rr')} AS min_reward, ${rangeMax('rr')} AS max_reward, pr.reward BETWEEN ${rangeMin('rr')} AND ${rangeMax('rr')} AS in_range
   FROM public.learning_rewards pr
   JOIN public.learning_events le
     ON le.decision_id = pr.decision_id AND le.candidate_id = pr.candidate_id AND le.user_id = pr.user_id
+  ${joinRange('le.surface', 'rr')}
   WHERE pr.applied_at IS NULL AND pr.rejected_at IS NULL
 ), upd AS (
   UPDATE public.learning_events le SET reward = p.reward

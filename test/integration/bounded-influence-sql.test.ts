@@ -1,9 +1,15 @@
 // Migration 0700 in SQL, as an operator meets it: which candidates are known, the reward range of a
 // surface, the rollup's per-user-day bound for rows written by hand (NULL users share one bound),
 // and retention of the per-user-day rows with learning_events (gc_learning_events).
+
+import { sql } from 'drizzle-orm';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { pgDb } from '../../scripts/lib/pg-db';
+import { queryRows } from '../../src/db/sql';
+import { knownCandidate } from '../../src/learning/queries-candidate-stats';
+import { joinRange, rangeMax, rangeMin } from '../../src/learning/queries-reward-ranges';
 import { runLearningRollup } from '../../src/learning/rollup';
 import { connect, freshDatabase } from '../support/pg';
 
@@ -35,6 +41,31 @@ describe('known candidates', () => {
     // A constant that is not a uuid never reaches the cast (no "invalid input syntax for type uuid").
     expect((await db.query(`SELECT public.learning_candidate_known('feed', 'zz') AS k`)).rows[0].k).toBe(false);
   });
+
+  it('the predicate the rollup and hydrate inline is the SQL function, case by case', async () => {
+    const cases = [
+      ['feed', CATALOG_ID],
+      ['other', CATALOG_ID],
+      ['feed', CATALOG_ID.toUpperCase()],
+      ['feed', crypto.randomUUID()],
+      ['feed', 'post_1'],
+      ['other', 'post_1'],
+      ['feed', 'not-a-uuid'],
+      ['feed', ''],
+    ];
+    const values = sql.join(
+      cases.map(([s, c]) => sql`(${s}::text, ${c}::text)`),
+      sql`, `,
+    );
+    const rows = await queryRows(
+      pgDb(db),
+      'known_vs_function',
+      z.object({ f: z.boolean(), inline: z.boolean() }),
+      sql`SELECT public.learning_candidate_known(v.s, v.c) AS f, ${knownCandidate('v.s', 'v.c')} AS inline FROM (VALUES ${values}) AS v(s, c)`,
+    );
+    expect(rows.map((r) => r.f)).toEqual([true, true, false, false, true, false, false, false]);
+    expect(rows.map((r) => r.inline)).toEqual(rows.map((r) => r.f));
+  });
 });
 
 describe('reward ranges', () => {
@@ -47,6 +78,27 @@ describe('reward ranges', () => {
     try {
       await db.query(`DELETE FROM public.reward_ranges WHERE surface = '*'`);
       expect(await range('feed')).toEqual({ min_reward: 0, max_reward: 1 });
+    } finally {
+      await db.query('ROLLBACK');
+    }
+    // The consumer's statements inline the same lookup (joinRange): they agree, with and without '*'.
+    const inline = async (s: string) =>
+      (
+        await queryRows(
+          pgDb(db),
+          'range_vs_function',
+          z.object({ min_reward: z.number(), max_reward: z.number() }),
+          sql`SELECT ${rangeMin('rr')} AS min_reward, ${rangeMax('rr')} AS max_reward FROM (SELECT ${s}::text AS surface) v ${joinRange('v.surface', 'rr')}`,
+        )
+      )[0];
+    for (const s of ['stars', 'feed']) expect(await inline(s)).toEqual(await range(s));
+    await db.query('BEGIN');
+    try {
+      await db.query(`DELETE FROM public.reward_ranges WHERE surface = '*'`);
+      expect(await inline('feed')).toEqual({ min_reward: 0, max_reward: 1 });
+      await db.query(`INSERT INTO public.reward_ranges (surface, min_reward, max_reward) VALUES ('*', -1, 2)`);
+      expect(await inline('feed')).toEqual(await range('feed'));
+      expect(await range('feed')).toEqual({ min_reward: -1, max_reward: 2 });
     } finally {
       await db.query('ROLLBACK');
     }
