@@ -112,6 +112,10 @@ async function main() {
     '--var',
     `NEON_WS_PROXY_PORT:${proxy ? proxy.port : ''}`,
   ];
+  // Wrangler's DevTools inspector takes 9229, or a random port when that is taken (by a second
+  // stack): such a port can collide with this stack's own proxy port. Tests running stacks side by
+  // side give each its own.
+  if (process.env.INSPECTOR_PORT) args.push('--inspector-port', process.env.INSPECTOR_PORT);
   // Benchmarks serve their own entry (the production Worker plus bench-only routes).
   if (process.env.WORKER_SCRIPT) args.splice(1, 0, process.env.WORKER_SCRIPT);
   wrangler = spawn(path.join(ROOT, 'node_modules/.bin/wrangler'), args, {

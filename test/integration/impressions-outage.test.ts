@@ -42,7 +42,7 @@ interface Served {
 
 describe('impressions survive a Postgres outage', () => {
   it('30 s of SIGSTOPped Postgres while ranking: every served decision lands in learning_events exactly once', async () => {
-    const [port, pgPort, proxyPort] = [await freePort(), await freePort(), await freePort()];
+    const [port, pgPort, proxyPort, inspectorPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'outage-stack-'));
     chmodSync(dataDir, 0o755); // Postgres runs as its own OS user and must reach the data dir inside
     const pgData = path.join(dataDir, 'pg');
@@ -54,6 +54,8 @@ describe('impressions survive a Postgres outage', () => {
         PORT: String(port),
         PG_PORT: String(pgPort),
         NEON_WS_PROXY_PORT: String(proxyPort),
+        // Not wrangler's default 9229: dev-stack.test.ts may run its stack at the same time.
+        INSPECTOR_PORT: String(inspectorPort),
         PG_DATA_DIR: pgData,
         DATABASE_URL: '',
       },
