@@ -173,18 +173,8 @@ FROM dec d
 GROUP BY d.policy, d.surface, d.day, d.target
 $$;
 
--- ---------------------------------------------------------------- backfill
--- Everything the learning rollup has already consumed (below its watermark), with today's rewards:
--- the state the next rollup run continues from. Re-running adds nothing (only empty tables fill).
-INSERT INTO public.learning_ope_daily (policy, surface, day, target, decisions, items, x, x2, xn, n2, w, w2, xw, wn,
-                                       y, y2, yn, wp, rho, rho_prev, clipped, r_min, r_max, q_min, q_max)
-SELECT c.policy, c.surface, c.day, c.target, c.decisions, c.items, c.x, c.x2, c.xn, c.n2, c.w, c.w2, c.xw, c.wn,
-       c.y, c.y2, c.yn, c.wp, c.rho, c.rho_prev, c.clipped, c.r_min, c.r_max, c.q_min, c.q_max
-FROM public.learning_ope_changes('0'::xid8,
-       coalesce((SELECT s.watermark FROM public.learning_rollup_state s WHERE s.name = 'learning'), '0'::xid8), 100) c
-WHERE NOT EXISTS (SELECT 1 FROM public.learning_ope_daily)
-  AND NOT EXISTS (SELECT 1 FROM public.learning_ope_reward_deltas)
-ON CONFLICT DO NOTHING;
+-- The backfill of what the rollup has already consumed is migration 0721: a separate transaction,
+-- so this one (whose CREATE TRIGGER blocks writes to learning_events until it commits) stays short.
 
 -- ---------------------------------------------------------------- privileges
 GRANT ALL ON public.learning_ope_daily, public.learning_ope_reward_deltas TO service_role;

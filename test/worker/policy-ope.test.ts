@@ -8,21 +8,19 @@ import { describe, expect, it } from 'vitest';
 import worker from '../../src/index';
 import { OPE_STATEMENT_TIMEOUT_MS, readOpeWindow } from '../../src/learning/queries-ope';
 import { runLearningRollup } from '../../src/learning/rollup';
+import { estimatesFromSums, OPE_CLIP, OPE_TARGETS, type OpeSums } from '../../src/ranker';
 import {
-  addDecision,
-  emptySums,
-  epsilonGreedySlate,
-  estimatesFromSums,
-  OPE_CLIP,
-  OPE_TARGETS,
-  type OpeItem,
-  type OpeSums,
-  rngForDecision,
-} from '../../src/ranker';
+  loggedDecisions as decisions,
+  expectedSums as expected,
+  expectSums,
+  insertDecisionsSql,
+  type LoggedDecision as Logged,
+  OPE_POLICY as POLICY,
+  ROLLED_SUMS_SQL,
+  rolledSums,
+} from '../support/ope-fixture';
 import { useFreshWorkerDatabase } from './fresh-db';
 import { BASE, call, envelope, serviceHeaders, userHeaders } from './support';
-
-const POLICY = 'epsilon_greedy_v1';
 
 describe('GET /admin/policy/ope: access and parameters', () => {
   it('401 without credentials, 403 for a user token, 400 for bad parameters', async () => {
@@ -42,76 +40,14 @@ describe('GET /admin/policy/ope: access and parameters', () => {
   });
 });
 
-interface Logged {
-  id: string;
-  daysAgo: number;
-  items: (OpeItem & { candidate_id: string; explored: boolean; p_prefix: number; greedy_prefix: boolean })[];
-  rewards: (number | null)[];
-}
-
-const cands = Array.from({ length: 8 }, (_, i) => ({ id: `k${i}`, score: (8 - i) / 10 }));
-const rate = (i: number) => [0.3, 0.1, 0.5, 0.2, 0.05, 0.4, 0.1, 0.25][i]!;
-
-/** `n` decisions of a 0.3-greedy logger over 8 candidates, slates of 4; a hash decides rewards. */
-function decisions(n: number, daysAgo: number): Logged[] {
-  return Array.from({ length: n }, () => {
-    const id = crypto.randomUUID();
-    const rng = rngForDecision(id);
-    const slate = epsilonGreedySlate(cands, 4, 0.3, rng);
-    const items = slate.map((it) => ({
-      candidate_id: it.candidate_id,
-      explored: it.explored,
-      position: it.position,
-      p_exp: it.p_exp,
-      is_greedy: it.ope!.is_greedy,
-      n_remaining: it.ope!.n_remaining,
-      p_prefix: it.ope!.p_prefix,
-      greedy_prefix: it.ope!.greedy_prefix,
-      reward: 0,
-      q_hat: it.score,
-      q_greedy: it.ope!.q_greedy,
-      q_mean: it.ope!.q_mean,
-    }));
-    return { id, daysAgo, items, rewards: items.map((it) => (rng() < rate(Number(it.candidate_id.slice(1))) ? 1 : null)) };
-  });
-}
-
-/** The pure estimators' sums over the decisions in the window, with the rewards as they are now. */
-function expected(all: Logged[], days: number): Map<string, OpeSums> {
-  const out = new Map(OPE_TARGETS.map((t) => [t.name, emptySums()]));
-  for (const d of all.filter((x) => x.daysAgo < days)) {
-    const items = d.items.map((it, i) => ({ ...it, reward: d.rewards[i] ?? 0 }));
-    for (const t of OPE_TARGETS) addDecision(out.get(t.name)!, items, t);
-  }
-  return out;
-}
-
-function expectSums(got: OpeSums, want: OpeSums, label: string) {
-  for (const k of Object.keys(want) as (keyof OpeSums)[]) {
-    const w = want[k];
-    if (w === null) expect(got[k], `${label} ${k}`).toBeNull();
-    else expect(Math.abs((got[k] as number) - w), `${label} ${k}: ${got[k]} vs ${w}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(w)));
-  }
-}
-
 describe('OPE from the per-day rollups plus the unrolled tail', () => {
   const fresh = useFreshWorkerDatabase();
   const surface = 'ope-test';
   const all: Logged[] = [];
 
   async function insert(batch: Logged[]) {
-    const rows = batch.flatMap((d) =>
-      d.items.map((it, i) => ({ ...it, decision_id: d.id, days_ago: d.daysAgo, reward: d.rewards[i], score: it.q_hat })),
-    );
-    await fresh.db.query(
-      `INSERT INTO public.learning_events (ts, surface, candidate_id, policy, p_exp, score, explored, reward, decision_id, "position",
-                                           n_remaining, is_greedy, p_prefix, greedy_prefix, q_greedy, q_mean)
-       SELECT now() - make_interval(days => r.days_ago), $2, r.candidate_id, $3, r.p_exp, r.score, r.explored, r.reward, r.decision_id,
-              r."position", r.n_remaining, r.is_greedy, r.p_prefix, r.greedy_prefix, r.q_greedy, r.q_mean
-       FROM json_to_recordset($1::json) AS r(days_ago int, candidate_id text, p_exp float8, score float8, explored boolean, reward float8,
-            decision_id uuid, "position" int, n_remaining int, is_greedy boolean, p_prefix float8, greedy_prefix boolean, q_greedy float8, q_mean float8)`,
-      [JSON.stringify(rows), surface, POLICY],
-    );
+    const [text, params] = insertDecisionsSql(batch, surface);
+    await fresh.db.query(text, params);
     all.push(...batch);
   }
 
@@ -122,17 +58,7 @@ describe('OPE from the per-day rollups plus the unrolled tail', () => {
       OPE_TARGETS.map((t) => t.name),
     );
 
-  async function rolledOnly(): Promise<Map<string, OpeSums>> {
-    const rows = await fresh.db.query<Record<string, number | string | null>>(
-      `SELECT target, sum(decisions)::float8 AS decisions, sum(items)::float8 AS items, sum(x) AS x, sum(x2) AS x2, sum(xn) AS xn,
-              sum(n2) AS n2, sum(w) AS w, sum(w2) AS w2, sum(xw) AS xw, sum(wn) AS wn, sum(y) AS y, sum(y2) AS y2, sum(yn) AS yn,
-              sum(wp) AS wp, sum(rho) AS rho, sum(rho_prev) AS rho_prev, sum(clipped)::float8 AS clipped,
-              min(r_min) AS r_min, max(r_max) AS r_max, min(q_min) AS q_min, max(q_max) AS q_max
-       FROM public.learning_ope_daily WHERE policy = $1 AND surface = $2 GROUP BY target`,
-      [POLICY, surface],
-    );
-    return new Map(rows.map(({ target, ...s }) => [target as string, s as unknown as OpeSums]));
-  }
+  const rolledOnly = async (): Promise<Map<string, OpeSums>> => rolledSums(await fresh.db.query(ROLLED_SUMS_SQL, [POLICY, surface]));
 
   const tailRows = async () =>
     (
