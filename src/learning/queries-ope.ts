@@ -2,8 +2,9 @@
 // migration 0720) plus the tail it has not rolled yet (learning_ope_changes() from the watermark,
 // no upper bound: decisions with events above it, or with a reward changed since), summed per
 // target. Both are the additive OpeSums of src/ranker/ope.ts, so the answer equals the sums over
-// the raw log. All of it runs in one transaction under a statement timeout: a slow answer is a
-// 503 with Retry-After, never a request holding a connection for minutes.
+// the raw log. All of it runs in one read-only REPEATABLE READ transaction (one snapshot) under a
+// statement timeout: a slow answer is a 503 with Retry-After, never a request holding a connection
+// for minutes.
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db/sql';
@@ -119,6 +120,9 @@ export interface OpeWindowResult {
 /** Per-target sums (targets with no data: empty sums) and the logged totals, under the statement timeout. */
 export function readOpeWindow(db: Db, q: OpeWindow, targets: readonly string[]): Promise<OpeWindowResult> {
   return transaction(db, async (tx) => {
+    // One snapshot for the watermark, the rollups and the tail: a rollup committing between two
+    // statements would otherwise count its window twice (in the rollups and in the tail).
+    await execute(tx, sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`);
     await execute(tx, sql.raw(`SET LOCAL statement_timeout = '${OPE_STATEMENT_TIMEOUT_MS}ms'`));
     // The watermark as a constant: the planner then sees how few rows lie above it (index scans).
     const { watermark } = await queryOne(
