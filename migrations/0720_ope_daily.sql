@@ -74,6 +74,17 @@ CREATE TABLE IF NOT EXISTS public.learning_ope_daily (
 );
 CREATE INDEX IF NOT EXISTS learning_ope_daily_day_idx ON public.learning_ope_daily (day);
 
+-- ---------------------------------------------------------------- the targets
+-- OPE_TARGETS of src/ranker/ope.ts (a test checks both agree). Numbered: the sums sort and group by
+-- the number, not by the name (text comparisons under the database collation cost more than the
+-- arithmetic).
+CREATE OR REPLACE FUNCTION public.learning_ope_targets() RETURNS TABLE (tid integer, name text, eps double precision)
+LANGUAGE sql IMMUTABLE
+AS $$
+  VALUES (1, 'greedy', 0::float8), (2, 'logged', NULL), (3, 'epsilon=0.05', 0.05), (4, 'epsilon=0.1', 0.1),
+         (5, 'epsilon=0.2', 0.2), (6, 'epsilon=0.5', 0.5), (7, 'uniform', 1)
+$$;
+
 -- ---------------------------------------------------------------- the change of the sums
 -- Per (policy, surface, day, target): Σ over changed decisions of (contribution now − contribution
 -- as rolled up before). A decision changed if one of its events was inserted in [p_from, p_to)
@@ -83,7 +94,7 @@ CREATE INDEX IF NOT EXISTS learning_ope_daily_day_idx ON public.learning_ope_dai
 --   w = π_t(a|R)/p_exp, π_t = (1−ε)[greedy] + ε/|R| (the logging policy: w = 1)
 --   ρ_k = exp(Σ_{j≤k} ln w_j) (0 once some w_j = 0); ρc = min(ρ, clip); unclipped capped at 1e12
 --   DM_k = (1−ε)·q_greedy + ε·q_mean with ε = ε_t (the logging policy: ε recovered from p_exp)
--- The target list is OPE_TARGETS; STABLE, so a caller that also deletes the deltas in the same
+-- The targets are learning_ope_targets(); STABLE, so a caller that also deletes the deltas in the same
 -- statement sees the deltas it deletes and nothing newer.
 CREATE OR REPLACE FUNCTION public.learning_ope_changes(
   p_from xid8, p_to xid8, p_clip double precision, p_policy text DEFAULT NULL, p_surface text DEFAULT NULL
@@ -128,41 +139,40 @@ WITH pending AS (
          i.r_before, i.q, i.q_greedy, i.q_mean
   FROM items i WHERE i.was
 ), weighted AS (
-  SELECT s.sign, s.decision_id, s.policy, s.surface, s.ts, s."position", s.r, s.q, s.q_greedy, s.q_mean, t.name AS target,
+  SELECT s.sign, s.decision_id, s.policy, s.surface, s.ts, s."position", s.r, s.q, s.q_greedy, s.q_mean, t.tid,
          CASE WHEN t.eps IS NULL THEN 1::float8
               ELSE ((1 - t.eps) * s.is_greedy::int + t.eps / s.n_remaining) / s.p_exp END AS w,
          coalesce(t.eps, CASE WHEN s.n_remaining <= 1 THEN 0
                               WHEN s.is_greedy THEN (1 - s.p_exp) * s.n_remaining / (s.n_remaining - 1)
                               ELSE s.p_exp * s.n_remaining END) AS dm_eps
   FROM states s
-  CROSS JOIN (VALUES ('greedy', 0::float8), ('logged', NULL), ('epsilon=0.05', 0.05), ('epsilon=0.1', 0.1),
-                     ('epsilon=0.2', 0.2), ('epsilon=0.5', 0.5), ('uniform', 1)) AS t(name, eps)
+  CROSS JOIN public.learning_ope_targets() t
 ), cum AS (
-  SELECT c.sign, c.decision_id, c.policy, c.surface, c.ts, c.target, c.r, c.q, c.q_greedy, c.q_mean,
+  -- One window pass: ln ρ_k = Σ_{j≤k} ln w_j; ρ_{k−1} from the same row (ln ρ_k − ln w_k, and
+  -- whether a zero factor came before this one).
+  SELECT c.sign, c.decision_id, c.policy, c.surface, c.ts, c.tid, c.r, c.q, c.q_greedy, c.q_mean, c.w,
          (1 - c.dm_eps) * c.q_greedy + c.dm_eps * c.q_mean AS dm,
-         coalesce(bool_or(c.w = 0) OVER upto, false) AS zero, coalesce(sum(ln(nullif(c.w, 0))) OVER upto, 0) AS lr,
-         coalesce(bool_or(c.w = 0) OVER prev, false) AS zero_prev, coalesce(sum(ln(nullif(c.w, 0))) OVER prev, 0) AS lr_prev
+         sum((c.w = 0)::int) OVER upto AS zeros, coalesce(sum(ln(nullif(c.w, 0))) OVER upto, 0) AS lr
   FROM weighted c
-  WINDOW upto AS (PARTITION BY c.sign, c.target, c.decision_id ORDER BY c."position" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
-         prev AS (PARTITION BY c.sign, c.target, c.decision_id ORDER BY c."position" ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+  WINDOW upto AS (PARTITION BY c.sign, c.tid, c.decision_id ORDER BY c."position" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ), rho AS (
-  SELECT k.*,
-         CASE WHEN k.zero THEN 0 ELSE exp(least(k.lr, ln(p_clip))) END AS rc,
-         CASE WHEN k.zero THEN 0 ELSE exp(least(k.lr, ln(1e12::float8))) END AS ru,
-         CASE WHEN k.zero_prev THEN 0 ELSE exp(least(k.lr_prev, ln(p_clip))) END AS rpc,
-         CASE WHEN k.zero_prev THEN 0 ELSE exp(least(k.lr_prev, ln(1e12::float8))) END AS rpu
+  SELECT k.*, k.zeros > 0 AS zero,
+         CASE WHEN k.zeros > 0 THEN 0 ELSE exp(least(k.lr, ln(p_clip))) END AS rc,
+         CASE WHEN k.zeros > 0 THEN 0 ELSE exp(least(k.lr, ln(1e12::float8))) END AS ru,
+         CASE WHEN k.zeros - (k.w = 0)::int > 0 THEN 0 ELSE exp(least(k.lr - coalesce(ln(nullif(k.w, 0)), 0), ln(p_clip))) END AS rpc,
+         CASE WHEN k.zeros - (k.w = 0)::int > 0 THEN 0 ELSE exp(least(k.lr - coalesce(ln(nullif(k.w, 0)), 0), ln(1e12::float8))) END AS rpu
   FROM cum k
 ), dec AS (
-  SELECT g.sign, g.target, g.decision_id, min(g.policy) AS policy, min(g.surface) AS surface,
+  SELECT g.sign, g.tid, g.decision_id, min(g.policy) AS policy, min(g.surface) AS surface,
          (min(g.ts) AT TIME ZONE 'UTC')::date AS day, count(*)::float8 AS n,
          sum(g.rc * g.r) AS x, sum(g.rc) AS w, sum(g.rpc * g.dm + g.rc * (g.r - g.q)) AS y,
          sum(g.rpc) AS wp, sum(g.ru) AS rho, sum(g.rpu) AS rho_prev,
          count(*) FILTER (WHERE NOT g.zero AND g.lr > ln(p_clip))::float8 AS clipped,
          min(g.r) AS r_min, max(g.r) AS r_max,
          min(least(g.q, g.q_greedy, g.q_mean)) AS q_min, max(greatest(g.q, g.q_greedy, g.q_mean)) AS q_max
-  FROM rho g GROUP BY g.sign, g.target, g.decision_id
+  FROM rho g GROUP BY g.sign, g.tid, g.decision_id
 )
-SELECT d.policy, d.surface, d.day, d.target,
+SELECT d.policy, d.surface, d.day, (SELECT t.name FROM public.learning_ope_targets() t WHERE t.tid = d.tid),
        sum(d.sign)::float8, sum(d.sign * d.n), sum(d.sign * d.x), sum(d.sign * d.x * d.x), sum(d.sign * d.x * d.n),
        sum(d.sign * d.n * d.n), sum(d.sign * d.w), sum(d.sign * d.w * d.w), sum(d.sign * d.x * d.w), sum(d.sign * d.w * d.n),
        sum(d.sign * d.y), sum(d.sign * d.y * d.y), sum(d.sign * d.y * d.n),
@@ -170,7 +180,7 @@ SELECT d.policy, d.surface, d.day, d.target,
        min(d.r_min) FILTER (WHERE d.sign = 1), max(d.r_max) FILTER (WHERE d.sign = 1),
        min(d.q_min) FILTER (WHERE d.sign = 1), max(d.q_max) FILTER (WHERE d.sign = 1)
 FROM dec d
-GROUP BY d.policy, d.surface, d.day, d.target
+GROUP BY d.policy, d.surface, d.day, d.tid
 $$;
 
 -- The backfill of what the rollup has already consumed is migration 0721: a separate transaction,

@@ -35,6 +35,13 @@ afterAll(async () => {
 const surface = 'ope-backfill';
 const rolled = async () => rolledSums((await db.query(ROLLED_SUMS_SQL, [OPE_POLICY, surface])).rows);
 
+describe('the OPE targets', () => {
+  it('are the same in SQL (learning_ope_targets) and in TypeScript (OPE_TARGETS), in order', async () => {
+    const { rows } = await db.query('SELECT tid, name, eps FROM public.learning_ope_targets() ORDER BY tid');
+    expect(rows.map((r) => ({ name: r.name, epsilon: r.eps }))).toEqual(OPE_TARGETS.map((t) => ({ name: t.name, epsilon: t.epsilon })));
+  });
+});
+
 describe('0721 OPE backfill', () => {
   it('fills the sums as of 0720, and the next rollup adds the rewards changed since', async () => {
     const all: LoggedDecision[] = [...loggedDecisions(150, 0), ...loggedDecisions(50, 3)];
