@@ -1,10 +1,11 @@
-// npm run sim [-- --json] — a synthetic population with hidden reward rates drives the real ranker
+// npm run sim [-- --json | --sweep] — a synthetic population with hidden reward rates drives the real ranker
 // (rank()) and the real OPE estimators (src/ranker/ope*.ts), with the learning loop simulated as
 // in production (scripts/lib/sim-run.ts). Prints regret vs uniform and vs the oracle, exploration
 // vs ε, every OPE target's estimates against its exact truth (same estimand: the target on the
 // logged decisions' candidates and scores), and CI coverage per target over independent runs of
 // SIM_REPLICATE_DECISIONS decisions. --json prints one JSON document instead. Exits 1 if a check fails:
 // every target that reports an interval must cover its truth in ≥ 90 % of the runs that report one.
+// --sweep instead prints the evidence behind the support thresholds (scripts/lib/sim-sweep.ts).
 //   SIM_DECISIONS=100000 SIM_CANDIDATES=50 SIM_SLATE=10 SIM_EPSILON=0.08 SIM_ROLLUP_EVERY=500
 //   SIM_REPLICATES=200 SIM_REPLICATE_DECISIONS=20000 SIM_SEED=1
 import { parseArgs } from 'node:util';
@@ -12,9 +13,12 @@ import { estimatesFromSums, OPE_CLIP, OPE_SUPPORT, OPE_TARGETS } from '../src/ra
 import { envNumber } from './lib/env';
 import { coverage, ESTIMATORS } from './lib/sim-coverage';
 import { type RunResult, runSim, type SimConfig } from './lib/sim-run';
+import { printSweep, sweep } from './lib/sim-sweep';
 import { makeWorld } from './lib/sim-world';
 
-const { values: args } = parseArgs({ options: { json: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({
+  options: { json: { type: 'boolean', default: false }, sweep: { type: 'boolean', default: false } },
+});
 const N = envNumber('SIM_DECISIONS', 100_000);
 const NC = envNumber('SIM_CANDIDATES', 50);
 const REPS = envNumber('SIM_REPLICATES', 200);
@@ -29,6 +33,10 @@ const cfg: SimConfig = {
 const MIN_COVERAGE = 0.9;
 
 const world = makeWorld(NC, cfg.slate, SEED);
+if (args.sweep) {
+  printSweep(sweep(world, { slate: cfg.slate, rollupEvery: cfg.rollupEvery }, REPS, SEED));
+  process.exit(0);
+}
 const started = performance.now();
 const checkpointsAt = [1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000].filter((c) => c < N).concat(N);
 const main = runSim(world, cfg, N, SEED, checkpointsAt);
