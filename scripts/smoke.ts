@@ -7,6 +7,7 @@ import pg from 'pg';
 import { apiConfig } from './lib/api-client';
 import { databaseUrl } from './lib/env';
 import { guideSql } from './lib/guide';
+import { GUIDE_2A_POLICIES } from './lib/guide-fixes';
 
 const { values } = parseArgs({
   options: {
@@ -109,10 +110,12 @@ async function main(): Promise<number> {
     });
 
     await step('2A schema & RLS', async () => {
-      const [tables, policies] = guideSql('A. Schema & RLS Verification');
+      // The guide's table query verbatim; its policy query names columns pg_policies does not have
+      // (relname, polname), so the corrected one runs (scripts/lib/guide-fixes.ts, RUNBOOK §2).
+      const [tables] = guideSql('A. Schema & RLS Verification');
       const t = await sql(tables!);
       must(t.rows.length === 5, `expected 5 critical tables, found ${t.rows.length}`, t.rows);
-      const p = await sql(policies!);
+      const p = await sql(GUIDE_2A_POLICIES);
       const covered = new Set(p.rows.map((r) => r.relname));
       must(covered.size === 5, `policies cover ${covered.size}/5 tables`, [...covered]);
       return `${p.rows.length} policies`;

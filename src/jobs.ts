@@ -4,7 +4,7 @@ import { alertsEvaluator } from './alerts/evaluate';
 import { discoveryRelayJob, gcIntentSignals, gcQueueDone } from './discovery/upkeep';
 import { flagSync } from './flags/sync-job';
 import { gcLearningEvents, hydrateFeaturesJob, learningRollupJob, rewardRangeSync } from './learning/jobs';
-import { gcMetrics, metricsSampler } from './observability/sampler';
+import { gcJobRuns, gcMetrics, metricsSampler } from './observability/sampler';
 import type { Schedules } from './platform/job';
 import { rateLimitSync } from './ratelimit/sync-job';
 
@@ -12,6 +12,6 @@ export const schedules: Schedules = {
   '* * * * *': [flagSync, discoveryRelayJob, metricsSampler, alertsEvaluator, rateLimitSync, rewardRangeSync],
   // Rollup first: hydrate-features then publishes the fresh estimates to KV.
   '*/5 * * * *': [learningRollupJob, hydrateFeaturesJob],
-  '0 2 * * *': [gcLearningEvents, gcMetrics],
+  '0 2 * * *': [gcLearningEvents, gcMetrics, gcJobRuns],
   '0 3 * * *': [gcIntentSignals, gcQueueDone],
 };

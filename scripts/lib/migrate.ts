@@ -30,8 +30,12 @@ export async function readSqlFiles(dir: string): Promise<SqlFile[]> {
   );
 }
 
-async function withClient<T>(databaseUrl: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: databaseUrl });
+/**
+ * application_name names the session in pg_stat_activity and in the ledger rows the database's
+ * own triggers write (a seeded flag or rate limit is recorded as made by `edge-seed`).
+ */
+async function withClient<T>(databaseUrl: string, applicationName: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: databaseUrl, application_name: applicationName });
   await client.connect();
   try {
     return await fn(client);
@@ -47,7 +51,7 @@ export interface MigrateResult {
 
 export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promise<MigrateResult> {
   const files = await readSqlFiles(dir);
-  return withClient(databaseUrl, async (c) => {
+  return withClient(databaseUrl, 'edge-migrate', async (c) => {
     await c.query('SET client_min_messages = warning');
     await c.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
     try {
@@ -97,7 +101,7 @@ export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promis
 /** Seeds are idempotent SQL (ON CONFLICT DO NOTHING); every run applies all of them. */
 export async function seed(databaseUrl: string, dir = SEEDS_DIR): Promise<string[]> {
   const files = await readSqlFiles(dir);
-  return withClient(databaseUrl, async (c) => {
+  return withClient(databaseUrl, 'edge-seed', async (c) => {
     for (const f of files) {
       await c.query('BEGIN');
       try {

@@ -3,10 +3,16 @@
 // to write where, and which ledger rows record it. src/flags/sync.ts feeds it and applies its plan.
 //
 //   neither side changed      → nothing (repair KV if it is missing, invalid or lagging)
-//   only Postgres changed     → push to KV                       (ledger: path sql)
+//   only Postgres changed     → push to KV                       (ledger: path sql*)
 //   only KV changed           → write to Postgres                (ledger: path kv)
-//   both changed, same value  → adopt it                         (ledger: one row per path)
-//   both changed, different   → newer change wins, loser overwritten (ledger: winner + flag.conflict)
+//   both changed, same value  → adopt it                         (ledger: one row per path*)
+//   both changed, different   → newer change wins, loser overwritten (ledger: winner* + flag.conflict)
+//
+// * A Postgres change is normally in the ledger already: the feature_flags trigger (migration
+// 0730) records every change made outside our writers the moment it is made, and the sync marks
+// such a side `recorded`. The merge writes the path-sql row only for a change the trigger did not
+// record (made before 0730, or by a session that set app.flag_writer itself), so nothing is lost
+// and nothing is written twice.
 //
 // "Changed" means "valid and different from the base". An invalid value on either side is never
 // adopted: it is rejected with an error log and a ledger row (once per distinct value), KV is
@@ -30,7 +36,14 @@ export type KvMeta = z.infer<typeof KvMetaSchema>;
 export type PgSide =
   | { state: 'missing' }
   | { state: 'invalid'; raw: unknown; issues: unknown }
-  | { state: 'valid'; value: unknown; at: Date; by: string | null };
+  | {
+      state: 'valid';
+      value: unknown;
+      at: Date;
+      by: string | null;
+      /** The ledger already holds this change (the trigger's row for this key has this value). */
+      recorded?: boolean;
+    };
 
 export type KvSide =
   | { state: 'missing' }
@@ -181,7 +194,7 @@ export function mergeFlag(input: MergeInput): MergePlan {
   if (pgChanged && !kvChanged) {
     const p = pg as Extract<PgSide, { state: 'valid' }>;
     Object.assign(plan, { outcome: 'sql', target: pgVal, source: 'sql', putKv: !kvHolds(pgVal), targetAt: p.at });
-    plan.ledger.push(set(key, 'sql', 'sql', base, pgVal, { updated_by: p.by }));
+    if (!p.recorded) plan.ledger.push(set(key, 'sql', 'sql', base, pgVal, { updated_by: p.by }));
     return plan;
   }
 
@@ -197,7 +210,7 @@ export function mergeFlag(input: MergeInput): MergePlan {
   const p = pg as Extract<PgSide, { state: 'valid' }>;
   if (sameJson(pgVal, kvVal)) {
     Object.assign(plan, { outcome: 'both', target: pgVal, source: 'sql', targetAt: p.at });
-    plan.ledger.push(set(key, 'sql', 'sql', base, pgVal, { updated_by: p.by, same_as: 'kv' }));
+    if (!p.recorded) plan.ledger.push(set(key, 'sql', 'sql', base, pgVal, { updated_by: p.by, same_as: 'kv' }));
     plan.ledger.push(set(key, 'kv', 'kv', base, kvVal, { same_as: 'sql' }));
     return plan;
   }
@@ -219,7 +232,7 @@ export function mergeFlag(input: MergeInput): MergePlan {
   Object.assign(plan, { outcome: 'conflict', target: winner.value, source: winner.path, targetAt: winner.at, conflict });
   if (kvWins) plan.pg = { value: kvVal, at: dated.at, writer: 'kv' };
   else plan.putKv = true;
-  plan.ledger.push(set(key, winner.path, winner.path, base, winner.value, { conflict: true }));
+  if (kvWins || !p.recorded) plan.ledger.push(set(key, winner.path, winner.path, base, winner.value, { conflict: true }));
   plan.ledger.push({
     actor,
     action: 'flag.conflict',

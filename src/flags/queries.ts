@@ -2,8 +2,10 @@
 // merge base per key). Plain CRUD through drizzle; the merge's locked reads and writes run inside
 // the sync's transaction (src/flags/sync.ts).
 import { asc, eq, inArray, sql } from 'drizzle-orm';
+import { z } from 'zod';
 import { featureFlagSync, featureFlags } from '../db/schema';
 import type { Db } from '../db/sql';
+import { col, nullable, queryRows } from '../db/sql';
 import type { FlagKey } from './definitions';
 
 /** Request path fallback (KV empty): the stored values of these keys. */
@@ -56,6 +58,31 @@ export async function lockSyncState(tx: Db, keys: readonly FlagKey[]) {
 
 export type SyncStateRow = Awaited<ReturnType<typeof lockSyncState>>['states'][number];
 export type FlagRow = Awaited<ReturnType<typeof lockSyncState>>['rows'][number];
+
+/**
+ * The newest flag.set ledger row of each key, when the feature_flags trigger of migration 0730
+ * wrote it: the value an SQL change set, already recorded. The sync asks only for keys whose
+ * Postgres value moved away from the merge base (one index probe per key, not a ledger scan).
+ */
+export async function triggerRecordedValues(tx: Db, keys: readonly FlagKey[]): Promise<Map<string, unknown>> {
+  if (keys.length === 0) return new Map();
+  const rows = await queryRows(
+    tx,
+    'flags.trigger_recorded_values',
+    z.object({ key: col.text, new_value: col.json, via: nullable.text }),
+    sql`
+      SELECT k.key, l.new_value, l.via
+      FROM unnest(${sql.param([...keys])}::text[]) AS k(key)
+      CROSS JOIN LATERAL (
+        SELECT a.new_value, a.metadata ->> 'via' AS via
+        FROM public.ai_action_ledger a
+        WHERE a.target = k.key AND a.action = 'flag.set'
+        ORDER BY a.id DESC
+        LIMIT 1
+      ) l`,
+  );
+  return new Map(rows.filter((r) => r.via === 'trigger').map((r) => [r.key, r.new_value]));
+}
 
 /** Write a flag's value as `writer` (the feature_flags trigger of migration 0100 stamps updated_by from app.flag_writer). */
 export async function writeFlagValue(

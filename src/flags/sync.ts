@@ -2,6 +2,8 @@
 // (so the per-minute sync, API writes and concurrent syncs serialise, and an operator's SQL
 // UPDATE waits for us instead of being overwritten), reads each KV entry, merges
 // (src/flags/merge.ts), writes Postgres, the merge base and the ledger rows, and commits.
+// An SQL change was recorded by the feature_flags trigger when it was made (migration 0730); the
+// merge is told so (PgSide.recorded) and does not record it a second time.
 // KV puts happen after the commit: if one fails, the base already has the new rev, so the next
 // sync sees KV as stale and puts it again.
 
@@ -11,11 +13,12 @@ import { transaction } from '../db/sql';
 import { zodIssues } from '../http/errors';
 import { errorFields } from '../observability/logger';
 import type { Unit } from '../platform/unit';
+import { sameJson } from './canonical';
 import { FLAG_KEYS, type FlagKey, parseFlag } from './definitions';
 import { invalidateFlagCache } from './index';
 import { parseJsonText, putFlag, readFlagWithMeta } from './kv';
 import { type KvSide, type MergePlan, mergeFlag, type Outcome, type PgSide } from './merge';
-import { type FlagRow, lockSyncState, type SyncStateRow, updateSyncState, writeFlagValue } from './queries';
+import { type FlagRow, lockSyncState, type SyncStateRow, triggerRecordedValues, updateSyncState, writeFlagValue } from './queries';
 
 /** What a sync needs of the unit of work. */
 export type SyncUnit = Pick<Unit, 'env' | 'db' | 'log'>;
@@ -75,13 +78,25 @@ export async function syncFlags(
     const { states, rows } = await lockSyncState(tx, keys);
     const kvSides = await Promise.all(keys.map((key) => readKvSide(c.env, key)));
     const observedAt = new Date();
-    const out: { plan: MergePlan; rev: number; at?: Date }[] = [];
-    for (const [i, key] of keys.entries()) {
-      const state = states.find((s) => s.key === key)!;
-      const pg = readPgSide(
+    const stateOf = (key: FlagKey) => states.find((s) => s.key === key)!;
+    const pgSides = keys.map((key) =>
+      readPgSide(
         rows.find((r) => r.key === key),
         key,
-      );
+      ),
+    );
+    // Keys whose Postgres value moved since the last sync: was that change recorded already?
+    const moved = keys.filter((key, i) => {
+      const pg = pgSides[i]!;
+      const base = stateOf(key).value;
+      return pg.state === 'valid' && base !== null && !sameJson(pg.value, base);
+    });
+    const recorded = await triggerRecordedValues(tx, moved);
+    const out: { plan: MergePlan; rev: number; at?: Date }[] = [];
+    for (const [i, key] of keys.entries()) {
+      const state = stateOf(key);
+      const pg = pgSides[i]!;
+      if (pg.state === 'valid' && recorded.has(key)) pg.recorded = sameJson(recorded.get(key), pg.value);
       const kv = kvSides[i]!;
       const plan = mergeFlag({
         key,

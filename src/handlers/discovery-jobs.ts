@@ -9,6 +9,7 @@ import { serviceActor } from '../auth/actor';
 import { leaseByTopic, runLeasedJobs } from '../discovery/jobs';
 import { DISCOVERY_TOPIC } from '../discovery/messages';
 import { runDiscoveryUpkeep } from '../discovery/upkeep';
+import { runOnDemand } from '../platform/job-run';
 import { createRouter, defineRoute } from '../platform/route';
 
 const QueueWorkerBody = z
@@ -89,7 +90,10 @@ defineRoute(
   },
   async (c) => {
     const { unit } = c.var;
-    const result = await runDiscoveryUpkeep(unit, { actor: serviceActor(c), requestId: unit.id });
+    const actor = serviceActor(c);
+    const result = await runOnDemand(unit, { job: 'discovery-relay', route: 'POST /functions/v1/rocker-discovery-run', actor }, () =>
+      runDiscoveryUpkeep(unit, { actor, requestId: unit.id }),
+    );
     return c.json(result, 200);
   },
 );

@@ -3,15 +3,14 @@
 //   POST /admin/policy/rollup               run the learning rollup now (the */5 cron does it too)
 //   POST /functions/v1/hydrate-features     write pools and scores to KV now (guide's edge function)
 import { z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
-import { recordAction } from '../db/ledger';
+import { serviceActor } from '../auth/actor';
 import { evaluateFlags } from '../flags';
 import { ApiError } from '../http/errors';
 import { hydrateFeatures } from '../learning/hydrate';
 import { OPE_STATEMENT_TIMEOUT_MS, readOpeWindow } from '../learning/queries-ope';
 import { runLearningRollup } from '../learning/rollup';
 import { rootCause } from '../observability/logger';
-import type { AppEnv } from '../platform/app-env';
+import { runOnDemand } from '../platform/job-run';
 import { type AccessOptions, createRouter, defineRoute } from '../platform/route';
 import type { Unit } from '../platform/unit';
 import { estimatesFromSums, OPE_CLIP, OPE_SUPPORT, OPE_TARGETS } from '../ranker';
@@ -170,13 +169,14 @@ defineRoute(
   },
 );
 
-const actor = (c: Context<AppEnv>) => (c.req.header('x-actor') === 'cli' ? 'cli' : 'api:service');
-
 const JobResult = z.record(z.string(), z.union([z.number(), z.string()])).openapi('JobResult');
 
-/** A "run this job now" route: service key, the job's result as JSON, one ledger row. */
+/**
+ * A "run this job now" route: service key, the job's result as JSON, one job_runs row with who
+ * asked (src/platform/job-run.ts says why such a run is not a ledger entry).
+ */
 function jobRoute(
-  def: { path: string; tags: string[]; summary: string; action: string; target: string } & Pick<AccessOptions, 'limitClass'>,
+  def: { path: string; tags: string[]; summary: string; job: string } & Pick<AccessOptions, 'limitClass'>,
   run: (unit: Unit) => Promise<object>,
 ) {
   defineRoute(
@@ -188,20 +188,14 @@ function jobRoute(
       limitClass: def.limitClass,
       tags: def.tags,
       summary: def.summary,
+      description: `Runs the \`${def.job}\` cron job now; recorded in public.job_runs (trigger api, the caller's x-actor), not in ai_action_ledger.`,
       responses: {
         200: { description: 'What the job did', content: { 'application/json': { schema: JobResult } } },
       },
     },
     async (c) => {
       const { unit } = c.var;
-      const result = await run(unit);
-      await recordAction(unit.db(), {
-        actor: actor(c),
-        action: def.action,
-        target: def.target,
-        newValue: result,
-        requestId: unit.id,
-      });
+      const result = await runOnDemand(unit, { job: def.job, route: `POST ${def.path}`, actor: serviceActor(c) }, () => run(unit));
       return c.json(result as Record<string, number | string>, 200);
     },
   );
@@ -211,8 +205,7 @@ jobRoute(
   {
     path: '/admin/policy/rollup',
     tags: ['admin'],
-    action: 'learning.rollup',
-    target: 'learning_events',
+    job: 'learning-rollup',
     summary: 'Run the learning rollup now (events and rewards → per-candidate and per-surface estimates)',
   },
   (unit) => runLearningRollup(unit.db()),
@@ -222,8 +215,7 @@ jobRoute(
   {
     path: '/functions/v1/hydrate-features',
     tags: ['jobs'],
-    action: 'features.hydrate',
-    target: 'FEATURES',
+    job: 'hydrate-features',
     limitClass: 'job',
     summary: 'Write candidate pools and learned scores to KV FEATURES now (guide §1C hydrate-features)',
   },

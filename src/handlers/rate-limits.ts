@@ -1,10 +1,12 @@
 // Operators' view of the rate limits: what the edge currently enforces, and a way to push an
 // SQL change on public.rate_limits to the edge now instead of at the next cron minute.
 //   GET  /admin/rate-limits        the configuration in Postgres and the one this isolate uses
-//   POST /admin/rate-limits/sync   Postgres → KV now (ledgered as ratelimit.sync)
+//   POST /admin/rate-limits/sync   Postgres → KV now (a job_runs row; the limit change itself is
+//                                  in the ledger already, written by the rate_limits trigger)
 import { z } from '@hono/zod-openapi';
+import { serviceActor } from '../auth/actor';
 import { withDb } from '../db/client';
-import { recordAction } from '../db/ledger';
+import { runOnDemand } from '../platform/job-run';
 import { createRouter, defineRoute } from '../platform/route';
 import { FALLBACK_LIMITS, getLimits, loadLimitsFromDb, syncLimits } from '../ratelimit/config';
 
@@ -53,7 +55,9 @@ defineRoute(
     path: '/admin/rate-limits/sync',
     tags: ['admin'],
     summary: 'Copy public.rate_limits to the edge (KV) now',
-    description: 'Other isolates pick the change up within their memory TTL (15 s) plus KV propagation.',
+    description:
+      'Other isolates pick the change up within their memory TTL (15 s) plus KV propagation. Recorded in public.job_runs; ' +
+      'the limit change itself is in ai_action_ledger (rate_limit.set, written by a trigger when the row changed).',
     access: 'service',
     responses: {
       200: {
@@ -63,15 +67,10 @@ defineRoute(
     },
   },
   async (c) => {
-    const db = c.var.unit.db();
-    const result = await syncLimits(c.env, db);
-    await recordAction(db, {
-      actor: 'api:service',
-      action: 'ratelimit.sync',
-      target: 'rate_limits',
-      newValue: result,
-      requestId: c.var.unit.id,
-    });
+    const { unit } = c.var;
+    const result = await runOnDemand(unit, { job: 'ratelimit-sync', route: 'POST /admin/rate-limits/sync', actor: serviceActor(c) }, () =>
+      syncLimits(c.env, unit.db()),
+    );
     return c.json(result, 200);
   },
 );

@@ -47,3 +47,10 @@ export const gcMetrics: Job = {
   pausable: true,
   run: (c) => gcInBatches(c.db(), 'request_metrics_minute', 'gc_metrics'),
 };
+
+/** Nightly: job_runs past retention (one row per cron job run; 14 days by default, migration 0730). */
+export const gcJobRuns: Job = {
+  name: 'gc-job-runs',
+  pausable: true,
+  run: (c) => gcInBatches(c.db(), 'job_runs', 'gc_job_runs'),
+};

@@ -11,7 +11,7 @@ import { eq, sql } from 'drizzle-orm';
 import { recordAction } from '../db/ledger';
 import { featureFlags } from '../db/schema';
 import type { Db } from '../db/sql';
-import { transaction } from '../db/sql';
+import { execute, transaction } from '../db/sql';
 
 export const PAUSE_FLAG = 'ops.pause_jobs';
 
@@ -50,6 +50,9 @@ export async function setJobsPaused(
 ): Promise<PauseState & { changed: boolean }> {
   const value = { enabled: paused };
   return transaction(db, async (tx) => {
+    // Name ourselves as the writer: this transaction writes its own ledger row (ops.pause /
+    // ops.resume), so the feature_flags trigger of migration 0730 must not add a second one.
+    await execute(tx, sql`SELECT set_config('app.flag_writer', ${meta.actor}, true)`);
     const [old] = await tx.select({ value: featureFlags.value }).from(featureFlags).where(eq(featureFlags.key, PAUSE_FLAG)).for('update');
     const [row] = await tx
       .insert(featureFlags)

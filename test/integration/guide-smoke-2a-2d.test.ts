@@ -1,6 +1,10 @@
-// Guide §2A–§2D, verbatim, against the migrated and seeded database, with the guide's expectations.
+// Guide §2A–§2D, verbatim, against the migrated and seeded database, with the guide's expectations
+// (§2A's policy query, whose column names are wrong, through its correction: scripts/lib/guide-fixes.ts).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GUIDE_2A_POLICIES, GUIDE_COMPAT_SEARCH_PATH } from '../../scripts/lib/guide-fixes';
 import { guideSql } from '../support/guide';
 import { connect, freshDatabase } from '../support/pg';
 
@@ -43,9 +47,8 @@ describe('guide §2A schema & RLS verification', () => {
     ]);
   });
 
-  it('lists policies for each of the five RLS tables', async () => {
-    const [, policies] = guideSql('A. Schema & RLS Verification');
-    const { rows } = await db.query(policies!);
+  /** Rows of the policy query must cover the five RLS tables, each with its service and owner policy. */
+  function expectPoliciesForEachTable(rows: { relname: string; polname: string }[]) {
     const byTable = new Map<string, string[]>();
     for (const r of rows) byTable.set(r.relname, [...(byTable.get(r.relname) ?? []), r.polname]);
     expect([...byTable.keys()].sort()).toEqual([
@@ -65,6 +68,37 @@ describe('guide §2A schema & RLS verification', () => {
         `${table} owner policy`,
       ).toBe(true);
     }
+  }
+
+  // The guide's policy query names columns pg_policies does not have. Since migration 0730 the
+  // catalog is searched first (no public.pg_policies shadowing it), so the text fails as written;
+  // the runbook and the smoke test run the corrected query, which lists the same policies.
+  it("the guide's policy query as written: pg_catalog.pg_policies has no relname column", async () => {
+    const [, policies] = guideSql('A. Schema & RLS Verification');
+    expect(policies).toMatch(/^SELECT relname, polname\s+FROM pg_policies/);
+    await expect(db.query(policies!)).rejects.toMatchObject({ code: '42703', message: 'column "relname" does not exist' });
+  });
+
+  it('the corrected query (RUNBOOK §2, smoke step 2A) lists policies for each of the five RLS tables', async () => {
+    const { rows } = await db.query(GUIDE_2A_POLICIES);
+    expectPoliciesForEachTable(rows);
+    const runbook = readFileSync(path.resolve(import.meta.dirname, '../../docs/RUNBOOK.md'), 'utf8');
+    const squash = (t: string) => t.replace(/\s+/g, ' ').trim();
+    expect(squash(runbook)).toContain(squash(GUIDE_2A_POLICIES));
+  });
+
+  it("the guide's text verbatim in a session that opts in to guide_compat, and only there", async () => {
+    const [, policies] = guideSql('A. Schema & RLS Verification');
+    await db.query('BEGIN');
+    try {
+      await db.query(`${GUIDE_COMPAT_SEARCH_PATH.replace(/^SET /, 'SET LOCAL ')}`);
+      const { rows } = await db.query(policies!);
+      expectPoliciesForEachTable(rows);
+      expect((await db.query(GUIDE_2A_POLICIES)).rows).toEqual(rows);
+    } finally {
+      await db.query('ROLLBACK');
+    }
+    await expect(db.query(policies!)).rejects.toMatchObject({ code: '42703' });
   });
 
   it('has RLS enabled on those tables', async () => {

@@ -136,6 +136,37 @@ describe('mergeFlag', () => {
   });
 });
 
+describe('mergeFlag: Postgres changes the feature_flags trigger already recorded (migration 0730)', () => {
+  const recorded = (value: unknown, at = T1): PgSide => ({ state: 'valid', value, at, by: 'sql:postgres', recorded: true });
+
+  it('SQL changed and recorded: pushed to KV exactly as before, no second ledger row', () => {
+    const plan = mergeFlag(input({ pg: recorded(ON) }));
+    expect(plan).toMatchObject({ outcome: 'sql', target: ON, baseChanged: true, source: 'sql', putKv: true, targetAt: T1 });
+    expect(plan.ledger).toEqual([]);
+  });
+
+  it('both changed to the same value: only the KV side is new to the ledger', () => {
+    const plan = mergeFlag(input({ pg: recorded(ON), kv: kv(ON) }));
+    expect(plan).toMatchObject({ outcome: 'both', target: ON, baseChanged: true });
+    expect(plan.ledger.map((l) => [l.actor, l.metadata?.path])).toEqual([['kv', 'kv']]);
+  });
+
+  it('conflict, the recorded SQL change wins: only the conflict is new', () => {
+    const plan = mergeFlag(input({ pg: recorded(ON, T2), kv: kv({ enabled: true, note: 'x' }, { updated_at: T1.toISOString() }) }));
+    expect(plan).toMatchObject({ outcome: 'conflict', target: ON, putKv: true, source: 'sql' });
+    expect(plan.ledger.map((l) => l.action)).toEqual(['flag.conflict']);
+  });
+
+  it('conflict, KV wins over a recorded SQL change: the KV change and the conflict are recorded', () => {
+    const plan = mergeFlag(input({ pg: recorded(ON, T1), kv: kv({ enabled: true, note: 'kv' }), observedAt: T2 }));
+    expect(plan).toMatchObject({ outcome: 'conflict', source: 'kv' });
+    expect(plan.ledger.map((l) => [l.actor, l.action])).toEqual([
+      ['kv', 'flag.set'],
+      ['cron:flag-sync', 'flag.conflict'],
+    ]);
+  });
+});
+
 describe('applyWrite (API/CLI on top of a merge)', () => {
   it('records an unsynced KV change first, then the write, old = the value in force', () => {
     const plan = mergeFlag(input({ kv: kv(ON) }));

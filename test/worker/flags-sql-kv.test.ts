@@ -126,7 +126,7 @@ describe('KV copies lagging behind our own writes', () => {
 });
 
 describe('conflict: both sides changed before a sync', () => {
-  it('a KV put after the SQL update (dated when the sync sees it) wins; both recorded', async () => {
+  it('a KV put after the SQL update (dated when the sync sees it) wins; both recorded, each when it happened', async () => {
     const since = await w.lastLedgerId();
     await w.db.query(`UPDATE public.feature_flags SET value = '{"version":"sql_v2","epsilon":0.05}'::jsonb WHERE key = 'ranker.policy'`);
     await env.FLAGS.put('ranker.policy', '{"version":"kv_v3","epsilon":0.02}');
@@ -134,11 +134,15 @@ describe('conflict: both sides changed before a sync', () => {
     const [row] = await w.db.query<{ value: unknown }>("SELECT value FROM public.feature_flags WHERE key = 'ranker.policy'");
     expect(row!.value).toEqual({ version: 'kv_v3', epsilon: 0.02 });
     const rows = await w.ledger('ranker.policy', since);
+    // The SQL update is in the ledger from the moment it was made (trigger), the KV put from the
+    // sync that adopted it, then the conflict the sync resolved.
     expect(rows.map((r) => [r.actor, r.action])).toEqual([
+      ['sql', 'flag.set'],
       ['kv', 'flag.set'],
       ['cron:flag-sync', 'flag.conflict'],
     ]);
-    expect(rows[1]).toMatchObject({
+    expect(rows[0]).toMatchObject({ new_value: { version: 'sql_v2', epsilon: 0.05 }, metadata: { path: 'sql', via: 'trigger' } });
+    expect(rows[2]).toMatchObject({
       old_value: { version: 'sql_v2', epsilon: 0.05 },
       new_value: { version: 'kv_v3', epsilon: 0.02 },
       metadata: { winner: 'kv', loser: 'sql', kv: { dated_by: 'observed' } },

@@ -2,7 +2,7 @@
 // touching this file): thousands of malformed, oversized, wrongly typed and hostile requests
 // (SQL fragments, unicode, huge numbers, deep JSON, prototype keys), with and without valid
 // credentials. For every response:
-//   - never a 5xx;
+//   - never a 5xx (503 `unavailable` and /health's documented 503 included);
 //   - every error uses the envelope, with the response's request id;
 //   - a rejected request (4xx) wrote nothing: a fingerprint (row count + content hash) of every
 //     table in a database of its own, and of KV FLAGS, is unchanged.
@@ -28,8 +28,6 @@ interface RouteInfo {
   path: string;
   params: { name: string; in: string }[];
   body?: Record<string, any>;
-  /** Statuses ≥ 500 (other than 500) the route documents with its own schema, e.g. /health's 503. */
-  documented5xx: Set<number>;
   /** Error statuses the route documents with a non-JSON answer (the dashboard's HTML login form). */
   documentedNonJson: Set<number>;
 }
@@ -44,11 +42,6 @@ const routes: RouteInfo[] = Object.entries<any>(doc.paths).flatMap(([path, ops])
     path,
     params: op.parameters ?? [],
     body: op.requestBody,
-    documented5xx: new Set(
-      Object.keys(op.responses ?? {})
-        .map(Number)
-        .filter((s) => s > 500),
-    ),
     documentedNonJson: new Set(
       Object.entries<any>(op.responses ?? {})
         .filter(([, r]) => r.content && !r.content['application/json'])
@@ -63,7 +56,7 @@ const SMALL_SHARE = Math.max(5, Math.round(RUNS * 0.02));
 const inputRoutes = routes.filter(takesInput).length;
 const runsFor = (r: RouteInfo) =>
   takesInput(r) ? Math.max(20, Math.round((RUNS - SMALL_SHARE * (routes.length - inputRoutes)) / Math.max(1, inputRoutes))) : SMALL_SHARE;
-const stats = { total: 0, unavailable: 0, byStatus: new Map<number, number>() };
+const stats = { total: 0, byStatus: new Map<number, number>() };
 const users = Array.from({ length: 4 }, () => crypto.randomUUID());
 let tokens: string[] = [];
 let fingerprintSql: string;
@@ -391,20 +384,17 @@ describe('hostile input on every documented route', () => {
           stats.total++;
           stats.byStatus.set(res.status, (stats.byStatus.get(res.status) ?? 0) + 1);
           const label = `${r.method} ${path} (${r.cred}) → ${res.status}: ${text.slice(0, 300)}`;
-          // A dependency verdict the route documents (GET /health: 503 when a check fails, e.g. a
-          // database slowed down by a loaded machine) is an answer, not a crash of input handling.
-          const documented = r.method === route.method && route.documented5xx.has(res.status);
-          // The database being unreachable (503 unavailable) is an infrastructure fault, not input
-          // handling; on a loaded shared machine it happens now and then. Counted, and bounded below.
-          const unavailable = res.status === 503 && text.includes('"code":"unavailable"');
-          if (unavailable) stats.unavailable++;
-          if (!documented && !unavailable) expect(res.status, label).toBeLessThan(500);
+          // Every 5xx fails the run: a 503 `unavailable` could be an input that breaks the database
+          // path, and GET /health's documented 503 (a dependency check failed) would mean the local
+          // runtime could not serve this load — fix that, or size the load for it; never tolerate it.
+          // (13,000 requests at load average 10–12 on 2 cores answered none, issue 18.)
+          expect(res.status, label).toBeLessThan(500);
           const writes = await writeCount();
           const after = writes === writesBefore ? before : await fingerprint();
           writesBefore = writes;
           if (res.status >= 400) {
             const ownFormat = r.method === route.method && route.documentedNonJson.has(res.status);
-            if (!documented && !ownFormat) {
+            if (!ownFormat) {
               const err = envelope(JSON.parse(text));
               expect(err.request_id, label).toBe(res.headers.get('x-request-id'));
             }
@@ -421,8 +411,6 @@ describe('hostile input on every documented route', () => {
   it(`reached the routes, not just auth and the limiter (${RUNS} requests in all)`, () => {
     console.log(`fuzz: ${stats.total} requests, statuses ${JSON.stringify(Object.fromEntries(stats.byStatus))}`);
     expect(stats.total).toBeGreaterThanOrEqual(routes.reduce((n, r) => n + runsFor(r), 0));
-    // Occasional infrastructure hiccups are tolerated above; a route failing like this routinely is not.
-    expect(stats.unavailable, 'requests answered 503 unavailable').toBeLessThanOrEqual(Math.ceil(stats.total * 0.02));
     // At the default scale and above every outcome shows up; a tiny FUZZ_RUNS may not draw them all.
     if (RUNS >= 300) expect([...stats.byStatus.keys()]).toEqual(expect.arrayContaining([200, 400, 401, 403, 413, 415]));
   });

@@ -1,4 +1,4 @@
-// Operations: rate limits, the action ledger, SLOs, metric rollups and alerts (0005, 0500, 0501).
+// Operations: rate limits, the action ledger, job runs, SLOs, metric rollups and alerts (0005, 0500, 0501, 0730).
 // The SQL in migrations/ is the truth; test/integration/schema-drift.test.ts compares column by column.
 import { bigint, boolean, doublePrecision, integer, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
 import { ts } from './columns';
@@ -23,6 +23,22 @@ export const aiActionLedger = pgTable('ai_action_ledger', {
   reason: text('reason'),
   requestId: text('request_id'),
   metadata: jsonb('metadata').notNull().default({}),
+});
+
+/** One row per cron job run or on-demand run (0730): routine outcomes, kept out of the ledger. */
+export const jobRuns = pgTable('job_runs', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  job: text('job').notNull(),
+  trigger: text('trigger').$type<'cron' | 'api'>().notNull(),
+  source: text('source').notNull(),
+  actor: text('actor').notNull(),
+  status: text('status').$type<'ok' | 'failed' | 'paused'>().notNull(),
+  scheduledAt: ts('scheduled_at'),
+  startedAt: ts('started_at').notNull(),
+  durationMs: integer('duration_ms').notNull(),
+  result: jsonb('result').notNull().default({}),
+  error: text('error'),
+  requestId: text('request_id').notNull(),
 });
 
 export const sloTargets = pgTable('slo_targets', {
