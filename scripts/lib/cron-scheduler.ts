@@ -33,8 +33,6 @@ export interface CronSchedulerOptions {
   /** Fire one cron as of `scheduledTime` and wait for its outcome. */
   trigger(cron: string, scheduledTime: number, signal: AbortSignal): Promise<TriggerOutcome>;
   log(line: string): void;
-  /** Wall clock (ms); injectable for tests. */
-  now?: () => number;
   /**
    * TEST ONLY: crons fired every minute instead of on their schedule, so an integration test sees a
    * `*\/5` job within a minute. Empty by default: the schedule of wrangler.toml is what runs.
@@ -112,17 +110,16 @@ export function createCronScheduler(opts: CronSchedulerOptions): CronScheduler {
  */
 export function startCronScheduler(opts: CronSchedulerOptions): CronScheduler {
   const scheduler = createCronScheduler(opts);
-  const now = opts.now ?? Date.now;
   let last = 0;
   let timer: NodeJS.Timeout | undefined;
   const arm = () => {
     // Never the same minute twice, even when the timer fires a few ms before the boundary.
-    const next = Math.max(Math.floor(now() / MINUTE) * MINUTE + MINUTE, last + MINUTE);
+    const next = Math.max(Math.floor(Date.now() / MINUTE) * MINUTE + MINUTE, last + MINUTE);
     timer = setTimeout(() => {
-      last = Math.max(next, Math.floor(now() / MINUTE) * MINUTE);
+      last = Math.max(next, Math.floor(Date.now() / MINUTE) * MINUTE);
       void scheduler.tick(last);
       arm();
-    }, next - now());
+    }, next - Date.now());
   };
   arm();
   return {
