@@ -25,7 +25,9 @@ WHERE key = 'global.safe_mode';`;
 const USER = '00000000-0000-0000-0000-000000000001';
 
 const stacks: DevStack[] = [];
+const starting: Promise<unknown>[] = [];
 afterAll(async () => {
+  await Promise.allSettled(starting); // a stack still starting when the test failed is stopped too
   await Promise.all(stacks.map((s) => s.stop()));
 });
 
@@ -50,10 +52,13 @@ describe('npm run dev fires the Cron Triggers of wrangler.toml', () => {
     expect(stack.output()).toContain(
       `ready ${stack.base} · crons on (* * * * *, */5 * * * *, 0 2 * * *, 0 3 * * *; UTC) [TEST ONLY: every minute: */5 * * * *]`,
     );
-    // The same database, crons off: it must not fire anything while the first one does.
-    const quiet = await startDevStack({ args: ['--no-cron'], env: { DATABASE_URL: stack.databaseUrl } });
-    stacks.push(quiet);
-    expect(quiet.output()).toMatch(new RegExp(`ready ${quiet.base} · crons off`));
+    // The same database, crons off: it must not fire anything while the first one does. It starts
+    // while the first one waits for its first minute.
+    const quietStarting = startDevStack({ args: ['--no-cron'], env: { DATABASE_URL: stack.databaseUrl } }).then((s) => {
+      stacks.push(s);
+      return s;
+    });
+    starting.push(quietStarting);
 
     const db = new pg.Client({ connectionString: stack.databaseUrl });
     await db.connect();
@@ -81,6 +86,8 @@ describe('npm run dev fires the Cron Triggers of wrangler.toml', () => {
       const firstSync = await firstSeen('the first per-minute run', parkedAt + FLIP_BOUND_MS, async () =>
         /^cron {6}\* \* \* \* \* .* ok \(200\)/m.test(stack.output()) ? true : undefined,
       );
+      const quiet = await quietStarting;
+      expect(quiet.output()).toMatch(new RegExp(`ready ${quiet.base} · crons off`));
       expect((await health(stack.base)).safe_mode).toBe(false);
       await db.query(SAFE_MODE_ON);
       const updatedAt = Date.now();
@@ -113,6 +120,7 @@ describe('npm run dev fires the Cron Triggers of wrangler.toml', () => {
     expect(out).toMatch(/"msg":"job\.done".*"cron":"\*\/5 \* \* \* \*","job":"learning-rollup","merged_rewards":1/);
     expect(out).not.toMatch(/^cron .*(FAILED|skipped)/m);
     // The --no-cron stack saw the same minute boundaries and ran nothing.
+    const quiet = await quietStarting;
     expect(quiet.output()).not.toMatch(/^cron |"msg":"job\./m);
 
     await Promise.all(stacks.splice(0).map((s) => s.stop()));
