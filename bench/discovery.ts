@@ -9,7 +9,7 @@
 //
 //   npx tsx bench/discovery.ts                   # starts its own stack (PORT/PG_PORT/NEON_WS_PROXY_PORT)
 //   API_URL=http://127.0.0.1:8803 DATABASE_URL=postgres://postgres:postgres@127.0.0.1:55405/postgres \
-//     npx tsx bench/discovery.ts                 # against a running `npm run dev`
+//     npx tsx bench/discovery.ts                 # against a running `npm run dev -- --no-cron`
 //   BENCH_JOBS=10000 (default) BENCH_WORKERS=4 BENCH_LIMIT=200 BENCH_ORDER=queue,http
 // Jobs are 5 per bench user (users *@bench.local over the 5 seeded interests 1–5), so the
 // workload scales with BENCH_JOBS. The bench deletes its users (and their jobs) before and after.
@@ -49,7 +49,8 @@ let stack: ChildProcess | undefined;
 async function startStack(): Promise<{ api: string; db: string }> {
   const port = process.env.PORT ?? '8787';
   const pgPort = process.env.PG_PORT ?? '54329';
-  stack = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/dev.ts')], {
+  // --no-cron: the per-minute relay would move jobs behind the variants' backs.
+  stack = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/dev.ts'), '--no-cron'], {
     cwd: ROOT,
     env: { ...process.env, PORT: port, PG_PORT: pgPort },
     stdio: ['ignore', 'pipe', 'inherit'],

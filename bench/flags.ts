@@ -35,7 +35,8 @@ const api = { baseUrl };
 let dev: ChildProcess | undefined;
 
 async function startStack(): Promise<void> {
-  dev = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/dev.ts')], {
+  // --no-cron: a cron run mid-measurement (flag sync, sampler) would land in one variant only.
+  dev = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/dev.ts'), '--no-cron'], {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -38,7 +38,8 @@ writeFileSync(STACK_LOG, '');
 const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
 
 function startStack(): Promise<() => Promise<void>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts'], {
+  // --no-cron: a cron run mid-measurement (rollup, hydrate) would land in one variant only.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts', '--no-cron'], {
     cwd: ROOT,
     env: {
       ...quietEnv,

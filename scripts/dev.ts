@@ -1,10 +1,15 @@
 // npm run dev — the whole stack on this machine:
 //   embedded Postgres (child process; skipped when DATABASE_URL is set) → migrations → seeds →
-//   WebSocket proxy (for the Neon driver; skipped for *.neon.tech) → wrangler dev --test-scheduled.
-// Prints `ready http://127.0.0.1:<port>` once /health answers; Ctrl-C or SIGTERM stops everything.
+//   WebSocket proxy (for the Neon driver; skipped for *.neon.tech) → wrangler dev --test-scheduled
+//   → the Cron Triggers of wrangler.toml, fired on their schedule (off with --no-cron or DEV_CRON=off).
+// Prints `ready http://127.0.0.1:<port> · crons on (…)` once /health answers; Ctrl-C or SIGTERM
+// stops everything.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseCron } from './lib/cron';
+import { type CronScheduler, readCronTriggers, startCronScheduler, wranglerDevTrigger } from './lib/cron-scheduler';
 import { DEFAULT_API_PORT, DEFAULT_PG_PORT, DEFAULT_PROXY_PORT, fail, ROOT, readDotVars } from './lib/env';
 import { migrate, seed } from './lib/migrate';
 import { type PgChild, portInUse, startPgChild } from './lib/pg-child';
@@ -22,14 +27,41 @@ const proxyPort = Number(process.env.NEON_WS_PROXY_PORT || vars.NEON_WS_PROXY_PO
 const externalUrl = process.env.DATABASE_URL;
 const pgDataDir = path.resolve(ROOT, process.env.PG_DATA_DIR || '.data/pg');
 
+let cli: { values: { 'no-cron'?: boolean } };
+try {
+  cli = parseArgs({ options: { 'no-cron': { type: 'boolean' } } });
+} catch (err) {
+  fail(`${(err as Error).message} (npm run dev takes only --no-cron)`);
+}
+// Crons as in production unless turned off. Parsed now, so an expression we cannot honour stops
+// the start instead of never firing.
+const cronsOn = !cli.values['no-cron'] && !/^(off|0|false|no)$/i.test(process.env.DEV_CRON ?? '');
+const crons = readCronTriggers(path.join(ROOT, 'wrangler.toml'));
+if (cronsOn) {
+  try {
+    for (const c of crons) parseCron(c);
+  } catch (err) {
+    fail(`wrangler.toml: ${(err as Error).message}`);
+  }
+}
+// TEST ONLY (test/integration/dev-stack-crons.test.ts): these crons of wrangler.toml fire every
+// minute, so a test sees the */5 rollup within a minute. `;`-separated; unset in real use.
+const everyMinute = (process.env.DEV_CRON_TEST_EVERY_MINUTE ?? '')
+  .split(';')
+  .map((c) => c.trim())
+  .filter(Boolean);
+for (const c of everyMinute) if (!crons.includes(c)) fail(`DEV_CRON_TEST_EVERY_MINUTE: "${c}" is not a cron of wrangler.toml`);
+
 let pg: PgChild | undefined;
 let proxy: WsProxy | undefined;
 let wrangler: ChildProcess | undefined;
+let scheduler: CronScheduler | undefined;
 let stopping = false;
 
 async function shutdown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
+    scheduler?.stop();
     if (wrangler?.pid && wrangler.exitCode === null) {
       try {
         process.kill(-wrangler.pid, 'SIGTERM');
@@ -116,6 +148,9 @@ async function main() {
   // stack): such a port can collide with this stack's own proxy port. Tests running stacks side by
   // side give each its own.
   if (process.env.INSPECTOR_PORT) args.push('--inspector-port', process.env.INSPECTOR_PORT);
+  // Local KV, Queue and Durable Object state (wrangler's default: .wrangler/state). A stack on a
+  // throwaway database wants throwaway state too, or KV keeps flags from another database.
+  if (process.env.DEV_STATE_DIR) args.push('--persist-to', path.resolve(ROOT, process.env.DEV_STATE_DIR));
   // Benchmarks serve their own entry (the production Worker plus bench-only routes).
   if (process.env.WORKER_SCRIPT) args.splice(1, 0, process.env.WORKER_SCRIPT);
   wrangler = spawn(path.join(ROOT, 'node_modules/.bin/wrangler'), args, {
@@ -139,7 +174,13 @@ async function main() {
       if (res.status === 200 || res.status === 503) {
         if (res.status === 503)
           console.warn(`warning: /health is 503: ${JSON.stringify(((await res.json()) as { failing?: unknown }).failing)}`);
-        console.log(`ready ${base}`);
+        if (cronsOn) {
+          scheduler = startCronScheduler({ crons, everyMinute, trigger: wranglerDevTrigger(base), log: (l) => console.log(l) });
+        }
+        const cronNote = cronsOn
+          ? `crons on (${crons.join(', ')}; UTC)${everyMinute.length ? ` [TEST ONLY: every minute: ${everyMinute.join(', ')}]` : ''}`
+          : 'crons off (--no-cron / DEV_CRON=off): trigger one with /__scheduled?cron=…';
+        console.log(`ready ${base} · ${cronNote}`);
         return;
       }
     } catch {

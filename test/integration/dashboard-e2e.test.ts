@@ -4,8 +4,8 @@
 // mode on (ledger entry with the reason), notifies the webhook (a failed POST is retried through
 // the queue) → the dashboard, in headless Chromium, shows every panel populated → the operator
 // turns safe mode off with the confirmation → the alert resolves later; safe mode stays off.
-// Screenshots go to test-results/ (gitignored).
-import { existsSync } from 'node:fs';
+// Screenshots go to test-results/ (gitignored). The browser: test/support/chromium.ts (CHROME_PATH,
+// playwright's own, the system's).
 import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,11 +13,11 @@ import path from 'node:path';
 import type pg from 'pg';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveChromium } from '../support/chromium';
 import { connect, freshDatabase } from '../support/pg';
 import { seedOperationsFixture } from '../support/slo-fixture';
 import { startWorkerDev, type WorkerDev } from '../support/worker-dev';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SERVICE_KEY = 'e2e-service-role-key';
 const FAULT_KEY = 'e2e-fault-injection-key';
 const OUT = path.resolve(import.meta.dirname, '../../test-results');
@@ -30,10 +30,10 @@ let browser: Browser | undefined;
 const hooks: { id: string; to: string; status: number }[] = [];
 let hookServer: http.Server;
 
+let chromiumPath: string;
+
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: apt-get update && apt-get install -y chromium (.ci/run does this)`);
-  }
+  chromiumPath = resolveChromium().path; // or one line saying how to install one
   await mkdir(OUT, { recursive: true });
   // Webhook receiver: the first POST of each notice fails (500) so the queue must retry it.
   const seen = new Set<string>();
@@ -186,7 +186,7 @@ describe('burn-rate alert → safe mode → dashboard', () => {
 
   it('the dashboard shows every panel populated; the operator turns safe mode off with confirmation', async () => {
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: chromiumPath,
       args: ['--no-sandbox', '--disable-background-networking', '--headless=new', '--disable-gpu', '--disable-dev-shm-usage'],
     });
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });

@@ -3,21 +3,13 @@
 // step of the guide's §2 and §3; `npm run rollback` and `-- --undo` flip safe mode and the pause
 // switch; the smoke fails, naming the step, when a piece is broken (seed data missing); and
 // SIGTERM leaves no Postgres or workerd behind.
-import { execSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/lib/pg-child';
+import { leftoverProcesses, processesMentioning, startDevStack } from '../support/dev-stack';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-
-function processesMentioning(marker: string): string[] {
-  return execSync('ps -eo pid,args', { encoding: 'utf8' })
-    .split('\n')
-    .filter((l) => l.includes(marker) && !l.includes('ps -eo'));
-}
 
 function npmRun(args: string[], env: Record<string, string>) {
   const res = spawnSync('npm', ['run', '--silent', ...args], {
@@ -57,41 +49,10 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_
 
 describe('npm run dev, smoke and rollback', () => {
   it('runs the stack, passes the smoke test, rolls back and forth, flags a broken piece, stops cleanly', async () => {
-    const [port, pgPort, proxyPort] = [await freePort(), await freePort(), await freePort()];
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'dev-stack-'));
-    chmodSync(dataDir, 0o755); // Postgres runs as its own OS user and must reach the data dir inside
-    const base = `http://127.0.0.1:${port}`;
-    const databaseUrl = `postgres://postgres:postgres@127.0.0.1:${pgPort}/postgres`;
-    const child = spawn('npm', ['run', 'dev'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        PORT: String(port),
-        PG_PORT: String(pgPort),
-        NEON_WS_PROXY_PORT: String(proxyPort),
-        PG_DATA_DIR: path.join(dataDir, 'pg'),
-        DATABASE_URL: '',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
+    const stack = await startDevStack();
+    const { base, pgPort, port, databaseUrl } = stack;
     const tools = { API_URL: base, DATABASE_URL: databaseUrl };
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ready line within 120 s:\n${output}`)), 120_000);
-        const check = () => {
-          if (!output.includes(`ready ${base}`)) return;
-          clearTimeout(timer);
-          resolve();
-        };
-        child.stdout.on('data', check);
-        child.once('exit', (code) => {
-          clearTimeout(timer);
-          reject(new Error(`dev exited ${code}:\n${output}`));
-        });
-      });
       const res = await fetch(`${base}/health`);
       const body = (await res.json()) as any;
       expect(res.status, JSON.stringify(body)).toBe(200);
@@ -131,18 +92,10 @@ describe('npm run dev, smoke and rollback', () => {
       expect(broken.out).toMatch(/FAIL {2}2G worker effects/);
       expect(broken.out).toMatch(/^\d+ passed, 2 failed$/m);
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+      await stack.stop();
     }
     // Give the OS a moment to reap grandchildren, then nothing of this stack may remain.
-    const deadline = Date.now() + 15_000;
-    let left: string[] = [];
-    do {
-      left = [...processesMentioning(`-p ${pgPort}`), ...processesMentioning(`127.0.0.1:${port}`)];
-      if (left.length === 0) break;
-      await new Promise((r) => setTimeout(r, 500));
-    } while (Date.now() < deadline);
-    rmSync(dataDir, { recursive: true, force: true });
+    const left = await leftoverProcesses([`-p ${pgPort}`, `127.0.0.1:${port}`]);
     expect(left).toEqual([]);
   }, 420_000);
 });
