@@ -44,12 +44,22 @@ export interface LimitDecision {
   retryAfterSec: number;
 }
 
-/** Identifies where a lease was counted, so that its unspent permits can be given back. */
+/** Identifies where and when a lease was counted, so that it can be settled. */
 export interface LeaseRef {
-  /** This object instance: a restarted object ignores refunds of its predecessor's leases. */
+  /** This object instance: a restarted object ignores settlements of its predecessor's leases. */
   incarnation: string;
+  /** The slot the whole lease counts in until it is settled (where it ends). */
   slot: number;
   slotMs: number;
+  /** The object's clock when it granted the lease. */
+  grantAt: number;
+}
+
+/** What an isolate did with a lease, reported with its next call once the lease is over. */
+export interface Settlement extends LeaseRef {
+  granted: number;
+  /** spends[k] = permits spent between k and k + 1 slots after the request was sent. */
+  spends: number[];
 }
 
 export interface LeaseRequest {
@@ -58,8 +68,8 @@ export interface LeaseRequest {
   windowSec: number;
   /** Permits wanted (≥ 1): the caller's request plus what its isolate expects to spend soon. */
   want: number;
-  /** Unspent permits of an expired lease, given back. */
-  refund?: LeaseRef & { n: number };
+  /** The isolate's previous lease of this bucket, now over. */
+  settle?: Settlement;
   /** Admissions the isolate's fallback limiter made while this object did not answer. */
   charge?: number;
 }

@@ -24,13 +24,18 @@ export class LimiterStore {
   private ready = false;
   readonly stats: WriteStats = { writes: 0, rowsWritten: 0 };
 
-  constructor(private readonly sql: SqlStorage) {}
+  private readonly sql: SqlStorage;
+
+  constructor(private readonly storage: DurableObjectStorage) {
+    this.sql = storage.sql;
+  }
 
   /** The table is created on first write (and again after the idle cleanup deleted everything). */
   private ensure(): void {
     if (this.ready) return;
+    // WITHOUT ROWID: the key is the table, so an upsert writes one row (no separate key index).
     const cursor = this.sql.exec(`CREATE TABLE IF NOT EXISTS limiter_buckets (
-      bucket TEXT PRIMARY KEY, window_ms INTEGER NOT NULL, counts TEXT NOT NULL, claim INTEGER NOT NULL)`);
+      bucket TEXT PRIMARY KEY, window_ms INTEGER NOT NULL, counts TEXT NOT NULL, claim INTEGER NOT NULL) WITHOUT ROWID`);
     this.stats.rowsWritten += cursor.rowsWritten;
     this.ready = true;
   }
@@ -57,11 +62,15 @@ export class LimiterStore {
     return out;
   }
 
-  /** One write: upsert these buckets (synchronous; the output gate holds replies until it is durable). */
+  /** One write: upsert these buckets in one transaction (synchronous; the output gate holds replies until it is durable). */
   save(buckets: StoredBucket[]): void {
     if (buckets.length === 0) return;
     this.ensure();
     this.stats.writes++;
+    this.storage.transactionSync(() => this.upsert(buckets));
+  }
+
+  private upsert(buckets: StoredBucket[]): void {
     for (const b of buckets) {
       const cursor = this.sql.exec(
         `INSERT INTO limiter_buckets (bucket, window_ms, counts, claim) VALUES (?, ?, ?, ?)

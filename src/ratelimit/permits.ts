@@ -7,9 +7,11 @@
 //     last lease period), at most the subject's average allowance over a lease (limit × lease /
 //     window), so a low limit always gets one permit per call: exact, nothing held back.
 //   - A lease is valid for validMs counted from BEFORE the call was sent (so the isolate stops
-//     before the object's end of the lease whatever the network delay); unspent permits go back
-//     with the next call (refund). Permits count at the object from the grant on: an isolate can
-//     spend only what the object already counted, so the object never admits more than the limit.
+//     before the object's end of the lease whatever the network delay). Permits count at the
+//     object from the grant on: an isolate can spend only what the object already counted, so the
+//     object never admits more than the limit. The next call settles the lease: how many permits
+//     were spent in which slot after sending (the object moves them there, so they stop counting
+//     as early as they may) and, implicitly, how many were not (the object drops them).
 //   - A refusal is remembered until its Retry-After: the window cannot have room before then
 //     (only a refund from another isolate could free some earlier — under-admission, not over).
 //   - The headers: remaining = what the object had left after the grant + this isolate's unspent
@@ -19,7 +21,7 @@
 import type { LimitClass } from '../platform/access';
 import { withTimeout } from '../util/time';
 import type { Limit } from './limiter-api';
-import { LEASE_MS, type Lease, type LeaseRef, type LimitDecision, leaseMsFor } from './limiter-api';
+import { LEASE_MS, type Lease, type LeaseRef, type LimitDecision, leaseMsFor, type Settlement } from './limiter-api';
 import type { RateLimiter } from './rate-limiter';
 import { windowShape } from './window';
 
@@ -36,7 +38,8 @@ interface Entry {
   windowSec: number;
   permits: number;
   validUntil: number;
-  lease?: LeaseRef;
+  /** The current lease: granted permits and when they were spent (slots after `sentAt`). */
+  lease?: { ref: LeaseRef; granted: number; sentAt: number; spends: number[] };
   /** The object's answer that the unspent permits belong to. */
   objectRemaining: number;
   resetAt: number;
@@ -44,7 +47,7 @@ interface Entry {
   unavailableUntil: number;
   inflight?: Promise<void>;
   waiting: number;
-  refund?: LeaseRef & { n: number };
+  settle?: Settlement;
   /** Fallback admissions not yet charged to the object. */
   debt: number;
   period: number;
@@ -97,13 +100,22 @@ function see(e: Entry, now: number): void {
   e.seenNow++;
 }
 
-function expireLease(e: Entry, now: number): void {
-  if (e.permits === 0 || now < e.validUntil) return;
-  if (e.lease) {
-    const same = e.refund && e.refund.incarnation === e.lease.incarnation && e.refund.slot === e.lease.slot;
-    // One refund travels at a time; an older one not yet sent is dropped (under-admission only).
-    e.refund = { ...e.lease, n: e.permits + (same ? e.refund!.n : 0) };
-  }
+/** Count one spend of the current lease in its slot (relative to when the call was sent). */
+function spend(e: Entry, now: number): void {
+  const l = e.lease;
+  if (!l) return;
+  const k = Math.max(0, Math.floor((now - l.sentAt) / l.ref.slotMs));
+  l.spends[k] = (l.spends[k] ?? 0) + 1;
+}
+
+/** A lease that is over (spent or expired) becomes the settlement the next call carries. */
+function endLease(e: Entry, now: number): void {
+  if (!e.lease || (e.permits > 0 && now < e.validUntil)) return;
+  const { ref, granted, spends } = e.lease;
+  // One settlement travels at a time; an older one not yet sent is dropped (its lease then simply
+  // keeps counting until its end slot expires: under-admission, never over-admission).
+  e.settle = { ...ref, granted, spends: Array.from(spends, (n) => n ?? 0) };
+  e.lease = undefined;
   e.permits = 0;
 }
 
@@ -124,9 +136,10 @@ export async function takePermit(r: PermitRequest): Promise<PermitOutcome> {
     const now = Date.now();
     if (e.permits > 0 && now < e.validUntil) {
       e.permits--;
+      spend(e, now);
       return decided(r.limit.max, e.objectRemaining + e.permits, secondsUntil(e.resetAt, now), 0, 'lease');
     }
-    expireLease(e, now);
+    endLease(e, now);
     if (now < e.deniedUntil) return decided(r.limit.max, 0, secondsUntil(e.resetAt, now), secondsUntil(e.deniedUntil, now), 'refusal');
     if (now < e.unavailableUntil) return { kind: 'unavailable', waitedMs: now - started };
     if (!e.inflight) return callObject(r, e, started);
@@ -151,11 +164,12 @@ async function callObject(r: PermitRequest, e: Entry, started: number): Promise<
   const cap = Math.max(1, Math.floor((r.limit.max * leaseMsFor(windowShape(windowMs))) / windowMs));
   // This request and the ones waiting for this call, or the recent demand if larger.
   const want = Math.min(cap, Math.max(e.waiting + 1, e.seenNow, e.seenBefore));
-  const refund = e.refund;
+  endLease(e, Date.now());
+  const settle = e.settle;
   const charge = e.debt;
-  e.refund = undefined; // sent once: a lost reply must not make it count twice
+  e.settle = undefined; // sent once: a lost reply must not make it apply twice
   const sentAt = Date.now();
-  const request = { bucket: r.cls, limit: r.limit.max, windowSec: r.limit.windowSec, want, refund, charge };
+  const request = { bucket: r.cls, limit: r.limit.max, windowSec: r.limit.windowSec, want, settle, charge };
   // A stub that throws at once (no such object, a broken binding) is just another failed call.
   const call = withTimeout(
     new Promise<Lease>((resolve) => resolve(r.ns.get(r.ns.idFromName(r.subject)).acquire(request))),
@@ -178,7 +192,11 @@ async function callObject(r: PermitRequest, e: Entry, started: number): Promise<
     }
     e.permits = lease.granted - 1;
     e.validUntil = sentAt + lease.validMs;
-    e.lease = { incarnation: lease.incarnation, slot: lease.slot, slotMs: lease.slotMs };
+    if (lease.granted > 1) {
+      const ref = { incarnation: lease.incarnation, slot: lease.slot, slotMs: lease.slotMs, grantAt: lease.grantAt };
+      e.lease = { ref, granted: lease.granted, sentAt, spends: [] };
+      spend(e, now); // this request's own permit
+    }
     e.objectRemaining = lease.remaining;
     return decided(lease.limit, lease.remaining + e.permits, secondsUntil(e.resetAt, now), 0, 'object');
   } catch (error) {

@@ -17,7 +17,8 @@
 //
 // Leases: acquire() may grant an isolate several permits at once (permits.ts). They count in full at
 // grant time, in the slot of their expiry (LEASE_MS later), so a permit spent at any moment of the
-// lease is inside the counted span; unspent permits come back with the isolate's next call (refund).
+// lease is inside the counted span. The isolate's next call settles the lease: unspent permits are
+// dropped and spent ones move to the slot they were spent in (window.ts, settle).
 //
 // Idle state costs nothing: an alarm prunes expired slots and, once every bucket is empty, deletes
 // all of the object's storage.
@@ -33,9 +34,9 @@ import {
   MIN_WRITE_INTERVAL_MS,
 } from './limiter-api';
 import { LimiterStore, type StoredBucket } from './limiter-store';
-import { add, inspect, prune, reshape, type SlotCounts, slotExpiresAt, slotOf, subtract, type WindowShape, windowShape } from './window';
+import { add, inspect, prune, reshape, type SlotCounts, settle, slotExpiresAt, slotOf, type WindowShape, windowShape } from './window';
 
-export type { Lease, LeaseRef, LeaseRequest, LimitCheck, LimitDecision, LimiterStats } from './limiter-api';
+export type { Lease, LeaseRef, LeaseRequest, LimitCheck, LimitDecision, LimiterStats, Settlement } from './limiter-api';
 
 const CLEANUP_SLACK_MS = 1_000;
 const BLOCKED = Symbol('needs a write');
@@ -77,7 +78,7 @@ export class RateLimiter extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.store = new LimiterStore(ctx.storage.sql);
+    this.store = new LimiterStore(ctx.storage);
     this.load(Date.now());
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
@@ -89,7 +90,7 @@ export class RateLimiter extends DurableObject<Env> {
     return this.run(req.bucket, whole(req.cost, 1), () => this.tryCheck(req));
   }
 
-  /** Grant up to `want` permits (a lease), after applying a refund and a charge. */
+  /** Grant up to `want` permits (a lease), after settling the caller's previous lease and a charge. */
   acquire(req: LeaseRequest): Lease | Promise<Lease> {
     const r = { ...req };
     return this.run(req.bucket, whole(req.want, 1) + whole(req.charge, 0), () => this.tryAcquire(r));
@@ -129,12 +130,13 @@ export class RateLimiter extends DurableObject<Env> {
   private tryAcquire(req: LeaseRequest): Lease | typeof BLOCKED {
     const now = Date.now();
     const b = this.bucket(req.bucket, req.windowSec, req.limit, now);
-    const refund = req.refund;
-    if (refund && refund.incarnation === this.incarnation && refund.slotMs === b.shape.slotMs) {
-      // Exact: these permits were counted in that slot by this instance and never spent.
-      subtract(b.counts, refund.slot, whole(refund.n, 0));
+    const s = req.settle;
+    if (s && s.incarnation === this.incarnation && s.slotMs === b.shape.slotMs && Array.isArray(s.spends)) {
+      // Counted by this instance in that slot: move what was spent to when it was, drop the rest.
+      const spends = s.spends.map((n) => whole(n, 0));
+      settle(b.shape, b.counts, { endSlot: s.slot, granted: whole(s.granted, 0), grantAt: s.grantAt, spends }, LEASE_SAFETY_MS);
     }
-    req.refund = undefined; // applied once, even if this attempt has to wait for a write
+    req.settle = undefined; // applied once, even if this attempt has to wait for a write
     const charge = whole(req.charge, 0);
     const before = inspect(b.shape, b.counts, now, b.limit, 1);
     const granted = Math.min(whole(req.want, 1), before.remaining);
@@ -149,6 +151,7 @@ export class RateLimiter extends DurableObject<Env> {
       incarnation: this.incarnation,
       slot,
       slotMs: b.shape.slotMs,
+      grantAt: now,
       validMs: granted > 1 ? leaseMs - LEASE_SAFETY_MS : 0,
       limit: b.limit,
       remaining: after.remaining,

@@ -82,6 +82,26 @@ export function subtract(counts: SlotCounts, slot: number, n: number): number {
   return taken;
 }
 
+/**
+ * A lease is over: its `granted` permits were counted in `endSlot` when granted at `grantAt`, and
+ * `spends[k]` of them were spent between k and k + 1 slots after the request for it was sent (so
+ * before grantAt + (k + 1) slots + `marginMs`, the isolate's clock lag allowed for). Count each spend
+ * in the last slot it can have happened in (never later than `endSlot`) and drop the unspent
+ * permits: exact for what was never spent, and every spend stays counted at least as long as its
+ * real time requires. If the end slot has expired, so has every spend: nothing is left to move.
+ */
+export function settle(
+  shape: WindowShape,
+  counts: SlotCounts,
+  lease: { endSlot: number; granted: number; grantAt: number; spends: readonly number[] },
+  marginMs: number,
+): void {
+  if (subtract(counts, lease.endSlot, lease.granted) === 0) return;
+  lease.spends.forEach((n, k) => {
+    if (n > 0) add(counts, Math.min(lease.endSlot, slotOf(shape, lease.grantAt + (k + 1) * shape.slotMs + marginMs)), n);
+  });
+}
+
 export interface WindowState {
   /** Requests still admissible now (limit − counted, at least 0). */
   remaining: number;

@@ -1,12 +1,12 @@
 // The limiter's counting rule (src/ratelimit/window.ts) against its stated guarantee, on random
 // traffic: no interval of the window's length ever holds more than `limit` admissions — with
-// requests decided one by one, and with permits leased in blocks and spent later (the isolate side),
-// refunds included — and a refusal only ever happens when the last (slots + 1) slots really hold
+// requests decided one by one, and with permits leased in blocks, spent later (the isolate side) and
+// settled — and a refusal only ever happens when the last (slots + 1) slots really hold
 // `limit` admissions (the bounded under-admission the runbook states).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { leaseMsFor } from '../../src/ratelimit/limiter-api';
-import { add, inspect, prune, reshape, type SlotCounts, slotOf, subtract, total, windowShape } from '../../src/ratelimit/window';
+import { add, inspect, prune, reshape, type SlotCounts, settle, slotOf, total, windowShape } from '../../src/ratelimit/window';
 
 /** Most admissions in any interval [a, a + windowMs) of these (sorted) times. */
 function busiestWindow(times: number[], windowMs: number): number {
@@ -74,31 +74,34 @@ describe('sliding window over slots', () => {
     );
   });
 
-  it('leases: permits counted at grant in the slot where the lease ends, spent later, unspent ones refunded', () => {
+  it('leases: counted at grant in the slot where the lease ends, spent later, then settled where they were spent', () => {
     fc.assert(
       fc.property(traffic, fc.integer({ min: 1, max: 12 }), ({ limit, windowMs, gaps }, maxWant) => {
         const shape = windowShape(windowMs);
         const leaseMs = leaseMsFor(shape);
         const counts: SlotCounts = [];
         const spent: number[] = [];
-        let lease: { permits: number; until: number; slot: number } | undefined;
+        let lease: { permits: number; until: number; endSlot: number; granted: number; grantAt: number; spends: number[] } | undefined;
         let now = 1_700_000_000_000;
         for (const g of gaps) {
           now += g;
           if (lease && lease.permits > 0 && now < lease.until) {
             lease.permits--;
+            lease.spends[Math.floor((now - lease.grantAt) / shape.slotMs)] =
+              (lease.spends[Math.floor((now - lease.grantAt) / shape.slotMs)] ?? 0) + 1;
             spent.push(now);
             continue;
           }
-          // The object: take back what an expired lease did not spend, then grant.
-          if (lease && lease.permits > 0) subtract(counts, lease.slot, lease.permits);
+          // The object: settle the lease that is over (spent or expired), then grant.
           prune(shape, counts, now);
+          if (lease) settle(shape, counts, { ...lease, spends: Array.from(lease.spends, (n) => n ?? 0) }, 100);
+          lease = undefined;
           const granted = Math.min(maxWant, inspect(shape, counts, now, limit, 1).remaining);
           if (granted === 0) continue;
-          const slot = slotOf(shape, now + (granted > 1 ? leaseMs : 0));
-          add(counts, slot, granted);
+          const endSlot = slotOf(shape, now + (granted > 1 ? leaseMs : 0));
+          add(counts, endSlot, granted);
           spent.push(now);
-          lease = { permits: granted - 1, until: now + (granted > 1 ? leaseMs - 100 : 0), slot };
+          if (granted > 1) lease = { permits: granted - 1, until: now + leaseMs - 100, endSlot, granted, grantAt: now, spends: [1] };
         }
         expect(busiestWindow(spent, windowMs)).toBeLessThanOrEqual(limit);
       }),

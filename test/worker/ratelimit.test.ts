@@ -92,6 +92,30 @@ describe('RateLimiter Durable Object', () => {
     expect(admitted).toBeGreaterThanOrEqual(40 - stored.claim);
   });
 
+  it('leases: granted permits count at once; settling gives back what was not spent', async () => {
+    const stub = stubFor(`test:${uuid()}`);
+    const req = { bucket: 'user', limit: 100, windowSec: 60 };
+    const lease = await stub.acquire({ ...req, want: 10 });
+    expect(lease).toMatchObject({ granted: 10, remaining: 90 });
+    expect(lease.validMs).toBeGreaterThan(0);
+    // Another isolate meanwhile sees the permits as spent: no over-admission possible.
+    expect((await stub.peek('user', 60, 100)).remaining).toBe(90);
+    // 3 spent in the first slot after sending, 7 never: the 7 come back.
+    const settle = {
+      incarnation: lease.incarnation,
+      slot: lease.slot,
+      slotMs: lease.slotMs,
+      grantAt: lease.grantAt,
+      granted: 10,
+      spends: [3],
+    };
+    const next = await stub.acquire({ ...req, want: 1, settle });
+    expect(next).toMatchObject({ granted: 1, remaining: 96 });
+    // A settlement of another incarnation (a restarted object) is ignored: nothing comes back.
+    const stale = await stub.acquire({ ...req, want: 1, settle: { ...settle, incarnation: 'another' } });
+    expect(stale.remaining).toBe(95);
+  });
+
   it('an alarm deletes idle state so an idle key costs nothing', async () => {
     const stub = stubFor(`test:${uuid()}`);
     await stub.check({ bucket: 'short', limit: 5, windowSec: 1 });
