@@ -159,6 +159,8 @@ try {
     (await w.fetch(`/__bench/meter?names=${names.map(encodeURIComponent).join(',')}`)).json() as Promise<StorageMeter[]>;
   const warmUpMeters = await meters(userIds.map((id) => `user:${id}`));
 
+  const objectCalls = async () => ((await (await w.fetch('/__bench/object-calls')).json()) as { calls: number }).calls;
+  const callShares: string[] = [];
   const rows: string[][] = [];
   for (const route of routes) {
     const on: number[] = [];
@@ -166,6 +168,7 @@ try {
     let onWall = 0;
     let offWall = 0;
     progress(`measuring: ${route.name}`);
+    const callsBefore = await objectCalls();
     for (let r = 0; r < ROUNDS; r++) {
       // Alternate the order each round so neither variant always runs on a warmer machine.
       for (const variant of r % 2 === 0 ? ['on', 'off'] : ['off', 'on']) {
@@ -204,11 +207,13 @@ try {
       (pct(on, 0.5) / pct(off, 0.5)).toFixed(2),
     ]);
     rows.push([route.name, 'overhead (on − off)', '', fmt(mean(on) - mean(off)), fmt(pct(on, 0.5) - pct(off, 0.5)), '', '', '', '']);
+    callShares.push(`${route.name}: ${(await objectCalls()) - callsBefore} calls to limiter objects for ${on.length} limits-on requests`);
   }
   console.log(
     `\nLimiter overhead per request — ${REQUESTS} requests per variant and route, ${CONCURRENCY} concurrent clients, ${ROUNDS} alternating rounds`,
   );
   console.log(table(['route', 'variant', 'requests', 'mean ms', 'p50 ms', 'p95 ms', 'req/s', 'ratio mean', 'ratio p50'], rows));
+  for (const line of callShares) console.log(line);
 
   const storageRows: string[][] = [];
   const storageRow = (workload: string, requests: number, seconds: number | null, ms: StorageMeter[], base?: StorageMeter[]) => {
@@ -220,7 +225,7 @@ try {
       String(sum('writes')),
       String(sum('rows')),
       String(sum('alarms')),
-      String(ms.reduce((n, m) => n + m.instances - 1, 0)),
+      String(ms.reduce((n, m, i) => n + m.instances - (base?.[i]?.instances ?? 1), 0)),
       ((1000 * sum('writes')) / requests).toFixed(1),
       String(Math.max(...ms.map((m) => m.maxPerSecond))),
       seconds === null ? '' : (sum('writes') / ms.length / seconds).toFixed(2),

@@ -100,3 +100,7 @@ export const LEASE_SAFETY_MS = 100;
 export const MIN_WRITE_INTERVAL_MS = 1_000;
 
 export const leaseMsFor = (shape: WindowShape): number => Math.min(LEASE_MS, Math.floor(shape.windowMs / 4));
+
+/** A whole, non-negative count from an RPC argument (a caller's NaN, fraction or negative never counts). */
+export const whole = (n: number | undefined, fallback: number): number =>
+  Math.max(0, Math.floor(Number.isFinite(n) ? (n as number) : fallback));

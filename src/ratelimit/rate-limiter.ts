@@ -32,6 +32,7 @@ import {
   type LimiterStats,
   leaseMsFor,
   MIN_WRITE_INTERVAL_MS,
+  whole,
 } from './limiter-api';
 import { LimiterStore, type StoredBucket } from './limiter-store';
 import { add, inspect, prune, reshape, type SlotCounts, settle, slotExpiresAt, slotOf, type WindowShape, windowShape } from './window';
@@ -61,8 +62,6 @@ interface Waiting {
   resolve: (v: unknown) => void;
   reject: (err: unknown) => void;
 }
-
-const whole = (n: number | undefined, fallback: number) => Math.max(0, Math.floor(Number.isFinite(n) ? (n as number) : fallback));
 
 export class RateLimiter extends DurableObject<Env> {
   private readonly store: LimiterStore;

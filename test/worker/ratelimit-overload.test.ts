@@ -4,7 +4,8 @@
 //     restarted one never over-admits (the fallback's admissions are charged to it afterwards);
 //   - anonymous callers meet Cloudflare's native rate-limiting binding (Miniflare runs it locally:
 //     a fixed window per key, as in production per location), never a Durable Object;
-//   - every fallback decision is counted ('ratelimit.fallback') and the alert metric sees it.
+//   - every fallback decision is counted ('ratelimit.fallback'), the alert metric sees it and the
+//     dashboard shows it.
 import { env, runInDurableObject } from 'cloudflare:test';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ANON_LIMIT } from '../../src/ratelimit/anonymous';
@@ -245,6 +246,13 @@ describe('anonymous callers: the native rate-limiting binding', () => {
     expect(res.status).toBe(200);
     expect(res.json.transitions).toMatchObject([{ rule_id: id, to: 'firing' }]);
     expect(res.json.transitions[0].value).toBeGreaterThan(0);
+
+    // The dashboard's SLO panel shows the last hour's fallback decisions instead of "exact".
+    const dashboard = await call('/admin/dashboard', { headers: serviceHeaders() });
+    expect(dashboard.status).toBe(200);
+    const line = /<p data-ratelimit-fallback[^>]*>([\s\S]*?)<\/p>/.exec(dashboard.text)?.[1] ?? '';
+    expect(line).toMatch(/\d+ decisions by the per-isolate fallback \(\d+ refused\)/);
+    expect(line).not.toContain('exact');
 
     const seeded = await call('/admin/alert-rules', { headers: serviceHeaders() });
     const rule = seeded.json.rules.find((r: { id: string }) => r.id === 'ratelimit_fallback');
