@@ -1,20 +1,27 @@
-// bench/ratelimit: what the rate limiter costs per request, and how many decisions one limiter
-// object makes per second.
+// bench/ratelimit: what the rate limiter costs per request, how many decisions one subject's
+// limiter makes per second, and how many storage writes it makes.
 //
 //   npx tsx bench/ratelimit.ts
+//   PORT=8860 PG_PORT=55460 NEON_WS_PROXY_PORT=55461 npx tsx bench/ratelimit.ts
 //   BENCH_REQUESTS=4000 BENCH_DECISIONS=20000 BENCH_CONCURRENCY=16 npx tsx bench/ratelimit.ts
 //
 // Setup (all local, one process run): a throwaway embedded Postgres (PG_PORT, default 55407) with
 // migrations and seeds, the WebSocket proxy (NEON_WS_PROXY_PORT, default 55408), and ONE Worker
-// (bench/worker/ratelimit.ts under wrangler's local runtime) serving the same routes twice:
-// limits on (as deployed) and limits off (RATE_LIMITS=off). The variants are measured in
-// alternating rounds against the same Worker, so machine load hits both alike.
+// (bench/worker/ratelimit.ts under wrangler's local runtime, PORT default 8804) serving the same
+// routes twice: limits on (as deployed) and limits off (RATE_LIMITS=off). The variants are measured
+// in alternating rounds against the same Worker, so machine load hits both alike.
 //
-// Workload: BENCH_REQUESTS requests per variant and route (default 800), sent by BENCH_CONCURRENCY
-// clients (default 1: latency without queueing), spread over 200 users / 200 client IPs whose limits are raised so nothing is
-// refused (we measure the admitted path). Then BENCH_DECISIONS decisions (default 5000) against
-// ONE RateLimiter object, sequentially and 100 at a time (driven from inside the Worker, in calls
-// of 1000).
+// 1. Latency: BENCH_REQUESTS requests per variant and route (default 800), sent by BENCH_CONCURRENCY
+//    clients (default 1: latency without queueing), spread over 200 users / 200 client addresses
+//    whose limits are raised so nothing is refused (we measure the admitted path).
+// 2. Decisions for ONE subject (BENCH_DECISIONS, default 5000), sequentially and 100 in flight,
+//    driven from inside the Worker in calls of 500: "inside the object" = the decision alone (500
+//    per call, no RPC each); "object call" = every decision a call to the RateLimiter object;
+//    "request path" = what a request does (the isolate's leased permits), with the number of calls
+//    that reached the object.
+// 3. Storage writes of the objects above (metered in bench/worker/ratelimit.ts): write batches (an
+//    event's rows written and alarms set, committed together), rows written, per 1,000 requests,
+//    and the most batches in any second of one object.
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,14 +39,33 @@ process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
 
 const REQUESTS = envNumber('BENCH_REQUESTS', 800);
 const DECISIONS = envNumber('BENCH_DECISIONS', 5000);
-const DECISIONS_PER_CALL = 1000;
+const DECISIONS_PER_CALL = 500;
 const CONCURRENCY = envNumber('BENCH_CONCURRENCY', 1);
 const ROUNDS = 8;
 const PG_PORT = envNumber('PG_PORT', 55407);
 const WS_PORT = envNumber('NEON_WS_PROXY_PORT', 55408);
 const SERVICE_KEY = 'bench-service-role-key';
 const JWT_SECRET = 'bench-jwt-secret';
-const USERS = 200;
+const USERS = envNumber('BENCH_USERS', 200);
+
+/** What bench/worker/ratelimit.ts reports per object (its StorageMeter). */
+interface StorageMeter {
+  writes: number;
+  statements: number;
+  rows: number;
+  alarms: number;
+  instances: number;
+  maxPerSecond: number;
+}
+
+const table = (head: string[], body: string[][]) => {
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
+};
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const fmt = (x: number) => x.toFixed(2);
 
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-ratelimit-pg-'));
 const db = await startPgChild({ port: PG_PORT, dataDir, ephemeral: true });
@@ -84,13 +110,10 @@ try {
   if (sync.status !== 200) throw new Error(`limits sync failed: ${sync.status} ${await sync.text()}`);
 
   const key = new TextEncoder().encode(JWT_SECRET);
+  const userIds = Array.from({ length: USERS }, () => crypto.randomUUID());
   const tokens = await Promise.all(
-    Array.from({ length: USERS }, () =>
-      new SignJWT({ role: 'authenticated' })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setSubject(crypto.randomUUID())
-        .setExpirationTime('2h')
-        .sign(key),
+    userIds.map((id) =>
+      new SignJWT({ role: 'authenticated' }).setProtectedHeader({ alg: 'HS256' }).setSubject(id).setExpirationTime('2h').sign(key),
     ),
   );
 
@@ -103,6 +126,7 @@ try {
       headers: (i) => ({ 'cf-connecting-ip': `10.0.${Math.floor((i % USERS) / 250)}.${i % 250}` }),
     },
   ];
+  let userRouteOnRequests = 0;
 
   /** `n` requests by CONCURRENCY clients; per-request latencies in ms. */
   async function run(route: Route, prefix: string, n: number): Promise<number[]> {
@@ -117,6 +141,7 @@ try {
           await res.arrayBuffer();
           latencies.push(performance.now() - started);
           if (res.status !== 200) throw new Error(`${prefix}${route.path} → ${res.status}`);
+          if (prefix === '' && route === routes[0]) userRouteOnRequests++;
         }
       }),
     );
@@ -130,8 +155,12 @@ try {
     await run(route, '/__off', USERS);
   }
 
-  const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const meters = async (names: string[]): Promise<StorageMeter[]> =>
+    (await w.fetch(`/__bench/meter?names=${names.map(encodeURIComponent).join(',')}`)).json() as Promise<StorageMeter[]>;
+  const warmUpMeters = await meters(userIds.map((id) => `user:${id}`));
+
+  const objectCalls = async () => ((await (await w.fetch('/__bench/object-calls')).json()) as { calls: number }).calls;
+  const callShares: string[] = [];
   const rows: string[][] = [];
   for (const route of routes) {
     const on: number[] = [];
@@ -139,6 +168,7 @@ try {
     let onWall = 0;
     let offWall = 0;
     progress(`measuring: ${route.name}`);
+    const callsBefore = await objectCalls();
     for (let r = 0; r < ROUNDS; r++) {
       // Alternate the order each round so neither variant always runs on a warmer machine.
       for (const variant of r % 2 === 0 ? ['on', 'off'] : ['off', 'on']) {
@@ -154,7 +184,6 @@ try {
         }
       }
     }
-    const fmt = (x: number) => x.toFixed(2);
     rows.push([
       route.name,
       'limits off',
@@ -178,40 +207,106 @@ try {
       (pct(on, 0.5) / pct(off, 0.5)).toFixed(2),
     ]);
     rows.push([route.name, 'overhead (on − off)', '', fmt(mean(on) - mean(off)), fmt(pct(on, 0.5) - pct(off, 0.5)), '', '', '', '']);
+    callShares.push(`${route.name}: ${(await objectCalls()) - callsBefore} calls to limiter objects for ${on.length} limits-on requests`);
   }
-
-  const decisionRows: string[][] = [];
-  for (const concurrency of [1, 100]) {
-    progress(`decisions: ${DECISIONS}, ${concurrency} in flight`);
-    const started = performance.now();
-    let allowed = 0;
-    for (let done = 0; done < DECISIONS; done += DECISIONS_PER_CALL) {
-      const n = Math.min(DECISIONS_PER_CALL, DECISIONS - done);
-      const res = await w.fetch(`/__bench/decisions?n=${n}&concurrency=${concurrency}&object=${concurrency}`);
-      allowed += ((await res.json()) as { allowed: number }).allowed;
-    }
-    const seconds = (performance.now() - started) / 1000;
-    if (allowed !== DECISIONS) throw new Error(`expected ${DECISIONS} admitted, got ${allowed}`);
-    decisionRows.push([
-      concurrency === 1 ? 'sequential (1 in flight)' : '100 in flight',
-      String(DECISIONS),
-      seconds.toFixed(2),
-      (DECISIONS / seconds).toFixed(0),
-      ((1000 * seconds) / DECISIONS).toFixed(3),
-    ]);
-  }
-
-  const table = (head: string[], body: string[][]) => {
-    const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-    const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-    return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
-  };
   console.log(
     `\nLimiter overhead per request — ${REQUESTS} requests per variant and route, ${CONCURRENCY} concurrent clients, ${ROUNDS} alternating rounds`,
   );
   console.log(table(['route', 'variant', 'requests', 'mean ms', 'p50 ms', 'p95 ms', 'req/s', 'ratio mean', 'ratio p50'], rows));
-  console.log(`\nOne RateLimiter object — ${DECISIONS} decisions (RPC from the Worker, SQLite write per admitted request)`);
-  console.log(table(['mode', 'decisions', 'seconds', 'decisions/s', 'ms per decision'], decisionRows));
+  for (const line of callShares) console.log(line);
+
+  const storageRows: string[][] = [];
+  const storageRow = (workload: string, requests: number, seconds: number | null, ms: StorageMeter[], base?: StorageMeter[]) => {
+    const sum = (k: keyof StorageMeter) => ms.reduce((n, m, i) => n + m[k] - (base?.[i]?.[k] ?? 0), 0);
+    storageRows.push([
+      workload,
+      String(ms.length),
+      String(requests),
+      String(sum('writes')),
+      String(sum('rows')),
+      String(sum('alarms')),
+      String(ms.reduce((n, m, i) => n + m.instances - (base?.[i]?.instances ?? 1), 0)),
+      ((1000 * sum('writes')) / requests).toFixed(1),
+      String(Math.max(...ms.map((m) => m.maxPerSecond))),
+      seconds === null ? '' : (sum('writes') / ms.length / seconds).toFixed(2),
+    ]);
+  };
+  const userObjects = userIds.map((id) => `user:${id}`);
+  storageRow(`user route: first request of each of ${USERS} users (warm-up)`, USERS, null, warmUpMeters);
+  storageRow(
+    `user route: the ${userRouteOnRequests - USERS} limits-on requests after it`,
+    userRouteOnRequests - USERS,
+    null,
+    await meters(userObjects),
+    warmUpMeters,
+  );
+
+  const decisionRows: string[][] = [];
+  const runs = [
+    ['inside', 1],
+    ['rpc', 1],
+    ['rpc', 100],
+    ['permits', 1],
+    ['permits', 100],
+  ] as const;
+  const labels = { inside: 'inside the object, no RPC', rpc: 'object call per decision', permits: 'request path (leased permits)' };
+  for (const [mode, concurrency] of runs) {
+    const object = `bench:${mode}-${concurrency}`;
+    const label = `${labels[mode]}, ${concurrency === 1 ? 'sequential' : '100 in flight'}`;
+    progress(`decisions: ${label}`);
+    const started = performance.now();
+    let allowed = 0;
+    let calls = 0;
+    let unsupported = false;
+    for (let done = 0; done < DECISIONS; done += DECISIONS_PER_CALL) {
+      const n = Math.min(DECISIONS_PER_CALL, DECISIONS - done);
+      const res = (await (await w.fetch(`/__bench/decisions?mode=${mode}&n=${n}&concurrency=${concurrency}&object=${object}`)).json()) as {
+        allowed: number;
+        calls: number;
+        unsupported?: boolean;
+      };
+      if (res.unsupported) {
+        unsupported = true;
+        break;
+      }
+      allowed += res.allowed;
+      calls += res.calls;
+    }
+    if (unsupported) continue;
+    const seconds = (performance.now() - started) / 1000;
+    if (allowed !== DECISIONS) throw new Error(`expected ${DECISIONS} admitted, got ${allowed}`);
+    decisionRows.push([
+      label,
+      String(DECISIONS),
+      seconds.toFixed(2),
+      (DECISIONS / seconds).toFixed(0),
+      ((1000 * seconds) / DECISIONS).toFixed(3),
+      String(calls),
+    ]);
+    storageRow(`one subject: ${label}`, DECISIONS, seconds, await meters([object]));
+  }
+  console.log(`\nOne subject's limiter — ${DECISIONS} decisions, driven from inside the Worker in calls of ${DECISIONS_PER_CALL}`);
+  console.log(table(['mode', 'decisions', 'seconds', 'decisions/s', 'ms per decision', 'object calls'], decisionRows));
+  console.log(
+    "\nStorage writes (a write = one event's storage batch: rows written and/or an alarm set, committed together; restarts = object instances rebuilt from storage)",
+  );
+  console.log(
+    table(
+      [
+        'workload',
+        'objects',
+        'requests',
+        'writes',
+        'rows written',
+        'alarms set',
+        'restarts',
+        'writes per 1,000 requests',
+        'max writes in 1 s (one object)',
+        'writes/s per object',
+      ],
+      storageRows,
+    ),
+  );
 } finally {
   await worker?.stop();
   await proxy.close();

@@ -93,7 +93,7 @@ export function createApp(resources: readonly Router[] = RESOURCES): OpenAPIHono
   app.use('*', rateLimitHeaders); // RateLimit-* headers from the decision below, on every response
   app.use('*', resolveRoute(declarations)); // the matched route's declaration (src/platform/route.ts)
   app.use('*', authenticate); //     by declaration: user JWT / service key / none (401, 403)
-  app.use('*', rateLimit); //        one Durable Object decision per request (429 + Retry-After)
+  app.use('*', rateLimit); //        the subject's limiter decides (429 + Retry-After); src/ratelimit/middleware.ts
   app.use('*', corsPreflight); //    OPTIONS preflights for allowed origins (403 otherwise)
   app.use('*', inputGuard); //       body size (413), content type (415), UTF-8 and JSON depth (400)
 

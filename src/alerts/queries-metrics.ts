@@ -52,6 +52,18 @@ export const METRIC_QUERIES = {
     FROM w HAVING sum(requests) > 0
     UNION ALL
     SELECT operation, errors::float8 / requests::float8, requests::bigint FROM w WHERE requests > 0`,
+  // Share of the HTTP requests of the last 5 minutes whose rate limit the per-isolate fallback
+  // decided (the limiter object or the anonymous binding failed or was slow); samples = those
+  // fallback decisions. Recorded under the operation 'ratelimit.fallback' (src/ratelimit/fallback.ts).
+  'ratelimit.fallback_share': (at: string) => sql`
+    WITH w AS (
+      SELECT coalesce(sum(requests) FILTER (WHERE operation = 'ratelimit.fallback'), 0) AS fallback,
+             coalesce(sum(requests) FILTER (WHERE operation ~ '^[A-Z]+ /'), 0) AS http
+      FROM public.request_metrics_minute
+      WHERE minute > date_trunc('minute', ${ts(at)}) - interval '5 minutes'
+        AND minute <= date_trunc('minute', ${ts(at)})
+    )
+    SELECT 'all' AS subject, fallback::float8 / greatest(http, fallback, 1)::float8 AS value, fallback::bigint AS samples FROM w`,
   // Dead letters per source (latest sample of the per-minute sampler).
   'dlq.size': (at: string) => sql`
     SELECT subject, value, samples FROM public.gauge_metrics_minute

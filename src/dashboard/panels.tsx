@@ -108,10 +108,25 @@ export const SloPanel: FC<PageProps> = ({ data }) => {
     s[Number(p.step)] = p.burn_rate === null ? null : Number(p.burn_rate);
     series.set(p.operation, s);
   }
+  // Rate-limit decisions the per-isolate fallback made because the exact limiter failed or was slow
+  // (alert rule ratelimit_fallback; RUNBOOK §7 "Rate limits").
+  const fallback = slos?.kernel.find((r) => r.operation === 'ratelimit.fallback');
   return (
     <section class="wide" data-panel="slos">
       <h2>SLOs (last hour)</h2>
       <PanelError errors={data.errors} panel="slos" />
+      <p data-ratelimit-fallback>
+        Rate limiter:{' '}
+        {!slos ? (
+          '—'
+        ) : fallback && fallback.requests > 0 ? (
+          <Badge kind="warn">
+            {fallback.requests} decisions by the per-isolate fallback ({fallback.errors} refused)
+          </Badge>
+        ) : (
+          <Badge kind="ok">exact (no fallback decision)</Badge>
+        )}
+      </p>
       <Table
         head={['operation', 'requests', 'errors', 'p50', 'p95', 'p99', 'target p95', 'met']}
         empty="No traffic recorded in the last hour."

@@ -25,7 +25,10 @@ export interface RouteDeclaration {
   limitClass: LimitClass;
   hot: boolean;
   maxBodyBytes: number;
-  /** If the limiter is unreachable: true = serve anyway (logged), false = 503. */
+  /**
+   * If the limiter is unreachable: true = the per-isolate fallback limiter decides (a tenth of the
+   * limit per isolate, never unlimited; src/ratelimit/fallback.ts), false = 503.
+   */
   failOpen: boolean;
   forms: boolean;
 }

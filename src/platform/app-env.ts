@@ -12,12 +12,15 @@ export interface AuthUser {
 export interface RateLimitState {
   allowed: boolean;
   limit: number;
-  remaining: number;
-  /** Seconds until the window has room again. */
-  resetSec: number;
+  /** Absent when the decider cannot say exactly (the native binding for anonymous callers). */
+  remaining?: number;
+  /** Seconds until the window has room again; absent like `remaining`. */
+  resetSec?: number;
+  /** On a refusal: the Retry-After seconds. */
+  retryAfterSec?: number;
   windowSec: number;
-  /** true when the limiter was unreachable and the request was served uncounted. */
-  degraded?: boolean;
+  /** Who decided: the subject's object (default), the native binding, or the per-isolate fallback. */
+  source?: 'object' | 'binding' | 'fallback';
 }
 
 export type AppEnv = {

@@ -19,8 +19,8 @@
 // /v1/rewards, per user, 4 KiB).
 //
 // `hot` routes never wait for Postgres in the auth step (the first-sight user upsert is skipped).
-// When the limiter is unreachable, anon/user/reward/admin_read requests are served (logged, counted as a
-// failed ratelimit.check); admin_write and job requests fail closed with 503.
+// When the limiter is unreachable, anon/user/reward/admin_read requests are decided by the per-isolate
+// fallback limiter (counted as 'ratelimit.fallback'); admin_write and job requests fail closed with 503.
 import { createRoute, OpenAPIHono, type RouteConfig, type RouteHandler, type RouteHook, z } from '@hono/zod-openapi';
 import { errorResponse, validationError } from '../http/errors';
 import { errorContent } from '../http/openapi';
@@ -113,7 +113,11 @@ function impliedResponses(route: RouteConfig, decl: RouteDeclaration): RouteConf
     out[413] = err(`Body over ${decl.maxBodyBytes} bytes`);
     out[415] = err(decl.forms ? 'Content-Type is not JSON or a form' : 'Content-Type is not application/json');
   }
-  out[429] = err('Rate limited (see Retry-After)');
+  out[429] = err(
+    decl.access === 'public'
+      ? 'Rate limited per client address (Retry-After: the limit period; no RateLimit-Remaining for anonymous callers)'
+      : 'Rate limited (see Retry-After and the RateLimit-* headers, which state what the limiter decided)',
+  );
   out[500] = err('Internal error (no details leak)');
   return out;
 }

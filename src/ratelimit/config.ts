@@ -12,11 +12,9 @@ import { rateLimits } from '../db/schema';
 import type { Db } from '../db/sql';
 import { errorFields, type Logger } from '../observability/logger';
 import type { LimitClass } from '../platform/route';
+import { ANON_LIMIT, type Limit } from './limiter-api';
 
-export interface Limit {
-  max: number;
-  windowSec: number;
-}
+export type { Limit } from './limiter-api';
 
 export interface LimitsConfig {
   /** Class defaults (rows with user_id NULL). */
@@ -33,7 +31,9 @@ export interface LimitsConfig {
  * the truth; these keep the limiter safe meanwhile.
  */
 export const FALLBACK_LIMITS: Record<LimitClass, Limit> = {
-  anon: { max: 300, windowSec: 60 },
+  // Not enforced by the table: anonymous callers meet the native binding (anonymous.ts), whose
+  // limit this mirrors (and the seed's anon row too, checked by a unit test).
+  anon: ANON_LIMIT,
   user: { max: 600, windowSec: 60 },
   reward: { max: 120, windowSec: 60 },
   admin_read: { max: 6000, windowSec: 60 },
