@@ -2,13 +2,33 @@
 //   embedded Postgres (child process; skipped when DATABASE_URL is set) → migrations → seeds →
 //   WebSocket proxy (for the Neon driver; skipped for *.neon.tech) → wrangler dev --test-scheduled.
 // Prints `ready http://127.0.0.1:<port>` once /health answers; Ctrl-C or SIGTERM stops everything.
+// It migrates and seeds its database, so a DATABASE_URL that is not on this machine (the RUNBOOK's
+// operator shell still exported, possibly production) is refused unless --allow-remote-database.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { parseCli } from './lib/cli';
 import { DEFAULT_API_PORT, DEFAULT_PG_PORT, DEFAULT_PROXY_PORT, fail, ROOT, readDotVars } from './lib/env';
 import { migrate, seed } from './lib/migrate';
 import { type PgChild, portInUse, startPgChild } from './lib/pg-child';
+import { describeDatabase, isLocalDatabase } from './lib/target';
 import { startWsProxy, type WsProxy } from './lib/ws-proxy';
+
+const USAGE = `usage: npm run dev [-- --allow-remote-database]
+  The whole stack on this machine: embedded Postgres (skipped when DATABASE_URL is set), migrations, seeds,
+  the WebSocket proxy and wrangler dev. Prints \`ready http://127.0.0.1:<port>\`; Ctrl-C stops everything.
+  PORT (8787), PG_PORT (54329), NEON_WS_PROXY_PORT (54330), PG_DATA_DIR (.data/pg).
+  A DATABASE_URL that is not on this machine is refused: dev migrates and seeds it. Unset it, or pass
+  --allow-remote-database when you mean that database (a Neon dev branch).`;
+
+const { values: cli } = parseCli({ options: { 'allow-remote-database': { type: 'boolean', default: false } } }, USAGE);
+const externalUrl = process.env.DATABASE_URL;
+if (externalUrl && !isLocalDatabase(externalUrl) && !cli['allow-remote-database']) {
+  fail(
+    `DATABASE_URL points at ${describeDatabase(externalUrl)}, not this machine; npm run dev would migrate and seed it. ` +
+      'Unset it (`unset DATABASE_URL`) for the embedded Postgres, or pass `npm run dev -- --allow-remote-database` if you mean it.',
+  );
+}
 
 const devVars = path.join(ROOT, '.dev.vars');
 if (!existsSync(devVars)) {
@@ -19,7 +39,6 @@ const vars = readDotVars(devVars);
 const apiPort = Number(process.env.PORT || DEFAULT_API_PORT);
 const pgPort = Number(process.env.PG_PORT || DEFAULT_PG_PORT);
 const proxyPort = Number(process.env.NEON_WS_PROXY_PORT || vars.NEON_WS_PROXY_PORT || DEFAULT_PROXY_PORT);
-const externalUrl = process.env.DATABASE_URL;
 const pgDataDir = path.resolve(ROOT, process.env.PG_DATA_DIR || '.data/pg');
 
 let pg: PgChild | undefined;
@@ -65,7 +84,7 @@ async function main() {
   let url: string;
   if (externalUrl) {
     url = externalUrl;
-    console.log(`using DATABASE_URL (${new URL(url).host}); no embedded Postgres`);
+    console.log(`using DATABASE_URL (${describeDatabase(url)}); no embedded Postgres`);
   } else {
     if (await portInUse(pgPort)) {
       fail(`port ${pgPort} is in use (another Postgres or a previous \`npm run dev\`?); stop it, or set DATABASE_URL to use that database`);

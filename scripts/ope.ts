@@ -1,8 +1,13 @@
 // npm run ope -- [--policy P] [--days 7] [--surface S] [--epsilons 0.02,0.2] [--clip 100] [--json]
 // Off-policy estimates from the admin API (GET /admin/policy/ope), printed as a table.
-import { parseArgs } from 'node:util';
-import { adminCall } from './lib/api-client';
+import { adminCall, apiConfig } from './lib/api-client';
+import { parseCli } from './lib/cli';
 import { fail } from './lib/env';
+import { announceApi } from './lib/target';
+
+const USAGE = `usage: npm run ope -- [--policy P] [--days 7] [--surface S] [--epsilons 0.02,0.2] [--clip 100] [--json] [--env staging|production]
+  Off-policy estimates (IPS, SNIPS, DR with 95 % CIs) from GET /admin/policy/ope.
+  --env refuses a local API_URL; API_URL (default http://127.0.0.1:8787) and SERVICE_ROLE_KEY select the deployment.`;
 
 interface Estimate {
   estimate: number | null;
@@ -18,16 +23,21 @@ interface OpeReport {
   targets: { name: string; epsilon: number | null; ips: Estimate; snips: Estimate; dr: Estimate; ess: number | null; clipped: number }[];
 }
 
-const { values } = parseArgs({
-  options: {
-    policy: { type: 'string' },
-    days: { type: 'string' },
-    surface: { type: 'string' },
-    epsilons: { type: 'string' },
-    clip: { type: 'string' },
-    json: { type: 'boolean', default: false },
+const { values } = parseCli(
+  {
+    options: {
+      policy: { type: 'string' },
+      days: { type: 'string' },
+      surface: { type: 'string' },
+      epsilons: { type: 'string' },
+      clip: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      env: { type: 'string' },
+    },
   },
-});
+  USAGE,
+);
+announceApi(apiConfig().baseUrl, values.env);
 
 const query = new URLSearchParams();
 for (const k of ['policy', 'days', 'surface', 'epsilons', 'clip'] as const) if (values[k]) query.set(k, values[k]!);

@@ -20,8 +20,18 @@ import {
   scoreRequestCandidates,
   topK,
 } from '../src/ranker';
+import { parseCli } from './lib/cli';
 import { envNumber } from './lib/env';
 import { makeWorld, seeded, simDecisionId, slateValue, type World } from './lib/sim-world';
+
+parseCli(
+  { options: {} },
+  `usage: npm run sim
+  A synthetic population drives the real ranker and OPE estimators in this process (no API, no database;
+  writes nothing). Exits 1 if a regret / exploration / OPE coverage target is missed. Knobs (environment):
+  SIM_DECISIONS=100000 SIM_CANDIDATES=50 SIM_SLATE=10 SIM_EPSILON=0.08 SIM_ROLLUP_EVERY=500
+  SIM_REPLICATES=200 SIM_REPLICATE_DECISIONS=5000 SIM_SEED=1`,
+);
 
 const N = envNumber('SIM_DECISIONS', 100_000);
 const NC = envNumber('SIM_CANDIDATES', 50);
