@@ -104,6 +104,11 @@ describe('npm run dev, smoke and ops:halt', () => {
       expect(smoke.out).toMatch(/PASS {2}2I discovery through the queue/);
       expect(smoke.out).toMatch(/PASS {2}2F queue worker \(HTTP\) .* errors 0/);
 
+      // Issue 21: the alert rules come with their hints into docs/ONCALL.md.
+      const rules = npmRun(['alerts', '--', 'rules'], tools);
+      expect(rules.code, rules.out).toBe(0);
+      expect(rules.out).toMatch(/^runbook:\n(\s+\w+\s+docs\/ONCALL\.md#\w+: .+\n){7}/m);
+
       const halt = npmRun(['ops:halt', '--', '--reason', 'e2e'], tools);
       expect(halt.code, halt.out).toBe(0);
       expect(halt.out).toContain(`target: API ${base}`);

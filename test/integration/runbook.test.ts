@@ -1,4 +1,4 @@
-// Every command of docs/RUNBOOK.md (and README.md) is checked against the code it names, so an
+// Every command of docs/RUNBOOK.md (and docs/ONCALL.md, README.md) is checked against the code it names, so an
 // operator can paste it at 3 a.m.:
 //   - `npm run <script>`: the script exists; its subcommands and --options are ones the script
 //     accepts (read from its source: the `parseArgs` / `parseCli` options and the `switch`/`===` on
@@ -27,7 +27,7 @@ import { connect, freshDatabase } from '../support/pg';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const read = (rel: string) => readFileSync(path.join(ROOT, rel), 'utf8');
-const DOCS = ['docs/RUNBOOK.md', 'README.md'] as const;
+const DOCS = ['docs/RUNBOOK.md', 'docs/ONCALL.md', 'README.md'] as const;
 const SKIP_MARKER = /<!--\s*runbook-test:\s*skip\b[^>]*-->\s*$/;
 
 // ------------------------------------------------------------------------------------ markdown
