@@ -152,6 +152,10 @@ FROM (VALUES
    'docs/ONCALL.md#slo_fast_burn: the SLO budget burns fast; see vw_slo_burnrate'),
   ('slo_slow_burn',
    'Ticket: the SLO budget burns steadily; see vw_slo_burnrate',
-   'docs/ONCALL.md#slo_slow_burn: the SLO budget burns steadily; see vw_slo_burnrate')
+   'docs/ONCALL.md#slo_slow_burn: the SLO budget burns steadily; see vw_slo_burnrate'),
+  -- Issue 12's rule (migration 0710, on main): matches nothing where that migration has not run.
+  ('learning_impressions_dropped',
+   'Decisions were served but their learning events never reached the EVENTS queue (isolate buffer full while sends failed). Check the queue (wrangler queues info, Cloudflare status) and logs learning.impressions.send_failed / .dropped; RUNBOOK §8 "Impressions dropped"',
+   'docs/ONCALL.md#learning_impressions_dropped: learning events never reached the EVENTS queue; check the queue and logs learning.impressions.send_failed / .dropped')
 ) AS v(id, old_hint, hint)
 WHERE r.id = v.id AND r.runbook IS NOT DISTINCT FROM v.old_hint;
