@@ -1,16 +1,32 @@
 // npm run alerts -- <command>: alert rules and episodes through the admin API (same path, same
 // validation and ledger entries as any API call; the ledger actor is "cli").
-//   npm run alerts                                   open alerts (pending and firing)
+//   npm run alerts                                   open alerts (pending and firing), with their runbook hints
 //   npm run alerts -- history [limit]                every episode, newest first
-//   npm run alerts -- rules                          the rules
+//   npm run alerts -- rules                          the rules, with their runbook hints
 //   npm run alerts -- silence <rule> <minutes> [reason…]   notifications off for a while
 //   npm run alerts -- unsilence <rule>
 //   npm run alerts -- set <rule> key=value…          threshold= for_seconds= min_samples= severity=
 //                                                    action=notify|safe_mode enabled=true|false [reason=…]
 //   npm run alerts -- eval [rule…]                   evaluate now (what the per-minute cron does)
-// API_URL and SERVICE_ROLE_KEY as for every CLI script (scripts/lib/api-client.ts).
-import { adminCall } from './lib/api-client';
+// API_URL and SERVICE_ROLE_KEY as for every CLI script (scripts/lib/api-client.ts); the target is
+// printed before the first call. Each rule's runbook hint points into docs/ONCALL.md.
+import { adminCall, apiConfig } from './lib/api-client';
+import { parseCli, usageError } from './lib/cli';
 import { fail } from './lib/env';
+import { announceApi } from './lib/target';
+
+const USAGE = `usage:
+  npm run alerts                                    open alerts, with their runbook hints
+  npm run alerts -- history [limit]                 every episode, newest first
+  npm run alerts -- rules                           the rules, with their runbook hints
+  npm run alerts -- silence <rule> <minutes> [reason…]
+  npm run alerts -- unsilence <rule>
+  npm run alerts -- set <rule> key=value…           threshold= for_seconds= min_samples= severity= action=notify|safe_mode enabled=true|false reason=…
+  npm run alerts -- eval [rule…]                    evaluate now (what the per-minute cron does)
+options: --env staging|production (refuses a local API_URL), --help
+API_URL (default http://127.0.0.1:8787) and SERVICE_ROLE_KEY (default: .dev.vars) select the deployment.`;
+
+const { values, positionals } = parseCli({ allowPositionals: true, options: { env: { type: 'string' } } }, USAGE);
 
 type Row = Record<string, unknown>;
 
@@ -20,6 +36,16 @@ function table(rows: Row[], cols: string[]): void {
     return;
   }
   console.table(rows.map((r) => Object.fromEntries(cols.map((c) => [c, r[c]]))));
+}
+
+/** Each rule's runbook hint once (where to look: a section of docs/ONCALL.md). */
+function hints(rows: Row[], idKey: string): void {
+  const seen = new Map<string, unknown>();
+  for (const r of rows) if (r.runbook && !seen.has(String(r[idKey]))) seen.set(String(r[idKey]), r.runbook);
+  if (seen.size === 0) return;
+  console.log('runbook:');
+  const width = Math.max(...[...seen.keys()].map((k) => k.length));
+  for (const [id, hint] of seen) console.log(`  ${id.padEnd(width)}  ${hint}`);
 }
 
 function parseValue(key: string, raw: string): unknown {
@@ -33,13 +59,15 @@ function parseValue(key: string, raw: string): unknown {
 }
 
 async function main(): Promise<void> {
-  const [cmd = 'open', ...args] = process.argv.slice(2);
+  const [cmd = 'open', ...args] = positionals;
+  if (!['open', 'history', 'rules', 'silence', 'unsilence', 'set', 'eval'].includes(cmd)) usageError(`unknown command "${cmd}"`, USAGE);
+  announceApi(apiConfig().baseUrl, values.env);
   switch (cmd) {
     case 'open':
     case 'history': {
       const limit = cmd === 'history' ? Number(args[0] ?? 50) : 200;
       const { alerts } = await adminCall<{ alerts: Row[] }>('GET', `/admin/alerts?state=${cmd === 'open' ? 'open' : 'all'}&limit=${limit}`);
-      return table(alerts, [
+      table(alerts, [
         'id',
         'state',
         'rule_id',
@@ -51,10 +79,11 @@ async function main(): Promise<void> {
         'resolved_at',
         'action_result',
       ]);
+      return hints(alerts, 'rule_id');
     }
     case 'rules': {
       const { rules } = await adminCall<{ rules: Row[] }>('GET', '/admin/alert-rules');
-      return table(rules, [
+      table(rules, [
         'id',
         'metric',
         'subject',
@@ -67,19 +96,19 @@ async function main(): Promise<void> {
         'enabled',
         'silenced_until',
       ]);
+      return hints(rules, 'id');
     }
     case 'silence':
     case 'unsilence': {
       const [rule, minutes, ...reason] = args;
-      if (!rule || (cmd === 'silence' && !minutes))
-        fail(`usage: npm run alerts -- ${cmd} <rule>${cmd === 'silence' ? ' <minutes> [reason]' : ''}`);
+      if (!rule || (cmd === 'silence' && !minutes)) usageError(`${cmd} needs <rule>${cmd === 'silence' ? ' and <minutes>' : ''}`, USAGE);
       const body = { silence_minutes: cmd === 'silence' ? Number(minutes) : 0, reason: reason.join(' ') || undefined };
       const { rule: r } = await adminCall<{ rule: Row }>('PATCH', `/admin/alert-rules/${rule}`, body);
       return console.log(`${r.id}: silenced until ${r.silenced_until ?? '(not silenced)'}`);
     }
     case 'set': {
       const [rule, ...pairs] = args;
-      if (!rule || pairs.length === 0) fail('usage: npm run alerts -- set <rule> key=value…');
+      if (!rule || pairs.length === 0) usageError('set needs <rule> and key=value…', USAGE);
       const body = Object.fromEntries(
         pairs.map((p) => {
           const [k, ...v] = p.split('=');
@@ -100,8 +129,6 @@ async function main(): Promise<void> {
       if (result.errors.length) table(result.errors, ['rule_id', 'error']);
       return;
     }
-    default:
-      fail(`unknown command "${cmd}" (open, history, rules, silence, unsilence, set, eval)`);
   }
 }
 

@@ -6,21 +6,27 @@
 // admin API (scripts/lib/api-client.ts): validation, one ledger row per call with actor 'cli'.
 // Ids may also come on stdin, one per line (`… register feed - < ids.txt`), 1,000 per call.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { ApiCallError, adminCall } from './lib/api-client';
+import { ApiCallError, adminCall, apiConfig } from './lib/api-client';
+import { parseCli, usageError } from './lib/cli';
 import { fail } from './lib/env';
+import { announceApi } from './lib/target';
 
 const USAGE = `usage:
   npm run candidates -- list <surface> [--json]
   npm run candidates -- register <surface> <id> [<id>…] [--reason "why"]     (ids from stdin: -)
-  npm run candidates -- unregister <surface> <id> [<id>…] [--reason "why"]`;
+  npm run candidates -- unregister <surface> <id> [<id>…] [--reason "why"]
+options: --env staging|production (refuses a local API_URL), --help
+API_URL (default http://127.0.0.1:8787) and SERVICE_ROLE_KEY (default: .dev.vars) select the deployment.`;
 /** The route's limit per call. */
 const CHUNK = 1_000;
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { reason: { type: 'string' }, json: { type: 'boolean', default: false } },
-});
+const { values, positionals } = parseCli(
+  {
+    allowPositionals: true,
+    options: { reason: { type: 'string' }, json: { type: 'boolean', default: false }, env: { type: 'string' } },
+  },
+  USAGE,
+);
 const [command, surface, ...rest] = positionals;
 
 function ids(): string[] {
@@ -32,7 +38,7 @@ function ids(): string[] {
           .filter(Boolean)
       : [a],
   );
-  if (out.length === 0) fail(USAGE);
+  if (out.length === 0) usageError('missing arguments', USAGE);
   return out;
 }
 
@@ -53,7 +59,10 @@ async function inChunks(suffix: string, all: string[], done: string, skipped: st
 }
 
 async function main() {
-  if (!surface) fail(USAGE);
+  if (!command || !['list', 'register', 'unregister'].includes(command))
+    usageError(command ? `unknown command: ${command}` : 'a command is required', USAGE);
+  if (!surface) usageError('a surface is required', USAGE);
+  announceApi(apiConfig().baseUrl, values.env);
   switch (command) {
     case 'list': {
       const all: { candidate_id: string; registered_at: string; registered_by: string | null }[] = [];
@@ -74,7 +83,7 @@ async function main() {
     case 'unregister':
       return inChunks('/unregister', ids(), 'unregistered', 'absent');
     default:
-      fail(USAGE);
+      usageError('missing arguments', USAGE);
   }
 }
 

@@ -4,7 +4,15 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { parseCli } from './lib/cli';
 import { ROOT } from './lib/env';
+
+parseCli(
+  { options: {} },
+  `usage: npm run build:check   (runs: tsx scripts/check-types.ts && wrangler deploy --dry-run)
+  Fails when worker-configuration.d.ts no longer matches wrangler.toml + .dev.vars.example
+  (fix: npm run types, then commit it). Reads only; deploys nothing.`,
+);
 
 const committed = path.join(ROOT, 'worker-configuration.d.ts');
 const fresh = path.join(ROOT, '.types-check.d.ts'); // same directory: identical relative imports

@@ -10,35 +10,59 @@
 // Common flags: --env <name> (default production), --dry-run (print the wrangler invocations),
 // --database-url (gate + ledger; default $DATABASE_URL), --message.
 // Users keep one version during a split when clients send Cloudflare-Workers-Version-Key: <user id>.
+// Before any change it prints its target (the wrangler environment and the gate/ledger database);
+// an explicit --env staging|production refuses a local database.
 import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { evaluateGate, formatGate, type GateResult } from './lib/canary-gate';
+import { parseCli, usageError } from './lib/cli';
 import { parseDuration } from './lib/duration';
 import { fail, ROOT } from './lib/env';
+import { announceDatabase } from './lib/target';
 import { runWrangler } from './lib/wrangler-cli';
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    env: { type: 'string', default: 'production' },
-    percent: { type: 'string' },
-    steps: { type: 'string', default: '5,25,100' },
-    wait: { type: 'string', default: '1h' },
-    interval: { type: 'string', default: '1m' },
-    'dry-run': { type: 'boolean', default: false },
-    'database-url': { type: 'string' },
-    message: { type: 'string' },
-    'min-canary-requests': { type: 'string', default: '0' },
+const USAGE = `usage:
+  npm run deploy:canary   -- [--percent 5] [--message "…"]        upload a version; split canary N% / stable
+  npm run deploy:promote  -- [--percent 100]                     move the canary to N% (100: done)
+  npm run deploy:rollback -- [--message "why"]                   all traffic back to the stable version
+  npm run deploy:auto     -- [--steps 5,25,100] [--wait 1h] [--interval 1m] [--min-canary-requests N]
+                                                                 step up with the canary gate; any no-go rolls back
+  npm run deploy:status                                          the canary in progress, if any
+common: --env production|staging (default production; the wrangler environment), --dry-run (print the
+  wrangler invocations, change nothing), --database-url <postgres url> (gate + ledger; default DATABASE_URL;
+  an explicit --env staging|production refuses a local one).
+Not the emergency brake: that is npm run ops:halt (safe mode + paused jobs), see docs/ONCALL.md.`;
+
+const { values, positionals } = parseCli(
+  {
+    allowPositionals: true,
+    options: {
+      env: { type: 'string' },
+      percent: { type: 'string' },
+      steps: { type: 'string', default: '5,25,100' },
+      wait: { type: 'string', default: '1h' },
+      interval: { type: 'string', default: '1m' },
+      'dry-run': { type: 'boolean', default: false },
+      'database-url': { type: 'string' },
+      message: { type: 'string' },
+      'min-canary-requests': { type: 'string', default: '0' },
+    },
   },
-});
+  USAGE,
+);
 const command = positionals[0];
 const dryRun = values['dry-run']!;
-const envName = values.env!;
-const databaseUrl = values['database-url'] ?? process.env.DATABASE_URL;
+const envName = values.env ?? 'production';
+const databaseUrl = values['database-url'] || process.env.DATABASE_URL || undefined;
 const envArgs = ['--env', envName];
+
+/** Say what this run changes before it changes anything (and refuse a local database for an explicit --env). */
+function announceTarget(): void {
+  process.stderr.write(`target: Worker (wrangler --env ${envName})${dryRun ? ' — dry run, nothing changes' : ''}\n`);
+  if (databaseUrl) announceDatabase(databaseUrl, values.env, 'gate/ledger database');
+}
 
 interface DeployState {
   env: string;
@@ -187,6 +211,9 @@ async function auto(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if (!command || !['canary', 'promote', 'rollback', 'auto', 'status'].includes(command))
+    usageError(command ? `unknown command: ${command}` : 'a command is required', USAGE);
+  if (command !== 'status') announceTarget();
   switch (command) {
     case 'canary':
       await canary(percentArg(values.percent, 5));
@@ -203,8 +230,6 @@ async function main(): Promise<void> {
     case 'status':
       console.log(existsSync(stateFile) ? readFileSync(stateFile, 'utf8') : `no canary in progress for ${envName}`);
       break;
-    default:
-      fail('usage: tsx scripts/deploy.ts canary|promote|rollback|auto|status [--env production] [--dry-run] …');
   }
 }
 

@@ -1,19 +1,45 @@
 // npm run dev — the whole stack on this machine:
 //   embedded Postgres (child process; skipped when DATABASE_URL is set) → migrations → seeds →
+// npm run dev — the whole stack on this machine:
+//   embedded Postgres (child process; skipped when DATABASE_URL is set) → migrations → seeds →
 //   WebSocket proxy (for the Neon driver; skipped for *.neon.tech) → wrangler dev --test-scheduled
 //   → the Cron Triggers of wrangler.toml, fired on their schedule (off with --no-cron or DEV_CRON=off).
 // Prints `ready http://127.0.0.1:<port> · crons on (…)` once /health answers; Ctrl-C or SIGTERM
 // stops everything.
+// It migrates and seeds its database, so a DATABASE_URL that is not on this machine (the RUNBOOK's
+// operator shell still exported, possibly production) is refused unless --allow-remote-database.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCli } from './lib/cli';
 import { parseCron } from './lib/cron';
 import { type CronScheduler, readCronTriggers, startCronScheduler, wranglerDevTrigger } from './lib/cron-scheduler';
 import { DEFAULT_API_PORT, DEFAULT_PG_PORT, DEFAULT_PROXY_PORT, fail, ROOT, readDotVars } from './lib/env';
 import { migrate, seed } from './lib/migrate';
 import { type PgChild, portInUse, startPgChild } from './lib/pg-child';
+import { describeDatabase, isLocalDatabase } from './lib/target';
 import { startWsProxy, type WsProxy } from './lib/ws-proxy';
+
+const USAGE = `usage: npm run dev [-- [--no-cron] [--allow-remote-database]]
+  The whole stack on this machine: embedded Postgres (skipped when DATABASE_URL is set), migrations, seeds,
+  the WebSocket proxy, wrangler dev, and the Cron Triggers of wrangler.toml on their schedule (--no-cron or
+  DEV_CRON=off: none). Prints \`ready http://127.0.0.1:<port> · crons on (…)\`; Ctrl-C stops everything.
+  PORT (8787), PG_PORT (54329), NEON_WS_PROXY_PORT (54330), PG_DATA_DIR (.data/pg), DEV_STATE_DIR (.wrangler/state),
+  INSPECTOR_PORT (9229).
+  A DATABASE_URL that is not on this machine is refused: dev migrates and seeds it. Unset it, or pass
+  --allow-remote-database when you mean that database (a Neon dev branch).`;
+
+const { values: cli } = parseCli(
+  { options: { 'allow-remote-database': { type: 'boolean', default: false }, 'no-cron': { type: 'boolean', default: false } } },
+  USAGE,
+);
+const externalUrl = process.env.DATABASE_URL;
+if (externalUrl && !isLocalDatabase(externalUrl) && !cli['allow-remote-database']) {
+  fail(
+    `DATABASE_URL points at ${describeDatabase(externalUrl)}, not this machine; npm run dev would migrate and seed it. ` +
+      'Unset it (`unset DATABASE_URL`) for the embedded Postgres, or pass `npm run dev -- --allow-remote-database` if you mean it.',
+  );
+}
 
 const devVars = path.join(ROOT, '.dev.vars');
 if (!existsSync(devVars)) {
@@ -24,18 +50,11 @@ const vars = readDotVars(devVars);
 const apiPort = Number(process.env.PORT || DEFAULT_API_PORT);
 const pgPort = Number(process.env.PG_PORT || DEFAULT_PG_PORT);
 const proxyPort = Number(process.env.NEON_WS_PROXY_PORT || vars.NEON_WS_PROXY_PORT || DEFAULT_PROXY_PORT);
-const externalUrl = process.env.DATABASE_URL;
 const pgDataDir = path.resolve(ROOT, process.env.PG_DATA_DIR || '.data/pg');
 
-let cli: { values: { 'no-cron'?: boolean } };
-try {
-  cli = parseArgs({ options: { 'no-cron': { type: 'boolean' } } });
-} catch (err) {
-  fail(`${(err as Error).message} (npm run dev takes only --no-cron)`);
-}
 // Crons as in production unless turned off. Parsed now, so an expression we cannot honour stops
 // the start instead of never firing.
-const cronsOn = !cli.values['no-cron'] && !/^(off|0|false|no)$/i.test(process.env.DEV_CRON ?? '');
+const cronsOn = !cli['no-cron'] && !/^(off|0|false|no)$/i.test(process.env.DEV_CRON ?? '');
 const crons = readCronTriggers(path.join(ROOT, 'wrangler.toml'));
 if (cronsOn) {
   try {
@@ -97,7 +116,7 @@ async function main() {
   let url: string;
   if (externalUrl) {
     url = externalUrl;
-    console.log(`using DATABASE_URL (${new URL(url).host}); no embedded Postgres`);
+    console.log(`using DATABASE_URL (${describeDatabase(url)}); no embedded Postgres`);
   } else {
     if (await portInUse(pgPort)) {
       fail(`port ${pgPort} is in use (another Postgres or a previous \`npm run dev\`?); stop it, or set DATABASE_URL to use that database`);

@@ -1,8 +1,11 @@
 // npm run dlq -- list|redrive|purge …  — the dead-letter queue through the admin API (the same
-// path, validation and ai_action_ledger entry as POST /admin/dlq/*). See DLQ_USAGE.
-import { ApiCallError, adminCall } from './lib/api-client';
-import { DLQ_USAGE, type DlqRequest, dlqRequest } from './lib/dlq-args';
+// path, validation and ai_action_ledger entry as POST /admin/dlq/*). See DLQ_USAGE. The target
+// API is printed before the request.
+import { ApiCallError, adminCall, apiConfig } from './lib/api-client';
+import { usageError } from './lib/cli';
+import { DLQ_USAGE, type DlqRequest, dlqRequest, wantsHelp } from './lib/dlq-args';
 import { fail } from './lib/env';
+import { announceApi } from './lib/target';
 
 interface DeadLetter {
   source: string;
@@ -14,12 +17,18 @@ interface DeadLetter {
   dead_since: string;
 }
 
+const argv = process.argv.slice(2);
+if (wantsHelp(argv)) {
+  console.log(DLQ_USAGE);
+  process.exit(0);
+}
 let req: DlqRequest;
 try {
-  req = dlqRequest(process.argv.slice(2));
+  req = dlqRequest(argv);
 } catch (err) {
-  fail(`${(err as Error).message}\n${DLQ_USAGE}`);
+  usageError((err as Error).message, DLQ_USAGE);
 }
+announceApi(apiConfig().baseUrl, req.env);
 
 try {
   const result = await adminCall<unknown>(req.method, req.path, req.body);

@@ -4,21 +4,27 @@
 // npm run flags -- eval [<user-uuid>]        the flags as that user (or an anonymous caller) gets them
 // Calls the admin API (scripts/lib/api-client.ts), so a CLI change takes exactly the API's path:
 // validation, Postgres + KV together, a ledger row with actor 'cli'. API_URL / SERVICE_ROLE_KEY
-// choose the target (default: the local `npm run dev`).
-import { parseArgs } from 'node:util';
-import { ApiCallError, adminCall } from './lib/api-client';
+// choose the target (default: the local `npm run dev`), printed before the first call.
+import { ApiCallError, adminCall, apiConfig } from './lib/api-client';
+import { parseCli, usageError } from './lib/cli';
 import { fail } from './lib/env';
+import { announceApi } from './lib/target';
 
 const USAGE = `usage:
   npm run flags -- list [--json]
   npm run flags -- set <key> '<json>' [--reason "why"]
   npm run flags -- sync
-  npm run flags -- eval [<user-uuid>]`;
+  npm run flags -- eval [<user-uuid>]
+options: --env staging|production (refuses a local API_URL), --help
+API_URL (default http://127.0.0.1:8787) and SERVICE_ROLE_KEY (default: .dev.vars) select the deployment.`;
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { reason: { type: 'string' }, json: { type: 'boolean', default: false } },
-});
+const { values, positionals } = parseCli(
+  {
+    allowPositionals: true,
+    options: { reason: { type: 'string' }, json: { type: 'boolean', default: false }, env: { type: 'string' } },
+  },
+  USAGE,
+);
 const [command, ...args] = positionals;
 
 interface Listing {
@@ -44,6 +50,9 @@ function table(rows: string[][]): string {
 }
 
 async function main() {
+  if (!command || !['list', 'set', 'sync', 'eval'].includes(command))
+    usageError(command ? `unknown command: ${command}` : 'a command is required', USAGE);
+  announceApi(apiConfig().baseUrl, values.env);
   switch (command) {
     case 'list': {
       const { flags } = await adminCall<{ flags: Listing[] }>('GET', '/admin/flags');
@@ -65,7 +74,7 @@ async function main() {
     }
     case 'set': {
       const [key, raw] = args;
-      if (!key || raw === undefined) fail(USAGE);
+      if (!key || raw === undefined) usageError('set needs <key> and a JSON value', USAGE);
       let value: unknown;
       try {
         value = JSON.parse(raw);
@@ -99,8 +108,6 @@ async function main() {
       console.log(JSON.stringify({ values: res.evaluated.values, rollouts: res.evaluated.rollouts }, null, 2));
       return;
     }
-    default:
-      fail(USAGE);
   }
 }
 

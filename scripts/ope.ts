@@ -3,9 +3,15 @@
 // are the fixed set the rollups keep (greedy, logged, uniform and ε = 0.05, 0.1, 0.2, 0.5;
 // --epsilons picks among the ε ones); weights are clipped at 100. A target without support prints
 // its reasons instead of numbers (RUNBOOK "Off-policy evaluation").
-import { parseArgs } from 'node:util';
-import { adminCall } from './lib/api-client';
+import { adminCall, apiConfig } from './lib/api-client';
+import { parseCli } from './lib/cli';
 import { fail } from './lib/env';
+import { announceApi } from './lib/target';
+
+const USAGE = `usage: npm run ope -- [--policy P] [--days 7] [--surface S] [--epsilons 0.05,0.2] [--json] [--env staging|production]
+  Off-policy estimates (IPS, SNIPS, DR with 95 % CIs, or insufficient_support with the reasons) from
+  GET /admin/policy/ope; --epsilons picks among 0.05, 0.1, 0.2, 0.5 (the targets the rollups keep).
+  --env refuses a local API_URL; API_URL (default http://127.0.0.1:8787) and SERVICE_ROLE_KEY select the deployment.`;
 
 interface Estimate {
   estimate: number | null;
@@ -34,15 +40,20 @@ interface OpeReport {
   }[];
 }
 
-const { values } = parseArgs({
-  options: {
-    policy: { type: 'string' },
-    days: { type: 'string' },
-    surface: { type: 'string' },
-    epsilons: { type: 'string' },
-    json: { type: 'boolean', default: false },
+const { values } = parseCli(
+  {
+    options: {
+      policy: { type: 'string' },
+      days: { type: 'string' },
+      surface: { type: 'string' },
+      epsilons: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      env: { type: 'string' },
+    },
   },
-});
+  USAGE,
+);
+announceApi(apiConfig().baseUrl, values.env);
 
 const query = new URLSearchParams();
 for (const k of ['policy', 'days', 'surface', 'epsilons'] as const) if (values[k]) query.set(k, values[k]!);

@@ -4,19 +4,25 @@
 // Calls the admin API (scripts/lib/api-client.ts), so a CLI change takes exactly the API's path:
 // validation, Postgres + the edge copy together, a ledger row (reward_range.set/unset) with actor
 // 'cli'. API_URL / SERVICE_ROLE_KEY choose the target (default: the local `npm run dev`).
-import { parseArgs } from 'node:util';
-import { ApiCallError, adminCall } from './lib/api-client';
+import { ApiCallError, adminCall, apiConfig } from './lib/api-client';
+import { parseCli, usageError } from './lib/cli';
 import { fail } from './lib/env';
+import { announceApi } from './lib/target';
 
 const USAGE = `usage:
   npm run reward-ranges -- list [--json]
   npm run reward-ranges -- set <surface|'*'> <min> <max> [--reason "why"]
-  npm run reward-ranges -- unset <surface> [--reason "why"]`;
+  npm run reward-ranges -- unset <surface> [--reason "why"]
+options: --env staging|production (refuses a local API_URL), --help
+API_URL (default http://127.0.0.1:8787) and SERVICE_ROLE_KEY (default: .dev.vars) select the deployment.`;
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { reason: { type: 'string' }, json: { type: 'boolean', default: false } },
-});
+const { values, positionals } = parseCli(
+  {
+    allowPositionals: true,
+    options: { reason: { type: 'string' }, json: { type: 'boolean', default: false }, env: { type: 'string' } },
+  },
+  USAGE,
+);
 const [command, ...args] = positionals;
 
 interface Range {
@@ -39,11 +45,15 @@ const show = (r: Range | null) => (r ? `[${r.min}, ${r.max}]` : 'none (the defau
 
 function number(raw: string | undefined, what: string): number {
   const n = Number(raw);
-  if (raw === undefined || raw.trim() === '' || !Number.isFinite(n)) fail(`${what} must be a number (got ${raw ?? 'nothing'})\n${USAGE}`);
+  if (raw === undefined || raw.trim() === '' || !Number.isFinite(n))
+    usageError(`${what} must be a number (got ${raw ?? 'nothing'})`, USAGE);
   return n;
 }
 
 async function main() {
+  if (!command || !['list', 'set', 'unset'].includes(command))
+    usageError(command ? `unknown command: ${command}` : 'a command is required', USAGE);
+  announceApi(apiConfig().baseUrl, values.env);
   const reason = values.reason ? { reason: values.reason } : {};
   switch (command) {
     case 'list': {
@@ -61,7 +71,7 @@ async function main() {
     }
     case 'set': {
       const [surface, min, max] = args;
-      if (!surface) fail(USAGE);
+      if (!surface) usageError('missing arguments', USAGE);
       const body = { min_reward: number(min, 'min'), max_reward: number(max, 'max'), ...reason };
       const w = await adminCall<Write>('PUT', `/admin/reward-ranges/${encodeURIComponent(surface)}`, body);
       console.log(
@@ -71,14 +81,14 @@ async function main() {
     }
     case 'unset': {
       const [surface] = args;
-      if (!surface) fail(USAGE);
+      if (!surface) usageError('missing arguments', USAGE);
       const q = values.reason ? `?reason=${encodeURIComponent(values.reason)}` : '';
       const w = await adminCall<Write>('DELETE', `/admin/reward-ranges/${encodeURIComponent(surface)}${q}`);
       console.log(w.changed ? `${w.surface}: ${show(w.old)} → the default range (edge ${w.kv})` : `${w.surface}: had no range of its own`);
       return;
     }
     default:
-      fail(USAGE);
+      usageError('missing arguments', USAGE);
   }
 }
 

@@ -8,17 +8,23 @@
 // --sweep instead prints the evidence behind the support thresholds (scripts/lib/sim-sweep.ts).
 //   SIM_DECISIONS=100000 SIM_CANDIDATES=50 SIM_SLATE=10 SIM_EPSILON=0.08 SIM_ROLLUP_EVERY=500
 //   SIM_REPLICATES=200 SIM_REPLICATE_DECISIONS=20000 SIM_SEED=1
-import { parseArgs } from 'node:util';
 import { estimatesFromSums, OPE_CLIP, OPE_SUPPORT, OPE_TARGETS } from '../src/ranker';
+import { parseCli } from './lib/cli';
 import { envNumber } from './lib/env';
 import { coverage, ESTIMATORS } from './lib/sim-coverage';
 import { type RunResult, runSim, type SimConfig } from './lib/sim-run';
 import { printSweep, sweep } from './lib/sim-sweep';
 import { makeWorld } from './lib/sim-world';
 
-const { values: args } = parseArgs({
-  options: { json: { type: 'boolean', default: false }, sweep: { type: 'boolean', default: false } },
-});
+const { values: args } = parseCli(
+  { options: { json: { type: 'boolean', default: false }, sweep: { type: 'boolean', default: false } } },
+  `usage: npm run sim [-- --json | --sweep]
+  A synthetic population drives the real ranker and OPE estimators in this process (no API, no database;
+  writes nothing). Exits 1 if a regret / exploration / OPE coverage check fails. --json: one JSON document;
+  --sweep: the evidence behind the OPE support thresholds. Knobs (environment):
+  SIM_DECISIONS=100000 SIM_CANDIDATES=50 SIM_SLATE=10 SIM_EPSILON=0.08 SIM_ROLLUP_EVERY=500
+  SIM_REPLICATES=200 SIM_REPLICATE_DECISIONS=20000 SIM_SEED=1`,
+);
 const N = envNumber('SIM_DECISIONS', 100_000);
 const NC = envNumber('SIM_CANDIDATES', 50);
 const REPS = envNumber('SIM_REPLICATES', 200);

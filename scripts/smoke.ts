@@ -2,24 +2,37 @@
 // The guide's 15-minute smoke test (§2 A–H) plus the safe-mode round trip (§3), automated, against
 // any deployment. Prints PASS/FAIL per step with its time and, on failure, what failed; exits
 // non-zero on any failure; removes the throwaway user and the rows it created.
-import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { apiConfig } from './lib/api-client';
+import { parseCli } from './lib/cli';
 import { databaseUrl } from './lib/env';
 import { guideSql } from './lib/guide';
 import { GUIDE_2A_POLICIES } from './lib/guide-fixes';
+import { announceApi, announceDatabase, describeDatabase } from './lib/target';
 
-const { values } = parseArgs({
-  options: {
-    url: { type: 'string' },
-    'database-url': { type: 'string' },
-    'service-key': { type: 'string' },
-    'skip-safe-mode': { type: 'boolean', default: false },
-    timeout: { type: 'string', default: '90' },
+const USAGE = `usage: npm run smoke -- [--url <base>] [--database-url <postgres url>] [--service-key <key>] [--skip-safe-mode] [--timeout 90] [--env staging|production]
+  The guide's §2 smoke test and the §3 safe-mode round trip against a deployment, with a throwaway user.
+  Defaults: --url = API_URL or http://127.0.0.1:8787, --database-url = DATABASE_URL (else the local one),
+  --service-key = SERVICE_ROLE_KEY. The §3 round trip turns safe mode on for everyone and ends with it
+  OFF: in production pass --skip-safe-mode. --env refuses a local API or database.`;
+
+const { values } = parseCli(
+  {
+    options: {
+      url: { type: 'string' },
+      'database-url': { type: 'string' },
+      'service-key': { type: 'string' },
+      'skip-safe-mode': { type: 'boolean', default: false },
+      timeout: { type: 'string', default: '90' },
+      env: { type: 'string' },
+    },
   },
-});
+  USAGE,
+);
 const api = apiConfig({ baseUrl: values.url, serviceKey: values['service-key'] });
 const dbUrl = values['database-url'] ?? databaseUrl();
+announceApi(api.baseUrl, values.env);
+announceDatabase(dbUrl, values.env);
 const timeoutMs = Number(values.timeout) * 1000;
 const local = /^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?$/.test(api.baseUrl);
 
@@ -99,7 +112,7 @@ async function kickMinuteCron(): Promise<void> {
 const vars = { TEST_USER: testUser };
 
 async function main(): Promise<number> {
-  console.log(`smoke: ${api.baseUrl} · database ${new URL(dbUrl).host} · throwaway user ${testUser}`);
+  console.log(`smoke: ${api.baseUrl} · database ${describeDatabase(dbUrl)} · throwaway user ${testUser}`);
   db = new pg.Client({ connectionString: dbUrl });
   await db.connect();
   try {
@@ -202,7 +215,7 @@ async function main(): Promise<number> {
         const pause = await sql(`SELECT value FROM public.feature_flags WHERE key = 'ops.pause_jobs'`);
         const paused = pause.rows[0]?.value?.enabled === true;
         const why = paused
-          ? 'ops.pause_jobs is on (npm run rollback -- --undo resumes)'
+          ? 'ops.pause_jobs is on (npm run ops:resume resumes)'
           : 'relay cron or DISCOVERY consumer failing: see vw_dead_letter_queue and wrangler tail';
         throw new StepFailure(`${(err as Error).message}; ${why}`, (await sql(jobs)).rows);
       }

@@ -12,7 +12,7 @@ export interface ApiOptions {
 export function apiConfig(opts: ApiOptions = {}): { baseUrl: string; serviceKey: string } {
   const vars = readDotVars();
   return {
-    baseUrl: (opts.baseUrl ?? process.env.API_URL ?? 'http://127.0.0.1:8787').replace(/\/$/, ''),
+    baseUrl: (opts.baseUrl ?? (process.env.API_URL || 'http://127.0.0.1:8787')).replace(/\/$/, ''),
     serviceKey: opts.serviceKey ?? process.env.SERVICE_ROLE_KEY ?? vars.SERVICE_ROLE_KEY ?? 'dev-service-role-key',
   };
 }

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
+import { flagSeedSql } from '../../src/flags/registry';
 
 const LOCK_KEY = 7_245_119_001; // arbitrary, constant: serialises concurrent migrate runs
 export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, '../../migrations');
@@ -98,9 +99,15 @@ export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promis
   });
 }
 
-/** Seeds are idempotent SQL (ON CONFLICT DO NOTHING); every run applies all of them. */
+/** The seed generated from the flag registry (src/flags/registry.ts), ordered before seeds/0002_*. */
+export const FLAG_SEED: Pick<SqlFile, 'file' | 'sql'> = { file: 'feature flags (src/flags/registry.ts)', sql: flagSeedSql() };
+
+/**
+ * Seeds are idempotent SQL (ON CONFLICT DO NOTHING); every run applies all of them: the flags from
+ * the registry first, then seeds/*.sql in order.
+ */
 export async function seed(databaseUrl: string, dir = SEEDS_DIR): Promise<string[]> {
-  const files = await readSqlFiles(dir);
+  const files = [FLAG_SEED, ...(await readSqlFiles(dir))];
   return withClient(databaseUrl, 'edge-seed', async (c) => {
     for (const f of files) {
       await c.query('BEGIN');

@@ -71,7 +71,7 @@ export const AlertsPanel: FC<PageProps> = ({ data }) => {
       </h2>
       <PanelError errors={data.errors} panel="alerts" />
       <Table
-        head={['state', 'rule', 'subject', 'value', 'threshold', 'since', 'action']}
+        head={['state', 'rule', 'subject', 'value', 'threshold', 'since', 'action', 'runbook']}
         empty="No open alerts."
         rows={active.map((a) => [
           <Badge kind={a.state === 'firing' ? 'bad' : 'warn'}>
@@ -84,6 +84,8 @@ export const AlertsPanel: FC<PageProps> = ({ data }) => {
           `${a.comparator} ${a.threshold}`,
           fmtAge(a.state === 'firing' ? a.fired_at : a.pending_since, now),
           a.action === 'notify' ? '—' : `${a.action}: ${a.action_result ?? 'pending'}`,
+          // Where to look first: the rule's hint names its section of docs/ONCALL.md.
+          a.runbook ? <code data-runbook={a.rule_id}>{a.runbook}</code> : '—',
         ])}
       />
       {(data.alerts?.recent.length ?? 0) > 0 && (

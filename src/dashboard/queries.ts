@@ -147,6 +147,8 @@ const ActiveAlert = z.object({
   fired_at: nullable.isoTime,
   action: col.text,
   action_result: nullable.text,
+  /** The rule's hint: where to look (a section of docs/ONCALL.md). */
+  runbook: nullable.text,
   silenced: col.bool,
 });
 export type ActiveAlert = z.output<typeof ActiveAlert>;
@@ -158,7 +160,7 @@ export const activeAlerts = (db: Db) =>
     ActiveAlert,
     sql`
     SELECT id, rule_id, description, subject, state, comparator, threshold, last_value, pending_since, fired_at,
-           action, action_result, silenced
+           action, action_result, runbook, silenced
     FROM public.vw_alerts_active`,
   );
 

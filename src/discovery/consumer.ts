@@ -40,10 +40,16 @@ async function handle(messages: Message<DiscoveryJobMessage>[], c: ConsumerConte
     return;
   }
   const faults = discoveryConfig(c.env).faultInjection;
-  // One lease per job: a second message for the same job in this batch is a duplicate.
+  // One lease per job: of several messages for the same job in this batch, the newest chain's
+  // (highest generation) owns it; the others are duplicates.
   const first = new Map<string, Message<DiscoveryJobMessage>>();
-  for (const m of messages) if (!first.has(m.body.job_id)) first.set(m.body.job_id, m);
-  const wanted = await Promise.all([...first.values()].map(async (m) => ({ id: m.body.job_id, token: await leaseTokenFor(m.id) })));
+  for (const m of messages) {
+    const seen = first.get(m.body.job_id);
+    if (!seen || (m.body.gen ?? -1) > (seen.body.gen ?? -1)) first.set(m.body.job_id, m);
+  }
+  const wanted = await Promise.all(
+    [...first.values()].map(async (m) => ({ id: m.body.job_id, token: await leaseTokenFor(m.id), gen: m.body.gen ?? null })),
+  );
   const leased = await leaseJobs(db, wanted, CONSUMER_LEASE_SECONDS);
 
   const unleased = wanted.filter((w) => !leased.has(w.id)).map((w) => w.id);
@@ -59,7 +65,8 @@ async function handle(messages: Message<DiscoveryJobMessage>[], c: ConsumerConte
     if (!job || first.get(m.body.job_id) !== m) {
       // done (duplicate delivery), error (dead: only a redrive revives it), held by a live lease
       // (its holder finishes it; if the holder dies the lease expires, the cron requeues and the
-      // relay sends it again) or missing (interest deleted, row purged): nothing to do.
+      // relay sends it again), owned by a newer message chain (this message is stale) or missing
+      // (interest removed, row purged): nothing to do.
       counts.skipped++;
       if (job === undefined) c.log.info('discovery.skip', { job_id: m.body.job_id, state: states.get(m.body.job_id) });
       m.ack();
@@ -97,19 +104,22 @@ export const discoveryJobHandler: MessageHandler<DiscoveryJobMessage> = { schema
 
 /**
  * DLQ hook: a message that exhausted its retries marks its job 'error' (dead_at set, last error
- * kept). A job that finished meanwhile, or is held by a live lease of another worker, is left as
- * it is. Returns the ids of the messages whose job is in the ledger: the job row is their record,
+ * kept). A job that finished meanwhile, is held by a live lease of another worker, or belongs to a
+ * newer message chain than the dead message (redriven or relayed again since), is left as it is. Returns the ids of the messages whose job is in the ledger: the job row is their record,
  * so the dispatcher does not record them a second time in events_queue. Messages without a known
  * job (malformed, row purged) are left to the dispatcher's dead-letter record.
  */
 export async function markDeadJobs(messages: readonly Message[], c: ConsumerContext): Promise<string[]> {
   const jobs = new Map<string, string[]>();
+  const dead: { id: string; gen: number | null }[] = [];
   for (const m of messages) {
     const parsed = DiscoveryJobMessage.safeParse(m.body);
-    if (parsed.success) jobs.set(parsed.data.job_id, [...(jobs.get(parsed.data.job_id) ?? []), m.id]);
+    if (!parsed.success) continue;
+    jobs.set(parsed.data.job_id, [...(jobs.get(parsed.data.job_id) ?? []), m.id]);
+    dead.push({ id: parsed.data.job_id, gen: parsed.data.gen ?? null });
   }
   if (jobs.size === 0) return [];
-  const rows = await markJobsDead(c.db(), [...jobs.keys()], c.queue.replace(/-dlq$/, ''));
+  const rows = await markJobsDead(c.db(), dead, c.queue.replace(/-dlq$/, ''));
   const marked = rows.filter((r) => r.marked).map((r) => r.id);
   if (marked.length > 0) c.log.warn('discovery.dead', { count: marked.length, job_ids: marked.slice(0, 20) });
   return rows.flatMap((r) => jobs.get(r.id) ?? []);

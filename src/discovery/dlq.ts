@@ -100,12 +100,18 @@ export async function redriveDeadLetters(u: Pick<Unit, 'env' | 'db' | 'log'>, se
   const db = u.db();
   const out: RedriveResult = { discovery: 0, superseded: 0, events_resent: 0, events_requeued: 0, events_unsendable: 0 };
   const revived: string[] = [];
+  /** The revived jobs' last errors: the rows are cleared, the ledger row keeps them. */
+  const lastErrors: Record<string, string | null> = {};
   await transaction(db, async (tx) => {
     await lockDlqActions(tx);
     if (r.discovery) {
       // At most one live job per (user, interest): revive the newest dead one where none is live.
       const res = await reviveDeadJobs(tx, r);
-      for (const row of res) (row.revived ? revived : []).push(row.id);
+      for (const row of res) {
+        if (!row.revived) continue;
+        revived.push(row.id);
+        if (revived.length <= 100) lastErrors[row.id] = row.last_error;
+      }
       out.discovery = revived.length;
       out.superseded = res.length - revived.length;
     }
@@ -144,7 +150,12 @@ export async function redriveDeadLetters(u: Pick<Unit, 'env' | 'db' | 'log'>, se
       newValue: out,
       reason: sel.reason,
       requestId: by.requestId,
-      metadata: { ids: sel.ids?.slice(0, 100), all: sel.all ?? false, older_than_seconds: sel.olderThanSeconds },
+      metadata: {
+        ids: sel.ids?.slice(0, 100),
+        all: sel.all ?? false,
+        older_than_seconds: sel.olderThanSeconds,
+        ...(revived.length > 0 ? { last_errors: lastErrors } : {}),
+      },
     });
   });
   // Hand the revived jobs to the queue now rather than at the next cron minute; if this fails the
@@ -194,6 +205,16 @@ export async function purgeDeadLetters(u: Pick<Unit, 'db' | 'log'>, sel: DlqSele
   return out;
 }
 
-function selectionTarget(sel: DlqSelection): string {
-  return `dlq:${sel.source ?? 'all'}`;
+/** How many ids a ledger target names before it says how many more (metadata.ids has up to 100). */
+const TARGET_IDS = 20;
+
+/**
+ * The ledger target: the ids acted on (`dlq:<id>,<id>`) when the operator named them, so an audit
+ * by job id finds the action; `dlq:<source|all>` for a whole ledger.
+ */
+export function selectionTarget(sel: DlqSelection): string {
+  if (sel.all || !sel.ids?.length) return `dlq:${sel.source ?? 'all'}`;
+  const ids = sel.ids.map((id) => id.toLowerCase());
+  const more = ids.length > TARGET_IDS ? `,+${ids.length - TARGET_IDS} more` : '';
+  return `dlq:${ids.slice(0, TARGET_IDS).join(',')}${more}`;
 }

@@ -26,9 +26,14 @@ const toJob = (r: LeaseRow): LeasedJob => ({ id: r.id, leaseToken: r.lease_token
 /**
  * Consumer lease: each wanted job with the lease token of its message. A row is leasable when
  * queued, when its lease expired, or when the lease is this same token (a previous delivery of the
- * same message died mid-batch; the runtime only redelivers once that invocation is over).
+ * same message died mid-batch; the runtime only redelivers once that invocation is over) — and only
+ * while the message's generation is the job's (a stale chain's message leases nothing).
  */
-export async function leaseJobs(db: Db, wanted: { id: string; token: string }[], ttlSeconds: number): Promise<Map<string, LeasedJob>> {
+export async function leaseJobs(
+  db: Db,
+  wanted: { id: string; token: string; gen: number | null }[],
+  ttlSeconds: number,
+): Promise<Map<string, LeasedJob>> {
   if (wanted.length === 0) return new Map();
   const rows = await leaseJobsByToken(db, wanted, ttlSeconds);
   return new Map(rows.map((r) => [r.id, toJob(r)]));

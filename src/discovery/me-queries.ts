@@ -31,34 +31,80 @@ export function listInterests(tx: Db): Promise<InterestRow[]> {
 }
 
 /**
- * Replace the caller's interests with these (ids lower case, each once): drop the unlisted ones,
- * upsert the listed ones (an unchanged affinity is not rewritten, so its updated_at stays).
+ * Serialise this caller's interest writes (inside their transaction, before anything is read): two
+ * concurrent replacements would otherwise interleave their deletes and upserts and store the union
+ * of both lists, or deadlock. Other users are not blocked (the key is the user id's hash; a hash
+ * collision only serialises two users' writes).
  */
-export async function replaceInterests(tx: Db, interests: { interest_id: string; affinity: number }[]): Promise<void> {
+export function lockCallerInterests(tx: Db): Promise<void> {
+  return execute(tx, sql`SELECT pg_advisory_xact_lock(hashtextextended('user_interests:' || auth.uid()::text, 0))`);
+}
+
+const ReplaceRow = z.object({ changed: z.array(col.uuid), removed: z.array(col.uuid) });
+export type InterestChanges = z.infer<typeof ReplaceRow>;
+
+/**
+ * Replace the caller's interests with these (ids lower case, each once): drop the unlisted ones,
+ * upsert the listed ones (an unchanged affinity is not rewritten, so its updated_at stays). Returns
+ * the interests added or whose affinity changed, and those removed.
+ */
+export function replaceInterests(tx: Db, interests: { interest_id: string; affinity: number }[]): Promise<InterestChanges> {
   const ids = interests.map((x) => x.interest_id);
-  await execute(
+  return queryOne(
     tx,
-    sql`DELETE FROM public.user_interests
-                         WHERE user_id = auth.uid() AND interest_id <> ALL(${sql.param(ids)}::uuid[])`,
-  );
-  await execute(
-    tx,
+    'me.replace_interests',
+    ReplaceRow,
     sql`
-    INSERT INTO public.user_interests AS ui (user_id, interest_id, affinity)
-    SELECT auth.uid(), r.interest_id, r.affinity FROM jsonb_to_recordset(${JSON.stringify(interests)}::jsonb) AS r(interest_id uuid, affinity real)
-    ON CONFLICT (user_id, interest_id) DO UPDATE SET affinity = EXCLUDED.affinity
-     WHERE ui.affinity IS DISTINCT FROM EXCLUDED.affinity`,
+    WITH removed AS (
+      DELETE FROM public.user_interests
+       WHERE user_id = auth.uid() AND interest_id <> ALL(${sql.param(ids)}::uuid[])
+      RETURNING interest_id
+    ), changed AS (
+      INSERT INTO public.user_interests AS ui (user_id, interest_id, affinity)
+      SELECT auth.uid(), r.interest_id, r.affinity FROM jsonb_to_recordset(${JSON.stringify(interests)}::jsonb) AS r(interest_id uuid, affinity real)
+      ON CONFLICT (user_id, interest_id) DO UPDATE SET affinity = EXCLUDED.affinity
+       WHERE ui.affinity IS DISTINCT FROM EXCLUDED.affinity
+      RETURNING interest_id
+    )
+    SELECT coalesce((SELECT array_agg(interest_id ORDER BY interest_id) FROM changed), '{}') AS changed,
+           coalesce((SELECT array_agg(interest_id ORDER BY interest_id) FROM removed), '{}') AS removed`,
   );
 }
 
-/** enqueue_discovery_for_user: one job per interest without a live job, plus their outbox row; returns how many. */
-export async function enqueueDiscovery(tx: Db): Promise<number> {
+/** How many interests the caller has (inside the transaction, after its own writes). */
+export async function countInterests(tx: Db): Promise<number> {
+  const { n } = await queryOne(
+    tx,
+    'me.count_interests',
+    z.object({ n: col.number }),
+    sql`
+    SELECT count(*)::int AS n FROM public.user_interests WHERE user_id = auth.uid()`,
+  );
+  return n;
+}
+
+/** enqueue_discovery_for_interests: a job per listed interest without a live job, plus their outbox row. */
+export async function enqueueDiscoveryFor(tx: Db, interestIds: string[]): Promise<number> {
+  if (interestIds.length === 0) return 0;
   const { n } = await queryOne(
     tx,
     'me.enqueue_discovery',
     z.object({ n: nullable.number }),
     sql`
-    SELECT public.enqueue_discovery_for_user(auth.uid()) AS n`,
+    SELECT public.enqueue_discovery_for_interests(auth.uid(), ${sql.param(interestIds)}::uuid[]) AS n`,
+  );
+  return n ?? 0;
+}
+
+/** cancel_discovery_for_interests: delete the queued jobs of these interests; returns how many. */
+export async function cancelDiscoveryFor(tx: Db, interestIds: string[]): Promise<number> {
+  if (interestIds.length === 0) return 0;
+  const { n } = await queryOne(
+    tx,
+    'me.cancel_discovery',
+    z.object({ n: nullable.number }),
+    sql`
+    SELECT public.cancel_discovery_for_interests(auth.uid(), ${sql.param(interestIds)}::uuid[]) AS n`,
   );
   return n ?? 0;
 }

@@ -13,6 +13,12 @@ export const DiscoveryJobMessage = z.object({
   job_id: z.guid(),
   topic: z.string().max(100).optional(),
   /**
+   * The job's generation when this message was sent (migration 0760): a message of an older chain
+   * (the job was relayed again, leased by queue-worker or redriven since) is stale and changes
+   * nothing. Absent on messages sent before 0760 or by hand: then not checked.
+   */
+  gen: z.number().int().nonnegative().optional(),
+  /**
    * TEST ONLY, honoured only when DISCOVERY_FAULT_INJECTION=on (ignored in production): simulate
    * the consumer dying right after leasing this job on the given delivery attempt.
    */
@@ -20,6 +26,6 @@ export const DiscoveryJobMessage = z.object({
 });
 export type DiscoveryJobMessage = z.infer<typeof DiscoveryJobMessage>;
 
-export function jobMessage(jobId: string, topic: string): DiscoveryJobMessage {
-  return { type: DISCOVERY_JOB, job_id: jobId, topic };
+export function jobMessage(jobId: string, topic: string, gen?: number): DiscoveryJobMessage {
+  return gen === undefined ? { type: DISCOVERY_JOB, job_id: jobId, topic } : { type: DISCOVERY_JOB, job_id: jobId, topic, gen };
 }

@@ -66,12 +66,14 @@ export function lockDlqActions(tx: Db): Promise<void> {
   return execute(tx, sql`SELECT pg_advisory_xact_lock(hashtext('dlq-actions'))`);
 }
 
-const ReviveRow = z.object({ id: col.uuid, revived: col.bool });
+const ReviveRow = z.object({ id: col.uuid, revived: col.bool, last_error: nullable.text });
 
 /**
  * Revive dead jobs: at most one live job per (user, interest), so the newest dead one comes back
- * (queued, attempts reset, unrelayed) where none is live. Returns every selected dead job and
- * whether it was revived.
+ * (queued, attempts reset, last_error cleared — the ledger row of the redrive keeps the history —
+ * unrelayed; the relay gives it a new generation, so its dead chain's messages are stale) where
+ * none is live. Returns every selected dead job, whether it was revived, and its last error as it
+ * was before.
  */
 export function reviveDeadJobs(tx: Db, f: DeadFilter) {
   return queryRows(
@@ -80,12 +82,12 @@ export function reviveDeadJobs(tx: Db, f: DeadFilter) {
     ReviveRow,
     sql`
     WITH dead AS (
-      SELECT q.id, q.user_id, q.interest_id,
+      SELECT q.id, q.user_id, q.interest_id, q.last_error,
              row_number() OVER (PARTITION BY q.user_id, q.interest_id ORDER BY q.created_at DESC, q.id) AS rn
         FROM public.marketplace_discovery_queue q WHERE ${deadDiscovery(f)}
     ), revive AS (
       UPDATE public.marketplace_discovery_queue q
-         SET status = 'queued', attempts = 0, dead_at = NULL, lease_token = NULL,
+         SET status = 'queued', attempts = 0, dead_at = NULL, lease_token = NULL, last_error = NULL,
              lease_expires_at = NULL, relayed_at = NULL, processed_at = NULL
         FROM dead d
        WHERE q.id = d.id AND q.status = 'error' AND d.rn = 1
@@ -94,7 +96,7 @@ export function reviveDeadJobs(tx: Db, f: DeadFilter) {
                             AND l.status IN ('queued', 'processing'))
       RETURNING q.id
     )
-    SELECT d.id, d.id IN (SELECT id FROM revive) AS revived FROM dead d`,
+    SELECT d.id, d.id IN (SELECT id FROM revive) AS revived, d.last_error FROM dead d`,
   );
 }
 

@@ -7,7 +7,7 @@ import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { marketplaceDiscoveryQueue as queue } from '../db/schema';
 import type { Db } from '../db/sql';
-import { col, nullable, queryOne, queryRows } from '../db/sql';
+import { col, execute, nullable, queryOne, queryRows } from '../db/sql';
 
 // ------------------------------------------------------------------------------------- leases
 
@@ -16,27 +16,38 @@ export type LeaseRow = z.infer<typeof LeaseRow>;
 
 /**
  * Lease each wanted job with its token: queued, lease expired, or already leased with this same
- * token (a redelivery of the same message). Returns the rows leased.
+ * token (a redelivery of the same message). A message carrying a generation leases only while it
+ * is the job's generation (its chain still owns the job, migration 0760); one without (sent before
+ * 0760, or by hand) is not checked. Returns the rows leased.
  */
-export function leaseJobsByToken(db: Db, wanted: { id: string; token: string }[], ttlSeconds: number): Promise<LeaseRow[]> {
+export function leaseJobsByToken(
+  db: Db,
+  wanted: { id: string; token: string; gen: number | null }[],
+  ttlSeconds: number,
+): Promise<LeaseRow[]> {
   return queryRows(
     db,
     'discovery.lease_jobs',
     LeaseRow,
     sql`
-    WITH w AS (SELECT * FROM jsonb_to_recordset(${JSON.stringify(wanted)}::jsonb) AS w(id uuid, token uuid))
+    WITH w AS (SELECT * FROM jsonb_to_recordset(${JSON.stringify(wanted)}::jsonb) AS w(id uuid, token uuid, gen bigint))
     UPDATE public.marketplace_discovery_queue q
        SET status = 'processing', lease_token = w.token,
            lease_expires_at = now() + make_interval(secs => ${ttlSeconds}), attempts = q.attempts + 1
       FROM w
      WHERE q.id = w.id
+       AND (w.gen IS NULL OR q.generation = w.gen)
        AND (q.status = 'queued'
             OR (q.status = 'processing' AND (q.lease_expires_at < now() OR q.lease_token = w.token)))
     RETURNING q.id, q.lease_token, q.attempts, q.topic`,
   );
 }
 
-/** Up to `limit` leasable rows of a topic, oldest first; SKIP LOCKED keeps concurrent callers disjoint. */
+/**
+ * Up to `limit` leasable rows of a topic, oldest first; SKIP LOCKED keeps concurrent callers
+ * disjoint. Each leased row gets a new generation: a message already sent for it is stale from
+ * now on (acked without effect), so queue-worker and the queue never both own the job.
+ */
 export function leaseTopicJobs(db: Db, topic: string, limit: number, ttlSeconds: number): Promise<LeaseRow[]> {
   return queryRows(
     db,
@@ -44,7 +55,7 @@ export function leaseTopicJobs(db: Db, topic: string, limit: number, ttlSeconds:
     LeaseRow,
     sql`
     UPDATE public.marketplace_discovery_queue q
-       SET status = 'processing', lease_token = gen_random_uuid(),
+       SET status = 'processing', lease_token = gen_random_uuid(), generation = nextval('public.marketplace_discovery_generation_seq'),
            lease_expires_at = now() + make_interval(secs => ${ttlSeconds}), attempts = q.attempts + 1
      WHERE q.id IN (SELECT id FROM public.marketplace_discovery_queue
                      WHERE topic = ${topic}
@@ -112,22 +123,26 @@ export function processJobs(
 const MarkDeadRow = z.object({ id: col.uuid, marked: col.bool });
 
 /**
- * Dead-letter hook: mark these jobs 'error' unless finished or under a live lease. Returns every
+ * Dead-letter hook: mark these jobs 'error' unless finished, under a live lease, or owned by a
+ * newer chain than the dead message's (a stale DLQ message must not kill a job that was redriven
+ * or relayed again since; gen null = a message without a generation, not checked). Returns every
  * job that exists, with whether this call marked it.
  */
-export function markJobsDead(db: Db, ids: string[], queueName: string) {
+export function markJobsDead(db: Db, dead: { id: string; gen: number | null }[], queueName: string) {
+  const ids = [...new Set(dead.map((d) => d.id))];
   return queryRows(
     db,
     'discovery.mark_dead',
     MarkDeadRow,
     sql`
-    WITH dead AS (
-      UPDATE public.marketplace_discovery_queue
+    WITH m AS (SELECT * FROM jsonb_to_recordset(${JSON.stringify(dead)}::jsonb) AS m(id uuid, gen bigint)),
+    dead AS (
+      UPDATE public.marketplace_discovery_queue q
          SET status = 'error', dead_at = now(), lease_token = NULL, lease_expires_at = NULL,
              last_error = coalesce(last_error, 'retries exhausted on ' || ${queueName}::text)
-       WHERE id = ANY(${sql.param(ids)}::uuid[])
-         AND (status = 'queued' OR (status = 'processing' AND lease_expires_at < now()))
-      RETURNING id)
+       WHERE q.id IN (SELECT m.id FROM m WHERE m.gen IS NULL OR m.gen = q.generation)
+         AND (q.status = 'queued' OR (q.status = 'processing' AND q.lease_expires_at < now()))
+      RETURNING q.id)
     SELECT q.id, (q.id IN (SELECT id FROM dead)) AS marked
       FROM public.marketplace_discovery_queue q WHERE q.id = ANY(${sql.param(ids)}::uuid[])`,
   );
@@ -138,11 +153,13 @@ export function markJobsDead(db: Db, ids: string[], queueName: string) {
 /** A queued row relayed longer ago than this is sent again (its message is presumed lost). */
 const RESEND_AFTER = '15 minutes';
 
-const RelayRow = z.object({ id: col.uuid, topic: col.text });
+const RelayRow = z.object({ id: col.uuid, topic: col.text, generation: col.number });
 
 /**
  * Inside the relay's transaction: lock up to `limit` rows that need relaying (never relayed,
- * changed since, or relayed so long ago the message is presumed lost), oldest first.
+ * changed since, or relayed so long ago the message is presumed lost), oldest first, each with
+ * the new generation its message will carry (stamped by markRelayed in the same transaction; the
+ * CTE is materialised — it locks rows — so nextval runs once per locked row).
  */
 export function lockRelayable(tx: Db, limit: number, jobIds: string[] | undefined) {
   const only = jobIds ?? null;
@@ -151,19 +168,31 @@ export function lockRelayable(tx: Db, limit: number, jobIds: string[] | undefine
     'discovery.relay_lock',
     RelayRow,
     sql`
-    SELECT id, topic FROM public.marketplace_discovery_queue
-     WHERE status = 'queued'
-       AND (relayed_at IS NULL OR relayed_at < updated_at OR relayed_at < now() - ${RESEND_AFTER}::interval)
-       AND (${sql.param(only)}::uuid[] IS NULL OR id = ANY(${sql.param(only)}::uuid[]))
-     ORDER BY created_at, id
-     LIMIT ${limit}
-     FOR UPDATE SKIP LOCKED`,
+    WITH locked AS (
+      SELECT id, topic, created_at FROM public.marketplace_discovery_queue
+       WHERE status = 'queued'
+         AND (relayed_at IS NULL OR relayed_at < updated_at OR relayed_at < now() - ${RESEND_AFTER}::interval)
+         AND (${sql.param(only)}::uuid[] IS NULL OR id = ANY(${sql.param(only)}::uuid[]))
+       ORDER BY created_at, id
+       LIMIT ${limit}
+       FOR UPDATE SKIP LOCKED)
+    SELECT id, topic, nextval('public.marketplace_discovery_generation_seq') AS generation
+      FROM locked ORDER BY created_at, id`,
   );
 }
 
-/** relayed_at = now() equals the updated_at the touch trigger sets, so the row counts as relayed. */
-export async function markRelayed(tx: Db, ids: string[]): Promise<void> {
-  await tx.update(queue).set({ relayedAt: sql`now()` }).where(inArray(queue.id, ids));
+/**
+ * Stamp the sent rows: relayed_at = now() equals the updated_at the touch trigger sets, so the row
+ * counts as relayed; the generation is the one its message carries, so older chains go stale.
+ */
+export async function markRelayed(tx: Db, sent: { id: string; generation: number }[]): Promise<void> {
+  await execute(
+    tx,
+    sql`
+    UPDATE public.marketplace_discovery_queue q SET relayed_at = now(), generation = s.generation
+      FROM jsonb_to_recordset(${JSON.stringify(sent)}::jsonb) AS s(id uuid, generation bigint)
+     WHERE q.id = s.id`,
+  );
 }
 
 const UUID_RE = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';

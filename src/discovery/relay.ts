@@ -3,6 +3,9 @@
 // concurrent relays take disjoint rows), sent with sendBatch, then stamped relayed_at and
 // committed. A crash between send and commit leaves them unstamped: the next run sends them again
 // (a duplicate delivery, which the consumer acks without effect), never a lost job.
+// Each message carries the job's new generation (stamped with relayed_at): whatever chain owned
+// the job before (a message presumed lost, a queue-worker lease) is stale from then on, and the
+// message of a relay that sent but did not commit is stale too — one message chain per job.
 //
 // A queued row needs relaying when it was never relayed, when it changed after its last relay
 // (updated_at > relayed_at: requeued by the cron or by hand with the guide's §8 UPDATE, redriven),
@@ -59,13 +62,11 @@ async function relayBatch(db: Db, queue: Queue, limit: number, jobIds?: string[]
   return transaction(db, async (tx) => {
     const rows = await lockRelayable(tx, limit, jobIds);
     for (let i = 0; i < rows.length; i += SEND_CHUNK) {
-      await queue.sendBatch(rows.slice(i, i + SEND_CHUNK).map((r) => ({ body: jobMessage(r.id, r.topic), contentType: 'json' as const })));
-    }
-    if (rows.length > 0)
-      await markRelayed(
-        tx,
-        rows.map((r) => r.id),
+      await queue.sendBatch(
+        rows.slice(i, i + SEND_CHUNK).map((r) => ({ body: jobMessage(r.id, r.topic, r.generation), contentType: 'json' as const })),
       );
+    }
+    if (rows.length > 0) await markRelayed(tx, rows);
     return rows.length;
   });
 }

@@ -1,6 +1,6 @@
-// The flags the guide defines, each with its zod schema and built-in default (used when neither
-// KV nor Postgres has a valid value). Values are the JSON objects stored in feature_flags.value
-// and, byte for byte the same JSON, in KV FLAGS under the flag's key.
+// The flags' schemas and defaults, derived from the one registry (registry.ts). Values are the
+// JSON objects stored in feature_flags.value and, byte for byte the same JSON, in KV FLAGS under
+// the flag's key.
 //
 // Any flag value may carry a percentage rollout (the canary, guide §5):
 //   {"enabled": true, "rollout": {"percent": 5, "value": {"enabled": false}}}
@@ -9,21 +9,16 @@
 // Users whose bucket (src/flags/rollout.ts) is below `percent` get the merged value; everyone
 // else, and anonymous callers, get the base value.
 import { z } from 'zod';
+import { FLAGS, type FlagKey } from './registry';
 
-const enabled = z.object({ enabled: z.boolean() }).passthrough();
+export type { FlagKey };
 
-export const flagSchemas = {
-  'global.safe_mode': enabled,
-  'ranker.policy': z.object({ version: z.string().min(1), epsilon: z.number().min(0).max(1) }).passthrough(),
-  'marketplace.suggest': enabled,
-  'learning.enabled': enabled,
-  'crush_mode.enabled': enabled,
-} as const;
+type Schemas = { [K in FlagKey]: (typeof FLAGS)[K]['schema'] };
+export const flagSchemas = Object.fromEntries(Object.entries(FLAGS).map(([k, f]) => [k, f.schema])) as Schemas;
 
-export type FlagKey = keyof typeof flagSchemas;
 /** Evaluated values (what a caller sees): never carry a `rollout`. */
-export type FlagValues = { [K in FlagKey]: z.infer<(typeof flagSchemas)[K]> };
-export const FLAG_KEYS = Object.keys(flagSchemas) as FlagKey[];
+export type FlagValues = { [K in FlagKey]: z.infer<Schemas[K]> };
+export const FLAG_KEYS = Object.keys(FLAGS) as FlagKey[];
 
 /** Parsed values are shared by every request of an isolate: frozen so no caller can alter them. */
 export function deepFreeze<T>(v: T): T {
@@ -34,14 +29,10 @@ export function deepFreeze<T>(v: T): T {
   return v;
 }
 
-/** Fail-safe defaults: what the system does when it cannot read a flag at all. */
-export const flagDefaults: FlagValues = deepFreeze({
-  'global.safe_mode': { enabled: false },
-  'ranker.policy': { version: 'epsilon_greedy_v1', epsilon: 0.08 },
-  'marketplace.suggest': { enabled: true },
-  'learning.enabled': { enabled: true },
-  'crush_mode.enabled': { enabled: false },
-});
+/** Fail-safe defaults: what the system does when it cannot read a flag at all (the registry's). */
+export const flagDefaults: FlagValues = deepFreeze(
+  Object.fromEntries(Object.entries(FLAGS).map(([k, f]) => [k, structuredClone(f.default)])) as FlagValues,
+);
 
 export const isFlagKey = (k: string): k is FlagKey => Object.hasOwn(flagSchemas, k);
 

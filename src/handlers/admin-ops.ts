@@ -1,5 +1,5 @@
 // The background pause switch of the rollback procedure (src/ops/pause.ts), as an API:
-// GET /admin/ops/pause and PUT /admin/ops/pause {paused, reason?}. `npm run rollback` uses it.
+// GET /admin/ops/pause and PUT /admin/ops/pause {paused, reason?}. `npm run ops:halt` / `ops:resume` use it.
 import { z } from '@hono/zod-openapi';
 import { serviceActor } from '../auth/actor';
 import { pauseState, setJobsPaused } from '../ops/pause';

@@ -6,6 +6,7 @@
 // a signed-in client with a broken token would otherwise quietly fall out of its canary.
 import { z } from '@hono/zod-openapi';
 import { evaluateFlags } from '../flags';
+import { flagDefaults } from '../flags/definitions';
 import { createRouter, defineRoute } from '../platform/route';
 
 export const flagRoutes = createRouter();
@@ -14,13 +15,8 @@ const FlagsResponse = z
   .object({
     flags: z.record(z.string(), z.unknown()).openapi({
       description: 'Flag key → value evaluated for the caller (no rollout field: the rollout is already applied)',
-      example: {
-        'global.safe_mode': { enabled: false },
-        'ranker.policy': { version: 'epsilon_greedy_v1', epsilon: 0.08 },
-        'marketplace.suggest': { enabled: true },
-        'learning.enabled': { enabled: true },
-        'crush_mode.enabled': { enabled: false },
-      },
+      // Generated from the flag registry (src/flags/registry.ts): every flag with its default.
+      example: flagDefaults,
     }),
   })
   .openapi('EvaluatedFlags');

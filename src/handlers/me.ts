@@ -1,17 +1,24 @@
 // The caller's own discovery data: interests (affinity 0–1 per catalog interest), intent signals,
 // and marketplace suggestions. Every query runs in withUserTransaction, so Postgres RLS limits it
-// to the caller's rows. Writing interests queues discovery in the same transaction
-// (enqueue_discovery_for_user writes the jobs and their outbox row), so either both happen or neither.
+// to the caller's rows. Replacing interests is atomic per user: a per-user lock first, then the
+// replacement, the 100-interest cap, and the discovery work it implies — jobs (and their outbox
+// row) for the interests added or changed, the queued jobs of removed ones cancelled — all in one
+// transaction, so either everything happens or nothing; a deadlock or serialization failure runs
+// the whole transaction again.
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { retryOnConflict } from '../db/retry';
 import type { Db } from '../db/sql';
 import { type UserClaims, withUserTransaction } from '../db/user-transaction';
 import {
+  cancelDiscoveryFor,
   catalogInterestIds,
-  enqueueDiscovery,
+  countInterests,
+  enqueueDiscoveryFor,
   hasInterests,
   insertSignals,
   listInterests,
+  lockCallerInterests,
   replaceInterests,
   suggestionsFor,
 } from '../discovery/me-queries';
@@ -164,11 +171,15 @@ defineRoute(
     summary: "Replace the caller's interests and queue discovery for them",
     description:
       `The list replaces the caller's interests (at most ${MAX_INTERESTS}; affinity 0–1; catalog interests only). ` +
-      'In the same transaction, enqueue_discovery_for_user queues one discovery job per interest without a live job.',
+      "Concurrent replacements by the same caller are serialised: the stored set is always exactly one request's list. " +
+      'In the same transaction, one discovery job is queued per interest added or whose affinity changed (unless it already ' +
+      'has a live job), and the queued jobs of removed interests are cancelled.',
     request: { body: jsonBody(PutInterestsBody) },
     responses: {
       200: { description: 'The interests now stored, and how many discovery jobs were queued', ...json(InterestsResponse) },
-      409: NOT_PROVISIONED,
+      409: errorDoc(
+        `The caller is not provisioned in auth.users (user_not_provisioned), or would hold more than ${MAX_INTERESTS} interests (too_many_interests)`,
+      ),
     },
   },
   async (c) => {
@@ -180,20 +191,29 @@ defineRoute(
       if (seen.has(id)) throw badRequest(`interests.${i}.interest_id: listed twice`);
       seen.add(id);
     });
-    const result = await withUserTransaction(unit.db(), claimsOf(c), async (tx) => {
-      await assertCatalogInterests(
-        tx,
-        interests.map((x) => x.interest_id),
-        (i) => `interests.${i}.interest_id`,
-      );
-      await replaceInterests(
-        tx,
-        interests.map((x) => ({ interest_id: x.interest_id.toLowerCase(), affinity: x.affinity })),
-      );
-      const queued = await enqueueDiscovery(tx);
-      return { interests: await listInterests(tx), discovery: { queued } };
+    const wanted = interests.map((x) => ({ interest_id: x.interest_id.toLowerCase(), affinity: x.affinity }));
+    const replace = () =>
+      withUserTransaction(unit.db(), claimsOf(c), async (tx) => {
+        await lockCallerInterests(tx);
+        await assertCatalogInterests(
+          tx,
+          interests.map((x) => x.interest_id),
+          (i) => `interests.${i}.interest_id`,
+        );
+        const changes = await replaceInterests(tx, wanted);
+        // The body's own limit cannot see rows written around this route (SQL, another client of
+        // the same table); the cap holds for what is stored once this transaction commits.
+        const total = await countInterests(tx);
+        if (total > MAX_INTERESTS)
+          throw new ApiError(409, 'too_many_interests', `the caller would hold ${total} interests; at most ${MAX_INTERESTS}`);
+        const cancelled = await cancelDiscoveryFor(tx, changes.removed);
+        const queued = await enqueueDiscoveryFor(tx, changes.changed);
+        return { interests: await listInterests(tx), discovery: { queued }, cancelled };
+      });
+    const { cancelled, ...result } = await retryOnConflict(replace, {
+      onRetry: ({ attempt, code }) => unit.log.warn('me.interests_retry', { attempt, code }),
     }).catch(mapUserMissing);
-    unit.log.info('me.interests_set', { count: interests.length, queued: result.discovery.queued });
+    unit.log.info('me.interests_set', { count: interests.length, queued: result.discovery.queued, cancelled });
     return c.json(result, 200);
   },
 );

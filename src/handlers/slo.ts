@@ -48,7 +48,12 @@ defineRoute(
         limit: z.coerce.number().int().min(1).max(500).default(50),
       }),
     },
-    responses: { 200: json(z.object({ alerts: z.array(Row) }).openapi('Alerts'), 'Episodes, newest first') },
+    responses: {
+      200: json(
+        z.object({ alerts: z.array(Row) }).openapi('Alerts'),
+        'Episodes, newest first, each with the runbook hint of its rule (a section of docs/ONCALL.md)',
+      ),
+    },
   },
   async (c) => {
     const { state, limit } = c.req.valid('query');
@@ -64,7 +69,12 @@ defineRoute(
     access: 'service',
     tags: ['slo'],
     summary: 'Alert rules (the guide §4 thresholds and any added since)',
-    responses: { 200: json(z.object({ rules: z.array(Row) }).openapi('AlertRules'), 'Every rule') },
+    responses: {
+      200: json(
+        z.object({ rules: z.array(Row) }).openapi('AlertRules'),
+        'Every rule, with its runbook hint: docs/ONCALL.md#<section>: <what to look at>',
+      ),
+    },
   },
   async (c) => c.json({ rules: await listRules(c.var.unit.db()) }, 200),
 );

@@ -210,6 +210,10 @@ describe('burn-rate alert → safe mode → dashboard', () => {
     expect(alerts).toContain('slo_burn_rate');
     expect(alerts).toContain(OP);
     expect(alerts).toContain('safe_mode: safe_mode_on');
+    // Issue 21: the rule's hint is shown, pointing into docs/ONCALL.md.
+    await expect(panel('alerts').locator('[data-runbook="slo_burn_rate"]').first().textContent()).resolves.toMatch(
+      /^docs\/ONCALL\.md#slo_burn_rate: /,
+    );
     const slos = await panel('slos').textContent();
     for (const op of ['POST /v1/rank', 'auth.login', OP]) expect(slos).toContain(op);
     expect(await panel('slos').locator('svg.spark polyline').count()).toBeGreaterThanOrEqual(3);

@@ -1,7 +1,7 @@
 // The two commands and the operator tooling end to end, on one local stack (free ports, a temp
 // data dir): `npm run dev` reaches its ready line and /health is 200; `npm run smoke` passes every
-// step of the guide's §2 and §3; `npm run rollback` and `-- --undo` flip safe mode and the pause
-// switch; the smoke fails, naming the step, when a piece is broken (seed data missing); and
+// step of the guide's §2 and §3; `npm run ops:halt` and the old name `npm run rollback -- --undo`
+// (the alias of `ops:resume`, which prints the new names) flip safe mode and the pause switch; the smoke fails, naming the step, when a piece is broken (seed data missing); and
 // SIGTERM leaves no Postgres or workerd behind.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -47,7 +47,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_
   }
 }
 
-describe('npm run dev, smoke and rollback', () => {
+describe('npm run dev, smoke and ops:halt', () => {
   it('runs the stack, passes the smoke test, rolls back and forth, flags a broken piece, stops cleanly', async () => {
     const stack = await startDevStack();
     const { base, pgPort, port, databaseUrl } = stack;
@@ -65,9 +65,15 @@ describe('npm run dev, smoke and rollback', () => {
       expect(smoke.out).toMatch(/PASS {2}2I discovery through the queue/);
       expect(smoke.out).toMatch(/PASS {2}2F queue worker \(HTTP\) .* errors 0/);
 
-      const rollback = npmRun(['rollback', '--', '--reason', 'e2e'], tools);
-      expect(rollback.code, rollback.out).toBe(0);
-      expect(rollback.out).toContain('npx wrangler tail --env production --format json');
+      // Issue 21: the alert rules come with their hints into docs/ONCALL.md.
+      const rules = npmRun(['alerts', '--', 'rules'], tools);
+      expect(rules.code, rules.out).toBe(0);
+      expect(rules.out).toMatch(/^runbook:\n(\s+\w+\s+docs\/ONCALL\.md#\w+: .+\n){7}/m);
+
+      const halt = npmRun(['ops:halt', '--', '--reason', 'e2e'], tools);
+      expect(halt.code, halt.out).toBe(0);
+      expect(halt.out).toContain(`target: API ${base}`);
+      expect(halt.out).toContain('npx wrangler tail --env production --format json');
       await until('safe mode on at the edge', async () => ((await health(base)).safe_mode === true ? true : undefined));
       const paused = await getJson(`${base}/admin/ops/pause`, { authorization: 'Bearer dev-service-role-key' });
       expect(paused.paused).toBe(true);
@@ -77,8 +83,10 @@ describe('npm run dev, smoke and rollback', () => {
       expect(whilePaused.out).toMatch(/FAIL {2}2I discovery through the queue .*\n.*ops\.pause_jobs is on/);
       expect(whilePaused.out).toMatch(/^\d+ passed, 1 failed$/m);
 
+      // The old name still works for one release, and says what replaced it.
       const undo = npmRun(['rollback', '--', '--undo'], tools);
       expect(undo.code, undo.out).toBe(0);
+      expect(undo.out).toContain('npm run ops:resume');
       await until('safe mode off at the edge', async () => ((await health(base)).safe_mode === false ? true : undefined));
 
       // Break a piece: the seed candidates are gone. The smoke names the steps that fail.

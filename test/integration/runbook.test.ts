@@ -1,8 +1,8 @@
-// Every command of docs/RUNBOOK.md (and README.md) is checked against the code it names, so an
+// Every command of docs/RUNBOOK.md (and docs/ONCALL.md, README.md) is checked against the code it names, so an
 // operator can paste it at 3 a.m.:
 //   - `npm run <script>`: the script exists; its subcommands and --options are ones the script
-//     accepts (read from its source: the `parseArgs` options and the `switch`/`===` on its command —
-//     the scripts have no --help), and arguments come after `--`;
+//     accepts (read from its source: the `parseArgs` / `parseCli` options and the `switch`/`===` on
+//     its command — static, so no script is run), and arguments come after `--`;
 //   - HTTP routes (`PUT /admin/flags/:key`, `curl … "$API_URL/v1/rank"`, bare `/admin/dlq`): the route
 //     is in the app's OpenAPI document (createApp(), the same document /openapi.json serves), with
 //     the method when one is given;
@@ -27,7 +27,7 @@ import { connect, freshDatabase } from '../support/pg';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const read = (rel: string) => readFileSync(path.join(ROOT, rel), 'utf8');
-const DOCS = ['docs/RUNBOOK.md', 'README.md'] as const;
+const DOCS = ['docs/RUNBOOK.md', 'docs/ONCALL.md', 'README.md'] as const;
 const SKIP_MARKER = /<!--\s*runbook-test:\s*skip\b[^>]*-->\s*$/;
 
 // ------------------------------------------------------------------------------------ markdown
@@ -187,11 +187,13 @@ function scriptSpec(name: string): ScriptSpec | null {
     const visit = (n: ts.Node): void => {
       if (
         ts.isCallExpression(n) &&
-        n.expression.getText() === 'parseArgs' &&
+        ['parseArgs', 'parseCli'].includes(n.expression.getText()) &&
         n.arguments[0] &&
         ts.isObjectLiteralExpression(n.arguments[0])
       ) {
         spec.options = new Map();
+        // scripts/lib/cli.ts adds --help / -h to every parseCli call.
+        if (n.expression.getText() === 'parseCli') spec.options.set('help', 'boolean');
         spec.allowPositionals = false; // parseArgs' default in strict mode
         for (const p of n.arguments[0].properties) {
           if (propName(p) === 'allowPositionals' && ts.isPropertyAssignment(p))

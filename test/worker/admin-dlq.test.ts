@@ -62,7 +62,7 @@ describe('dead letters by id', () => {
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ discovery: 1, superseded: 0, events_resent: 0, events_requeued: 0, events_unsendable: 0 });
     const [revived] = await jobRows(db, [id]);
-    expect(revived).toMatchObject({ attempts: 0, dead_at: null });
+    expect(revived).toMatchObject({ attempts: 0, dead_at: null, last_error: null }); // issue 21: redrive clears last_error
     expect(revived!.relayed_at).not.toBeNull();
     const done = await waitFor(
       () => jobRows(db, [id]),
@@ -75,7 +75,7 @@ describe('dead letters by id', () => {
       {
         actor: 'cli',
         action: 'dlq.redrive',
-        target: 'dlq:all',
+        target: `dlq:${id}`, // issue 21: a redrive by id names the ids (was dlq:all)
         old_value: null,
         reason: 'catalog fixed',
         new_value: { discovery: 1, superseded: 0, events_resent: 0, events_requeued: 0, events_unsendable: 0 },
@@ -132,7 +132,7 @@ describe('dead letters by id', () => {
       {
         actor: 'api:service',
         action: 'dlq.purge',
-        target: 'dlq:all',
+        target: `dlq:${gone}`, // issue 21: an action by id names the ids (was dlq:all)
         old_value: { discovery: 1, events: 0, ids: [gone] },
         new_value: null,
         reason: 'reviewed',

@@ -8,6 +8,7 @@ import { createExecutionContext, createScheduledController, env, waitOnExecution
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
 import { resetFlagCache } from '../../src/flags';
 import { FLAG_KEYS } from '../../src/flags/definitions';
+import { flagSeedSql } from '../../src/flags/registry';
 import worker from '../../src/index';
 import { createLogger } from '../../src/observability/logger';
 import { BASE, type TestDb as Db, testDb, testDbFor } from './support';
@@ -50,7 +51,7 @@ export async function flagsWorld(): Promise<FlagsWorld> {
   const db = testDbFor({ ...env, DATABASE_URL: url.toString() }, createLogger({ test: 'flags' }));
   await db.query('SET client_min_messages = warning');
   for (const sql of inOrder(migrations)) await db.pool.query(sql);
-  for (const sql of inOrder(seeds)) await db.pool.query(sql);
+  for (const sql of [flagSeedSql(), ...inOrder(seeds)]) await db.pool.query(sql);
   url.searchParams.set('application_name', WORKER_APP);
   const worldEnv: Env = { ...env, DATABASE_URL: url.toString() };
 
@@ -88,7 +89,7 @@ export async function flagsWorld(): Promise<FlagsWorld> {
     },
     async reset() {
       await db.query('DELETE FROM public.feature_flags');
-      for (const sql of inOrder(seeds)) await db.pool.query(sql);
+      for (const sql of [flagSeedSql(), ...inOrder(seeds)]) await db.pool.query(sql);
       await db.query('DELETE FROM public.feature_flag_sync');
       await Promise.all(FLAG_KEYS.map((k) => env.FLAGS.delete(k)));
       resetFlagCache();

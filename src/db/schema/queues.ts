@@ -1,4 +1,4 @@
-// The two work queues of the guide: discovery jobs and the events outbox / dead letters (0002, 0300).
+// The two work queues of the guide: discovery jobs and the events outbox / dead letters (0002, 0300, 0760).
 // The SQL in migrations/ is the truth; test/integration/schema-drift.test.ts compares column by column.
 import { bigint, integer, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { ts } from './columns';
@@ -24,6 +24,8 @@ export const marketplaceDiscoveryQueue = pgTable('marketplace_discovery_queue', 
   interestId: uuid('interest_id').notNull(),
   topic: text('topic').notNull().default('discovery.user-signup'),
   ...queueColumns,
+  /** The message chain that owns the job (0760): bumped by each relay send and queue-worker lease. */
+  generation: bigint('generation', { mode: 'number' }).notNull().default(0),
 });
 
 export const eventsQueue = pgTable('events_queue', {
