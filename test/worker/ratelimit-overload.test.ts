@@ -199,18 +199,20 @@ describe('anonymous callers: the native rate-limiting binding', () => {
       const startedIn = windowOf(Date.now());
       const ip = { 'cf-connecting-ip': `203.0.113.${Math.floor(Math.random() * 250)}` };
       const statuses: number[] = [];
+      // The bulk goes to a path that touches no database (a 404): /health's own database check
+      // answers 503 when Postgres is slow, which is not what this test is about.
       for (let i = 0; i < ANON_LIMIT.max - 2; i += 50) {
         const n = Math.min(50, ANON_LIMIT.max - 2 - i);
-        const batch = await Promise.all(Array.from({ length: n }, () => send(app, '/health', { headers: ip }, { RATE_LIMITER: ns })));
+        const batch = await Promise.all(Array.from({ length: n }, () => send(app, '/nope', { headers: ip }, { RATE_LIMITER: ns })));
         statuses.push(...batch.map((r) => r.status));
       }
       const unauthenticated = await send(app, '/v1/__test/me', { headers: ip }, { RATE_LIMITER: ns });
-      const notFound = await send(app, '/nope', { headers: ip }, { RATE_LIMITER: ns });
+      const lastAdmitted = await send(app, '/openapi.json', { headers: ip }, { RATE_LIMITER: ns });
       const refused = await send(app, '/health', { headers: ip }, { RATE_LIMITER: ns });
       if (windowOf(Date.now()) !== startedIn && attempt < 3) continue;
-      expect(statuses.every((s) => s === 200)).toBe(true);
+      expect(statuses).toEqual(Array(ANON_LIMIT.max - 2).fill(404));
       expect(unauthenticated.status).toBe(401);
-      expect(notFound.status).toBe(404);
+      expect(lastAdmitted.status).toBe(200);
       expect(refused.status).toBe(429);
       expect(refused.headers.get('retry-after')).toBe(String(ANON_LIMIT.windowSec));
       expect(refused.headers.get('ratelimit-remaining')).toBe('0');
