@@ -156,6 +156,10 @@ FROM (VALUES
   -- Issue 12's rule (migration 0710, on main): matches nothing where that migration has not run.
   ('learning_impressions_dropped',
    'Decisions were served but their learning events never reached the EVENTS queue (isolate buffer full while sends failed). Check the queue (wrangler queues info, Cloudflare status) and logs learning.impressions.send_failed / .dropped; RUNBOOK §8 "Impressions dropped"',
-   'docs/ONCALL.md#learning_impressions_dropped: learning events never reached the EVENTS queue; check the queue and logs learning.impressions.send_failed / .dropped')
+   'docs/ONCALL.md#learning_impressions_dropped: learning events never reached the EVENTS queue; check the queue and logs learning.impressions.send_failed / .dropped'),
+  -- Issue 14's rule (migration 0740).
+  ('ratelimit_fallback',
+   'The exact limiter (RateLimiter Durable Objects or the ANON_RATE_LIMITER binding) fails or is slow: logs ratelimit.unavailable, Cloudflare status; limits still hold at a tenth per isolate (RUNBOOK §7 Rate limits)',
+   'docs/ONCALL.md#ratelimit_fallback: the exact limiter fails or is slow; logs ratelimit.unavailable; limits hold at a tenth per isolate')
 ) AS v(id, old_hint, hint)
 WHERE r.id = v.id AND r.runbook IS NOT DISTINCT FROM v.old_hint;
