@@ -6,12 +6,14 @@ import { flagSync } from './flags/sync-job';
 import { gcLearningEvents, hydrateFeaturesJob, learningRollupJob } from './learning/jobs';
 import { gcMetrics, metricsSampler } from './observability/sampler';
 import type { Schedules } from './platform/job';
+import { contextKeysSync, erasureSweep, gcErasureTombstones } from './privacy/jobs';
 import { rateLimitSync } from './ratelimit/sync-job';
 
 export const schedules: Schedules = {
-  '* * * * *': [flagSync, discoveryRelayJob, metricsSampler, alertsEvaluator, rateLimitSync],
+  '* * * * *': [flagSync, discoveryRelayJob, metricsSampler, alertsEvaluator, rateLimitSync, contextKeysSync, erasureSweep],
   // Rollup first: hydrate-features then publishes the fresh estimates to KV.
   '*/5 * * * *': [learningRollupJob, hydrateFeaturesJob],
-  '0 2 * * *': [gcLearningEvents, gcMetrics],
+  // Tombstones of erased users live as long as learning events: both expire in the same run.
+  '0 2 * * *': [gcLearningEvents, gcMetrics, gcErasureTombstones],
   '0 3 * * *': [gcIntentSignals, gcQueueDone],
 };

@@ -16,7 +16,9 @@ export type LeaseRow = z.infer<typeof LeaseRow>;
 
 /**
  * Lease each wanted job with its token: queued, lease expired, or already leased with this same
- * token (a redelivery of the same message). Returns the rows leased.
+ * token (a redelivery of the same message). Returns the rows leased. A job of an erased user (a
+ * tombstone, migration 0770) that is somehow still there is deleted instead: its message is then
+ * acked as a job that no longer exists.
  */
 export function leaseJobsByToken(db: Db, wanted: { id: string; token: string }[], ttlSeconds: number): Promise<LeaseRow[]> {
   return queryRows(
@@ -24,12 +26,17 @@ export function leaseJobsByToken(db: Db, wanted: { id: string; token: string }[]
     'discovery.lease_jobs',
     LeaseRow,
     sql`
-    WITH w AS (SELECT * FROM jsonb_to_recordset(${JSON.stringify(wanted)}::jsonb) AS w(id uuid, token uuid))
+    WITH w AS (SELECT * FROM jsonb_to_recordset(${JSON.stringify(wanted)}::jsonb) AS w(id uuid, token uuid)),
+    erased AS (
+      DELETE FROM public.marketplace_discovery_queue q USING w
+       WHERE q.id = w.id AND q.user_id IS NOT NULL AND public.user_erased(q.user_id)
+      RETURNING q.id)
     UPDATE public.marketplace_discovery_queue q
        SET status = 'processing', lease_token = w.token,
            lease_expires_at = now() + make_interval(secs => ${ttlSeconds}), attempts = q.attempts + 1
       FROM w
      WHERE q.id = w.id
+       AND (q.user_id IS NULL OR NOT public.user_erased(q.user_id))
        AND (q.status = 'queued'
             OR (q.status = 'processing' AND (q.lease_expires_at < now() OR q.lease_token = w.token)))
     RETURNING q.id, q.lease_token, q.attempts, q.topic`,

@@ -5,6 +5,7 @@
 //  - rewards: UPDATE the impression if it is there and has no reward yet (first reward wins), and
 //    record the reward in learning_rewards; if the impression has not landed yet the reward waits
 //    there (pending). A reward racing its impression is merged by the rollup cron's sweep.
+//  - both drop the rows of erased users (their tombstone) in the same statement as the write.
 // No Worker types here: benchmarks and integration tests run the same statements from Node (pgDb).
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
@@ -100,10 +101,17 @@ export function impressionParams(decisions: readonly DecisionLog[]): ImpressionP
 // Decision-level columns as arrays of one element per decision, item-level columns as arrays of
 // one element per slate item (d_ord = the item's decision, 1-based): typed arrays parse far faster
 // than a JSON document, and nothing decision-level is repeated per item on the wire.
+// Decisions of erased users (a tombstone, migration 0770) are dropped here: erased_users_among
+// holds the erasure lock shared while it reads the tombstones, so an erasure either deletes what
+// this statement writes or this statement sees its tombstone.
 const insertImpressionsSql = (p: ImpressionParams) => sql`
-WITH d AS (
+WITH d0 AS (
   SELECT * FROM unnest(${p[0]}::uuid[], ${p[1]}::uuid[], ${p[2]}::text[], ${p[3]}::text[], ${p[4]}::timestamptz[], ${p[5]}::jsonb[])
     WITH ORDINALITY AS d(decision_id, user_id, surface, policy, ts, context, ord)
+), erased AS (
+  SELECT public.erased_users_among(array_agg(DISTINCT user_id)) AS ids FROM d0
+), d AS (
+  SELECT d0.* FROM d0, erased WHERE d0.user_id IS NULL OR d0.user_id <> ALL (erased.ids)
 ), i AS (
   SELECT * FROM unnest(${p[6]}::int[], ${p[7]}::text[], ${p[8]}::int[], ${p[9]}::float8[], ${p[10]}::float8[], ${p[11]}::bool[],
                        ${p[12]}::int[], ${p[13]}::bool[], ${p[14]}::float8[], ${p[15]}::bool[], ${p[16]}::float8[], ${p[17]}::float8[])
@@ -126,13 +134,14 @@ WITH d AS (
     AND pr.user_id = ins.user_id AND pr.applied_at IS NULL
   RETURNING 1
 )
-SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM merged)::int AS merged`;
+SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM merged)::int AS merged,
+       (SELECT count(*) FROM d0)::int - (SELECT count(*) FROM d)::int AS erased_dropped`;
 
-const InsertedRow = z.object({ inserted: col.number, merged: col.number });
+const InsertedRow = z.object({ inserted: col.number, merged: col.number, erased_dropped: col.number });
 
 /** Insert the events of many decisions in one statement. Returns rows inserted and rewards merged. */
 export async function insertImpressions(db: Db, decisions: readonly DecisionLog[]): Promise<z.output<typeof InsertedRow>> {
-  if (decisions.length === 0) return { inserted: 0, merged: 0 };
+  if (decisions.length === 0) return { inserted: 0, merged: 0, erased_dropped: 0 };
   return queryOne(db, 'learning.insert_impressions', InsertedRow, insertImpressionsSql(impressionParams(decisions)));
 }
 
@@ -144,11 +153,16 @@ export interface RewardLog {
   ts: string;
 }
 
+// Rewards of erased users are dropped like their impressions (see insertImpressionsSql).
 const recordRewardsSql = (rewardsJson: string) => sql`
-WITH input AS (
+WITH received AS (
   SELECT DISTINCT ON (decision_id, candidate_id, user_id) *
   FROM json_to_recordset(${rewardsJson}::json) AS r(decision_id uuid, candidate_id text, user_id uuid, reward float8, ts timestamptz)
   ORDER BY decision_id, candidate_id, user_id, ts
+), erased AS (
+  SELECT public.erased_users_among(array_agg(DISTINCT user_id)) AS ids FROM received
+), input AS (
+  SELECT received.* FROM received, erased WHERE received.user_id <> ALL (erased.ids)
 ), upd AS (
   UPDATE public.learning_events le SET reward = i.reward
   FROM input i
@@ -164,12 +178,13 @@ WITH input AS (
   RETURNING applied_at
 )
 SELECT (SELECT count(*) FROM upd)::int AS applied,
-       (SELECT count(*) FROM ins WHERE applied_at IS NULL)::int AS pending`;
+       (SELECT count(*) FROM ins WHERE applied_at IS NULL)::int AS pending,
+       (SELECT count(*) FROM received)::int - (SELECT count(*) FROM input)::int AS erased_dropped`;
 
-const RecordedRow = z.object({ applied: col.number, pending: col.number });
+const RecordedRow = z.object({ applied: col.number, pending: col.number, erased_dropped: col.number });
 
 /** Apply or park many rewards in one statement. Returns how many landed on impressions / wait. */
 export async function recordRewards(db: Db, rewards: readonly RewardLog[]): Promise<z.output<typeof RecordedRow>> {
-  if (rewards.length === 0) return { applied: 0, pending: 0 };
+  if (rewards.length === 0) return { applied: 0, pending: 0, erased_dropped: 0 };
   return queryOne(db, 'learning.record_rewards', RecordedRow, recordRewardsSql(JSON.stringify(rewards)));
 }

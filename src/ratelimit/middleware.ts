@@ -30,9 +30,12 @@ export function limitsEnabled(env: Env): boolean {
   return (env.RATE_LIMITS ?? '').trim().toLowerCase() !== 'off';
 }
 
+/** The RateLimiter object name of a user (their limiter state; erasure deletes it). */
+export const userSubjectKey = (userId: string): string => `user:${userId}`;
+
 export function subjectFor(c: Context<AppEnv>): Subject {
   const user = c.get('user');
-  if (user) return { key: `user:${user.id}`, userId: user.id };
+  if (user) return { key: userSubjectKey(user.id), userId: user.id };
   if (c.get('service')) return { key: 'service' };
   return { key: `ip:${ipSubject(c.req.header('cf-connecting-ip'))}` };
 }

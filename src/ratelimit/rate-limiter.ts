@@ -119,6 +119,19 @@ export class RateLimiter extends DurableObject<Env> {
     return this.check({ bucket, windowSec, limit, cost: 0 });
   }
 
+  /**
+   * Erasure of the subject (src/privacy/erasure.ts): forget every hit and drop the object's whole
+   * storage and alarm now, instead of when the alarm finds it idle.
+   */
+  async erase(): Promise<void> {
+    this.hits.clear();
+    this.windows.clear();
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.alarmAt = null;
+    this.schemaReady = false;
+  }
+
   private scheduleCleanup(at: number): void {
     // One pending alarm is enough: when it fires it reschedules itself while anything is live.
     if (this.alarmAt !== null) return;

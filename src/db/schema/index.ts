@@ -4,4 +4,5 @@
 export * from './core';
 export * from './learning';
 export * from './operations';
+export * from './privacy';
 export * from './queues';
