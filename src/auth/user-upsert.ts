@@ -33,6 +33,8 @@ function storedClaims(claims: Record<string, unknown>): Record<string, unknown> 
 /**
  * Upsert the user unless they were erased: while their tombstone lives (src/privacy), a token that
  * is still valid must not bring the row back, so the user-owned writes that need it answer 409.
+ * erased_users_among() holds the erasure lock shared until this statement commits, so an upsert
+ * racing an erasure either lands before it (and is deleted by it) or sees the tombstone.
  */
 function upsertUser(unit: Pick<Unit, 'db'>, user: AuthUser) {
   const claims = JSON.stringify(storedClaims(user.claims));
@@ -41,7 +43,7 @@ function upsertUser(unit: Pick<Unit, 'db'>, user: AuthUser) {
     sql`
     INSERT INTO auth.users AS u (id, email, raw_claims, last_seen_at)
     SELECT ${user.id}::uuid, ${user.email ?? null}::text, ${claims}::jsonb, now()
-     WHERE NOT public.user_erased(${user.id}::uuid)
+     WHERE ${user.id}::uuid <> ALL (public.erased_users_among(ARRAY[${user.id}::uuid]))
     ON CONFLICT (id) DO UPDATE SET last_seen_at = now(), email = coalesce(excluded.email, u.email), raw_claims = excluded.raw_claims`,
   );
 }
