@@ -3,6 +3,10 @@
 // user, and the tombstones' retention.
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pgDb } from '../../scripts/lib/pg-db';
+import { leaseJobsByToken } from '../../src/discovery/queries';
+import { type DecisionLog, insertImpressions, recordRewards } from '../../src/learning/queries-ingest';
+import { recordDeadMessages } from '../../src/queues/dead-letters';
 import { connect, createUser, freshDatabase } from '../support/pg';
 
 let fresh: Awaited<ReturnType<typeof freshDatabase>>;
@@ -111,5 +115,68 @@ describe('tombstone and lock', () => {
     expect(Number(rows[0].n)).toBeGreaterThanOrEqual(1);
     expect((await db.query('SELECT public.user_erased($1) AS e', [user])).rows[0].e).toBe(false);
     expect((await db.query('SELECT count(*)::int AS n FROM public.user_erasures WHERE id = $1', [erasure_id])).rows[0].n).toBe(1);
+  });
+});
+
+describe("the consumers' writes skip tombstoned users (the statements the Worker runs)", () => {
+  const decision = (user: string): DecisionLog => ({
+    decision_id: crypto.randomUUID(),
+    user_id: user,
+    surface: 'erasure-sql',
+    policy: 'p',
+    ts: new Date().toISOString(),
+    context: {},
+    events: [{ candidate_id: 'a', position: 0, score: null, p_exp: 1, explored: false }],
+  });
+
+  it('impressions, rewards, dead letters and discovery leases of an erased user write nothing; a bystander is unaffected', async () => {
+    const erased = await createUser(db);
+    const bystander = await createUser(db);
+    await begin(db, erased);
+    const d = pgDb(db);
+
+    const [mine, theirs] = [decision(erased), decision(bystander)];
+    expect(await insertImpressions(d, [mine, theirs])).toEqual({ inserted: 1, merged: 0, erased_dropped: 1 });
+    const rewards = [mine, theirs].map((x) => ({
+      decision_id: x.decision_id,
+      candidate_id: 'a',
+      user_id: x.user_id!,
+      reward: 1,
+      ts: new Date().toISOString(),
+    }));
+    expect(await recordRewards(d, rewards)).toMatchObject({ applied: 1, erased_dropped: 1 });
+
+    const dead = (user: string) => ({
+      queue: 'edge-events-dlq',
+      messageId: crypto.randomUUID(),
+      body: { type: 'learning.reward', user_id: user },
+      attempts: 6,
+      error: 'test',
+    });
+    await recordDeadMessages(d, [dead(erased), dead(bystander)]);
+
+    // A discovery job that is still there for the erased user (e.g. created before the erasure ran):
+    // the consumer's lease deletes it instead of running it.
+    const { rows: job } = await db.query<{ id: string }>(
+      `INSERT INTO public.marketplace_discovery_queue (user_id, interest_id, topic) VALUES ($1, '11111111-1111-1111-1111-111111111111', 'discovery.job') RETURNING id`,
+      [erased],
+    );
+    expect(await leaseJobsByToken(d, [{ id: job[0]!.id, token: crypto.randomUUID() }], 60)).toEqual([]);
+
+    for (const [table, column] of [
+      ['learning_events', 'user_id'],
+      ['learning_rewards', 'user_id'],
+      ['marketplace_discovery_queue', 'user_id'],
+    ]) {
+      const { rows } = await db.query(`SELECT user_id::text AS u FROM public.${table} WHERE ${column} IN ($1, $2)`, [erased, bystander]);
+      expect(
+        rows.map((r) => r.u),
+        table,
+      ).not.toContain(erased);
+    }
+    const { rows: letters } = await db.query('SELECT payload::text AS p FROM public.events_queue WHERE payload::text ~ $1', [
+      `${erased}|${bystander}`,
+    ]);
+    expect(letters.map((r) => r.p.includes(bystander))).toEqual([true]);
   });
 });
