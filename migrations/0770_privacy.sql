@@ -121,6 +121,10 @@ INSERT INTO public.erasure_targets (table_schema, table_name, column_name, how, 
   ('public', 'user_erasures',               'user_id', 'clear_on_completion', 100, 'held while the KV and limiter steps are pending')
 ON CONFLICT (table_schema, table_name, column_name) DO NOTHING;
 
+-- Erasure and export find a user's discovery jobs by user id (the table had no index leading
+-- with it; the other paged tables have one).
+CREATE INDEX IF NOT EXISTS marketplace_discovery_queue_user_idx ON public.marketplace_discovery_queue (user_id);
+
 -- The exclusive side of the erasure lock, the tombstone, the record and the ledger row, in the
 -- caller's transaction. Idempotent: while the user's tombstone lives, every request returns the
 -- same erasure (created = false) and adds only a ledger row. The ledger names the erasure, never

@@ -40,7 +40,7 @@ export const encodeCursor = (c: Cursor): string => toBase64Url(JSON.stringify(c)
 export function decodeCursor(raw: string): Cursor {
   try {
     const parsed = Cursor.safeParse(JSON.parse(fromBase64Url(raw)));
-    if (parsed.success) return parsed.data;
+    if (parsed.success && PAGED_PARTS[parsed.data.p].cursor.safeParse(parsed.data.k).success) return parsed.data;
   } catch {
     // fall through: not base64url JSON
   }

@@ -78,18 +78,24 @@ export const limitOverrides = (db: Db, userId: string) =>
 
 // ------------------------------------------------------------------------------ paged parts
 
+// The paged parts' time columns are exact (microseconds, UTC): they are half of the keyset cursor,
+// and a millisecond ISO string would repeat rows that share the millisecond.
+const EXACT_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const exactTime = z.string().regex(EXACT_TIME);
+const exact = (column: string) => sql.raw(`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
+
 const SignalRow = z.object({
   id: col.text,
   kind: col.text,
   interest_id: nullable.uuid,
   strength: col.number,
   context: col.json,
-  created_at: col.isoTime,
+  created_at: exactTime,
 });
 
 const EventRow = z.object({
   id: col.text,
-  ts: col.isoTime,
+  ts: exactTime,
   surface: col.text,
   policy: col.text,
   decision_id: nullable.uuid,
@@ -124,39 +130,55 @@ const JobRow = z.object({
 });
 
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+const EPOCH = '1970-01-01T00:00:00.000000Z';
 
 export interface PagedPart<R> {
   /** Rows after the key `after` (undefined: from the start), in key order, at most `limit`. */
   read(db: Db, userId: string, after: readonly string[] | undefined, limit: number): Promise<R[]>;
   /** The keyset cursor of a row. */
   key(row: R): string[];
+  /** What a cursor's key must look like: a forged one is a 400, never a failed cast (500). */
+  cursor: z.ZodType<string[]>;
 }
 
+const bigintId = z.string().regex(/^\d{1,18}$/);
+
+// Signals and learning events are paged by (time, id), the order of their (user_id, time) indexes:
+// a page reads its rows from the index instead of sorting all of the user's rows.
 const signals: PagedPart<z.output<typeof SignalRow>> = {
-  read: (db, userId, after, limit) =>
-    queryRows(
+  read: (db, userId, after, limit) => {
+    const [t, id] = [after?.[0] ?? EPOCH, after?.[1] ?? '0'];
+    return queryRows(
       db,
       'export.signals',
       SignalRow,
       sql`
-      SELECT id::text, kind, interest_id::text, strength, context, created_at FROM public.intent_signals
-       WHERE user_id = ${userId}::uuid AND id > ${after?.[0] ?? '0'}::bigint ORDER BY id LIMIT ${limit}`,
-    ),
-  key: (r) => [r.id],
+      SELECT id::text, kind, interest_id::text, strength, context, ${exact('created_at')} AS created_at FROM public.intent_signals
+       WHERE user_id = ${userId}::uuid AND created_at >= ${t}::timestamptz AND (created_at, id) > (${t}::timestamptz, ${id}::bigint)
+       ORDER BY created_at, id LIMIT ${limit}`,
+    );
+  },
+  key: (r) => [r.created_at, r.id],
+  cursor: z.tuple([exactTime, bigintId]),
 };
 
 const learningEvents: PagedPart<z.output<typeof EventRow>> = {
-  read: (db, userId, after, limit) =>
-    queryRows(
+  read: (db, userId, after, limit) => {
+    const [t, id] = [after?.[0] ?? EPOCH, after?.[1] ?? '0'];
+    return queryRows(
       db,
       'export.learning_events',
       EventRow,
       sql`
-      SELECT id::text, ts, surface, policy, decision_id::text, candidate_id, "position", score, p_exp, explored, reward, context
+      SELECT id::text, ${exact('ts')} AS ts, surface, policy, decision_id::text, candidate_id, "position", score, p_exp, explored,
+             reward, context
         FROM public.learning_events
-       WHERE user_id = ${userId}::uuid AND id > ${after?.[0] ?? '0'}::bigint ORDER BY id LIMIT ${limit}`,
-    ),
-  key: (r) => [r.id],
+       WHERE user_id = ${userId}::uuid AND ts >= ${t}::timestamptz AND (ts, id) > (${t}::timestamptz, ${id}::bigint)
+       ORDER BY ts, id LIMIT ${limit}`,
+    );
+  },
+  key: (r) => [r.ts, r.id],
+  cursor: z.tuple([exactTime, bigintId]),
 };
 
 const rewards: PagedPart<z.output<typeof RewardRow>> = {
@@ -171,6 +193,7 @@ const rewards: PagedPart<z.output<typeof RewardRow>> = {
        ORDER BY decision_id, candidate_id LIMIT ${limit}`,
     ),
   key: (r) => [r.decision_id, r.candidate_id],
+  cursor: z.tuple([z.guid(), z.string().max(128)]),
 };
 
 const discoveryJobs: PagedPart<z.output<typeof JobRow>> = {
@@ -185,6 +208,7 @@ const discoveryJobs: PagedPart<z.output<typeof JobRow>> = {
        WHERE user_id = ${userId}::uuid AND id > ${after?.[0] ?? NIL_UUID}::uuid ORDER BY id LIMIT ${limit}`,
     ),
   key: (r) => [r.id],
+  cursor: z.tuple([z.guid()]),
 };
 
 /** The parts that can grow large, in document order. */

@@ -1,12 +1,23 @@
 // GET /v1/me/export and GET /admin/users/{id}/export: one JSON document, the large parts in
 // bounded pages walked with next_cursor until every row was seen exactly once, in order; only the
-// user's own rows; cursors that are not ours are a 400, not a 500.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// user's own rows; cursors that are not ours are a 400, not a 500. A private database: the rows
+// seeded here must not meet other files' crons, nor theirs this file's pages.
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { beforeAll, describe, expect, it } from 'vitest';
+import worker from '../../src/index';
 import { EXPORT_FORMAT } from '../../src/privacy/export';
-import { call, envelope, serviceHeaders, testDb, userToken } from './support';
+import { useFreshWorkerDatabase } from './fresh-db';
+import { BASE, envelope, readBody, serviceHeaders, call as sharedCall, userToken, withJsonBody } from './support';
 
-const db = testDb();
-afterAll(() => db.end());
+const fresh = useFreshWorkerDatabase();
+/** The Worker against the private database; the body is read before waiting on the context (it streams). */
+async function call(path: string, init: { method?: string; json?: unknown; headers?: Record<string, string> } = {}) {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`${BASE}${path}`, withJsonBody({ ...init, headers: init.headers ?? {} })), fresh.env, ctx);
+  const body = await readBody(res);
+  await waitOnExecutionContext(ctx);
+  return { status: res.status, json: body.json };
+}
 
 const HIKING = '11111111-1111-1111-1111-111111111111';
 const user = crypto.randomUUID();
@@ -17,12 +28,14 @@ const EVENTS = 7;
 const REWARDS = 3;
 
 async function seed(id: string, tag: string) {
-  await db.query(
-    `INSERT INTO public.learning_events (user_id, surface, candidate_id, policy, decision_id, p_exp, context)
-     SELECT $1, 'export', $2 || '-' || g, 'p', gen_random_uuid(), 0.5, jsonb_build_object('locale', 'de') FROM generate_series(1, $3) g`,
+  // One single-item slate per row, as the EVENTS consumer writes them (the rollup reads them too).
+  await fresh.db.query(
+    `INSERT INTO public.learning_events (user_id, surface, candidate_id, policy, decision_id, "position", score, p_exp, explored, context)
+     SELECT $1, 'export', $2 || '-' || g, 'epsilon_greedy_v1', gen_random_uuid(), 0, 0, 1, false, jsonb_build_object('locale', 'de')
+       FROM generate_series(1, $3) g`,
     [id, tag, EVENTS],
   );
-  await db.query(
+  await fresh.db.query(
     `INSERT INTO public.learning_rewards (decision_id, candidate_id, user_id, reward)
      SELECT gen_random_uuid(), $2 || '-' || g, $1, g FROM generate_series(1, $3) g`,
     [id, tag, REWARDS],
@@ -41,7 +54,7 @@ beforeAll(async () => {
   expect((await call('/v1/me/signals', { method: 'POST', headers: auth, json: { signals } })).status).toBe(201);
   await seed(user, 'mine');
   // Someone else's rows must never appear in this user's export.
-  await db.query('INSERT INTO auth.users (id) VALUES ($1)', [other]);
+  await fresh.db.query('INSERT INTO auth.users (id) VALUES ($1)', [other]);
   await seed(other, 'theirs');
 });
 
@@ -88,6 +101,8 @@ describe('export', () => {
     const candidates = events.items.map((e: any) => e.candidate_id);
     expect(new Set(candidates).size).toBe(EVENTS);
     expect(candidates.every((c: string) => c.startsWith('mine-'))).toBe(true);
+    // All seven share one timestamp (one INSERT): the (ts, id) keyset still yields each once, in id order.
+    expect(new Set(events.items.map((e: any) => e.ts)).size).toBe(1);
     const ids = events.items.map((e: any) => BigInt(e.id));
     expect(ids.every((id: bigint, i: number) => i === 0 || id > ids[i - 1]!)).toBe(true);
     const rewards = await walk(doc.rewards, '/v1/me/export', auth, 2);
@@ -116,9 +131,19 @@ describe('export', () => {
     const first = await call('/v1/me/export?part=signals&limit=1', { headers: auth });
     const mismatch = await call(`/v1/me/export?part=rewards&cursor=${encodeURIComponent(first.json.next_cursor)}`, { headers: auth });
     expect(mismatch.status).toBe(400);
+    // Well-formed cursors whose keys are not a row key of their part (they would fail a cast in SQL).
+    const forge = (c: unknown) => btoa(JSON.stringify(c)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    for (const forged of [
+      { p: 'signals', k: ['yesterday', '1'] },
+      { p: 'learning_events', k: ['2026-01-01T00:00:00.000000Z', 'x'] },
+      { p: 'discovery_jobs', k: ['not-a-uuid'] },
+    ]) {
+      const res = await call(`/v1/me/export?cursor=${forge(forged)}`, { headers: auth });
+      expect(res.status, JSON.stringify(forged)).toBe(400);
+    }
     expect((await call('/v1/me/export?limit=1001', { headers: auth })).status).toBe(400);
     expect((await call('/v1/me/export?part=secrets', { headers: auth })).status).toBe(400);
-    expect((await call('/v1/me/export')).status).toBe(401);
+    expect((await sharedCall('/v1/me/export')).status).toBe(401); // no credentials at all
     expect((await call(`/admin/users/${user}/export`, { headers: auth })).status).toBe(403);
   });
 });
