@@ -78,6 +78,9 @@ export const limitOverrides = (db: Db, userId: string) =>
 
 // ------------------------------------------------------------------------------ paged parts
 
+// Every column is qualified by its table: the output columns carry the same names as text
+// (id::text AS id), and a bare ORDER BY id would sort by the text ("10" < "9") while the keyset
+// compares the bigint, skipping rows.
 // The paged parts' time columns are exact (microseconds, UTC): they are half of the keyset cursor,
 // and a millisecond ISO string would repeat rows that share the millisecond.
 const EXACT_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
@@ -153,9 +156,10 @@ const signals: PagedPart<z.output<typeof SignalRow>> = {
       'export.signals',
       SignalRow,
       sql`
-      SELECT id::text, kind, interest_id::text, strength, context, ${exact('created_at')} AS created_at FROM public.intent_signals
-       WHERE user_id = ${userId}::uuid AND created_at >= ${t}::timestamptz AND (created_at, id) > (${t}::timestamptz, ${id}::bigint)
-       ORDER BY created_at, id LIMIT ${limit}`,
+      SELECT s.id::text, s.kind, s.interest_id::text, s.strength, s.context, ${exact('s.created_at')} AS created_at
+        FROM public.intent_signals s
+       WHERE s.user_id = ${userId}::uuid AND s.created_at >= ${t}::timestamptz AND (s.created_at, s.id) > (${t}::timestamptz, ${id}::bigint)
+       ORDER BY s.created_at, s.id LIMIT ${limit}`,
     );
   },
   key: (r) => [r.created_at, r.id],
@@ -170,11 +174,11 @@ const learningEvents: PagedPart<z.output<typeof EventRow>> = {
       'export.learning_events',
       EventRow,
       sql`
-      SELECT id::text, ${exact('ts')} AS ts, surface, policy, decision_id::text, candidate_id, "position", score, p_exp, explored,
-             reward, context
-        FROM public.learning_events
-       WHERE user_id = ${userId}::uuid AND ts >= ${t}::timestamptz AND (ts, id) > (${t}::timestamptz, ${id}::bigint)
-       ORDER BY ts, id LIMIT ${limit}`,
+      SELECT le.id::text, ${exact('le.ts')} AS ts, le.surface, le.policy, le.decision_id::text, le.candidate_id, le."position", le.score,
+             le.p_exp, le.explored, le.reward, le.context
+        FROM public.learning_events le
+       WHERE le.user_id = ${userId}::uuid AND le.ts >= ${t}::timestamptz AND (le.ts, le.id) > (${t}::timestamptz, ${id}::bigint)
+       ORDER BY le.ts, le.id LIMIT ${limit}`,
     );
   },
   key: (r) => [r.ts, r.id],
@@ -188,9 +192,9 @@ const rewards: PagedPart<z.output<typeof RewardRow>> = {
       'export.rewards',
       RewardRow,
       sql`
-      SELECT decision_id::text, candidate_id, reward, received_at, applied_at FROM public.learning_rewards
-       WHERE user_id = ${userId}::uuid AND (decision_id, candidate_id) > (${after?.[0] ?? NIL_UUID}::uuid, ${after?.[1] ?? ''}::text)
-       ORDER BY decision_id, candidate_id LIMIT ${limit}`,
+      SELECT r.decision_id::text, r.candidate_id, r.reward, r.received_at, r.applied_at FROM public.learning_rewards r
+       WHERE r.user_id = ${userId}::uuid AND (r.decision_id, r.candidate_id) > (${after?.[0] ?? NIL_UUID}::uuid, ${after?.[1] ?? ''}::text)
+       ORDER BY r.decision_id, r.candidate_id LIMIT ${limit}`,
     ),
   key: (r) => [r.decision_id, r.candidate_id],
   cursor: z.tuple([z.guid(), z.string().max(128)]),
@@ -203,9 +207,10 @@ const discoveryJobs: PagedPart<z.output<typeof JobRow>> = {
       'export.discovery_jobs',
       JobRow,
       sql`
-      SELECT id::text, interest_id::text, topic, status, attempts, last_error, created_at, updated_at, processed_at, dead_at
-        FROM public.marketplace_discovery_queue
-       WHERE user_id = ${userId}::uuid AND id > ${after?.[0] ?? NIL_UUID}::uuid ORDER BY id LIMIT ${limit}`,
+      SELECT q.id::text, q.interest_id::text, q.topic, q.status, q.attempts, q.last_error, q.created_at, q.updated_at, q.processed_at,
+             q.dead_at
+        FROM public.marketplace_discovery_queue q
+       WHERE q.user_id = ${userId}::uuid AND q.id > ${after?.[0] ?? NIL_UUID}::uuid ORDER BY q.id LIMIT ${limit}`,
     ),
   key: (r) => [r.id],
   cursor: z.tuple([z.guid()]),

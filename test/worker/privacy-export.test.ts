@@ -27,13 +27,16 @@ const SIGNALS = 5;
 const EVENTS = 7;
 const REWARDS = 3;
 
-async function seed(id: string, tag: string) {
+async function seed(id: string, tag: string, firstEventId: number) {
   // One single-item slate per row, as the EVENTS consumer writes them (the rollup reads them too).
+  // Explicit ids that cross a digit boundary: paging must follow the number, not its text.
   await fresh.db.query(
-    `INSERT INTO public.learning_events (user_id, surface, candidate_id, policy, decision_id, "position", score, p_exp, explored, context)
-     SELECT $1, 'export', $2 || '-' || g, 'epsilon_greedy_v1', gen_random_uuid(), 0, 0, 1, false, jsonb_build_object('locale', 'de')
+    `INSERT INTO public.learning_events (id, user_id, surface, candidate_id, policy, decision_id, "position", score, p_exp, explored, context)
+     OVERRIDING SYSTEM VALUE
+     SELECT $4::bigint + g - 1, $1, 'export', $2 || '-' || g, 'epsilon_greedy_v1', gen_random_uuid(), 0, 0, 1, false,
+            jsonb_build_object('locale', 'de')
        FROM generate_series(1, $3) g`,
-    [id, tag, EVENTS],
+    [id, tag, EVENTS, firstEventId],
   );
   await fresh.db.query(
     `INSERT INTO public.learning_rewards (decision_id, candidate_id, user_id, reward)
@@ -52,10 +55,10 @@ beforeAll(async () => {
   expect(put.status).toBe(200);
   const signals = Array.from({ length: SIGNALS }, (_, i) => ({ kind: 'view', strength: (i + 1) / 10 }));
   expect((await call('/v1/me/signals', { method: 'POST', headers: auth, json: { signals } })).status).toBe(201);
-  await seed(user, 'mine');
+  await seed(user, 'mine', 9_999_997); // 9999997 … 10000003
   // Someone else's rows must never appear in this user's export.
   await fresh.db.query('INSERT INTO auth.users (id) VALUES ($1)', [other]);
-  await seed(other, 'theirs');
+  await seed(other, 'theirs', 20_000_000);
 });
 
 /** Every item of one part, following next_cursor from the first page. */
@@ -103,8 +106,7 @@ describe('export', () => {
     expect(candidates.every((c: string) => c.startsWith('mine-'))).toBe(true);
     // All seven share one timestamp (one INSERT): the (ts, id) keyset still yields each once, in id order.
     expect(new Set(events.items.map((e: any) => e.ts)).size).toBe(1);
-    const ids = events.items.map((e: any) => BigInt(e.id));
-    expect(ids.every((id: bigint, i: number) => i === 0 || id > ids[i - 1]!)).toBe(true);
+    expect(events.items.map((e: any) => e.id)).toEqual(Array.from({ length: EVENTS }, (_, i) => String(9_999_997 + i)));
     const rewards = await walk(doc.rewards, '/v1/me/export', auth, 2);
     expect(rewards.items.map((r: any) => r.reward).sort()).toEqual([1, 2, 3]);
     expect(rewards.items.every((r: any) => r.candidate_id.startsWith('mine-'))).toBe(true);
