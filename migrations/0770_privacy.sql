@@ -6,7 +6,7 @@
 --      lock that the queue consumers' writes hold shared (erased_users_among), so once it commits
 --      no consumer write for the user can land — in flight or later;
 --   2. erase_user_rows(): delete the user's rows from every table of erasure_targets, and outbox /
---      dead-letter payloads that name the user;
+--      dead-letter payloads that name the user; ledger rows naming the user are redacted;
 --   3. (the Worker) KV documents and the RateLimiter object; then the record is completed and the
 --      user id it held for those steps is cleared.
 -- Nothing here stores the user id in clear beyond the pending erasure: the tombstone and the
@@ -120,6 +120,11 @@ INSERT INTO public.erasure_targets (table_schema, table_name, column_name, how, 
   ('auth',   'users',                       'id',      'delete', 90, 'the user row (email, claims) last'),
   ('public', 'user_erasures',               'user_id', 'clear_on_completion', 100, 'held while the KV and limiter steps are pending')
 ON CONFLICT (table_schema, table_name, column_name) DO NOTHING;
+-- Issue 12's per-user-day learning rows (migration 0700), where that migration ran before this one.
+INSERT INTO public.erasure_targets (table_schema, table_name, column_name, how, erase_order, note)
+SELECT 'public', 'learning_candidate_user_days', 'user_id', 'delete', 10, 'per-user-day bound of the shared learning statistics'
+ WHERE to_regclass('public.learning_candidate_user_days') IS NOT NULL
+ON CONFLICT (table_schema, table_name, column_name) DO NOTHING;
 
 -- Erasure and export find a user's discovery jobs by user id (the table had no index leading
 -- with it; the other paged tables have one).
@@ -183,6 +188,18 @@ BEGIN
   DELETE FROM public.events_queue e WHERE lower(e.payload::text) LIKE '%' || p_user::text || '%';
   GET DIAGNOSTICS v_n = ROW_COUNT;
   v_out := v_out || jsonb_build_object('public.events_queue', v_n);
+  -- The ledger is the record of what was done and stays, but not with the user in it: ledger rows
+  -- naming the user (a per-user limit change recorded by a trigger, including the delete just
+  -- above) get the id replaced by the erasure's. A scan of the ledger; erasures are rare.
+  UPDATE public.ai_action_ledger l
+     SET target    = regexp_replace(l.target, p_user::text, 'erased:' || coalesce(p_erasure::text, 'unknown'), 'gi'),
+         old_value = regexp_replace(l.old_value::text, p_user::text, 'erased:' || coalesce(p_erasure::text, 'unknown'), 'gi')::jsonb,
+         new_value = regexp_replace(l.new_value::text, p_user::text, 'erased:' || coalesce(p_erasure::text, 'unknown'), 'gi')::jsonb,
+         reason    = regexp_replace(l.reason, p_user::text, 'erased:' || coalesce(p_erasure::text, 'unknown'), 'gi'),
+         metadata  = regexp_replace(l.metadata::text, p_user::text, 'erased:' || coalesce(p_erasure::text, 'unknown'), 'gi')::jsonb
+   WHERE lower(concat_ws(' ', l.target, l.old_value::text, l.new_value::text, l.reason, l.metadata::text)) LIKE '%' || p_user::text || '%';
+  GET DIAGNOSTICS v_n = ROW_COUNT;
+  v_out := v_out || jsonb_build_object('public.ai_action_ledger (redacted)', v_n);
   IF p_erasure IS NOT NULL THEN
     UPDATE public.user_erasures e
        SET postgres_at = now(),

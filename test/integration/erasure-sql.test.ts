@@ -107,6 +107,40 @@ describe('tombstone and lock', () => {
     expect(left.rows[0].n).toBe(1);
   });
 
+  it('redacts ledger rows that name the user (e.g. a per-user limit change) and leaves the rest of the ledger alone', async () => {
+    const user = await createUser(db);
+    const bystander = crypto.randomUUID();
+    const trail = (who: string) =>
+      db.query<{ id: string }>(
+        `INSERT INTO public.ai_action_ledger (actor, action, target, old_value, new_value, reason, metadata)
+         VALUES ('sql', 'rate_limit.set', 'rate_limits:user:' || $1, NULL, jsonb_build_object('user_id', upper($1), 'max_requests', 9),
+                 'raise for ' || $1, '{"path":"sql"}') RETURNING id`,
+        [who],
+      );
+    const mine = (await trail(user)).rows[0]!.id;
+    const theirs = (await trail(bystander)).rows[0]!.id;
+    const { erasure_id } = (await begin(db, user)).rows[0]!;
+    const { rows } = await db.query('SELECT public.erase_user_rows($1, $2) AS deleted', [erasure_id, user]);
+    expect(rows[0].deleted['public.ai_action_ledger (redacted)']).toBe(1);
+
+    const { rows: after } = await db.query(
+      'SELECT id::text, target, new_value, reason, metadata FROM public.ai_action_ledger WHERE id IN ($1, $2) ORDER BY id',
+      [mine, theirs],
+    );
+    expect(after[0]).toMatchObject({
+      target: `rate_limits:user:erased:${erasure_id}`,
+      new_value: { user_id: `erased:${erasure_id}`, max_requests: 9 },
+      reason: `raise for erased:${erasure_id}`,
+    });
+    expect(JSON.stringify(after[0]).toLowerCase()).not.toContain(user);
+    expect(after[1]).toMatchObject({ target: `rate_limits:user:${bystander}`, reason: `raise for ${bystander}` });
+    // The erasure's own rows name the erasure only, and stay as they were.
+    const own = await db.query("SELECT count(*)::int AS n FROM public.ai_action_ledger WHERE action = 'user.erase' AND target = $1", [
+      `erasure:${erasure_id}`,
+    ]);
+    expect(own.rows[0].n).toBe(1);
+  });
+
   it('gc_erasure_tombstones drops tombstones past the window and keeps the erasure record', async () => {
     const user = await createUser(db);
     const { erasure_id } = (await begin(db, user)).rows[0]!;
