@@ -18,6 +18,8 @@ import { flagRoutes } from './handlers/flags';
 import { healthRoutes } from './handlers/health';
 import { meRoutes } from './handlers/me';
 import { policyRoutes } from './handlers/policy';
+import { privacyRoutes } from './handlers/privacy';
+import { privacyExportRoutes } from './handlers/privacy-export';
 import { rankRoutes } from './handlers/rank';
 import { rateLimitRoutes } from './handlers/rate-limits';
 import { rewardRoutes } from './handlers/rewards';
@@ -52,6 +54,8 @@ export const RESOURCES: readonly Router[] = [
   adminSurfaceCandidateRoutes,
   policyRoutes,
   adminOpsRoutes,
+  privacyRoutes,
+  privacyExportRoutes,
 ];
 
 const HTTP_CODES: Record<number, string> = {

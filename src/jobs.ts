@@ -6,12 +6,23 @@ import { flagSync } from './flags/sync-job';
 import { gcLearningEvents, hydrateFeaturesJob, learningRollupJob, rewardRangeSync } from './learning/jobs';
 import { gcJobRuns, gcMetrics, metricsSampler } from './observability/sampler';
 import type { Schedules } from './platform/job';
+import { contextKeysSync, erasureSweep, gcErasureTombstones } from './privacy/jobs';
 import { rateLimitSync } from './ratelimit/sync-job';
 
 export const schedules: Schedules = {
-  '* * * * *': [flagSync, discoveryRelayJob, metricsSampler, alertsEvaluator, rateLimitSync, rewardRangeSync],
+  '* * * * *': [
+    flagSync,
+    discoveryRelayJob,
+    metricsSampler,
+    alertsEvaluator,
+    rateLimitSync,
+    rewardRangeSync,
+    contextKeysSync,
+    erasureSweep,
+  ],
   // Rollup first: hydrate-features then publishes the fresh estimates to KV.
   '*/5 * * * *': [learningRollupJob, hydrateFeaturesJob],
-  '0 2 * * *': [gcLearningEvents, gcMetrics, gcJobRuns],
+  // Tombstones of erased users live as long as learning events: both expire in the same run.
+  '0 2 * * *': [gcLearningEvents, gcMetrics, gcJobRuns, gcErasureTombstones],
   '0 3 * * *': [gcIntentSignals, gcQueueDone],
 };

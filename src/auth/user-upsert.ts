@@ -3,7 +3,7 @@
 // to Postgres. A failed upsert is logged and retried after FAILURE_BACKOFF_MS; it never fails the
 // request (the token was valid). Hot routes (rank, flags) skip it: they never touch Postgres.
 import { sql } from 'drizzle-orm';
-import { users } from '../db/schema';
+import { execute } from '../db/sql';
 import { errorFields } from '../observability/logger';
 import type { AuthUser } from '../platform/app-env';
 import type { Unit } from '../platform/unit';
@@ -30,15 +30,22 @@ function storedClaims(claims: Record<string, unknown>): Record<string, unknown> 
   return rest;
 }
 
+/**
+ * Upsert the user unless they were erased: while their tombstone lives (src/privacy), a token that
+ * is still valid must not bring the row back, so the user-owned writes that need it answer 409.
+ * erased_users_among() holds the erasure lock shared until this statement commits, so an upsert
+ * racing an erasure either lands before it (and is deleted by it) or sees the tombstone.
+ */
 function upsertUser(unit: Pick<Unit, 'db'>, user: AuthUser) {
-  return unit
-    .db()
-    .insert(users)
-    .values({ id: user.id, email: user.email ?? null, rawClaims: storedClaims(user.claims), lastSeenAt: sql`now()` })
-    .onConflictDoUpdate({
-      target: users.id,
-      set: { lastSeenAt: sql`now()`, email: sql`coalesce(excluded.email, ${users.email})`, rawClaims: sql`excluded.raw_claims` },
-    });
+  const claims = JSON.stringify(storedClaims(user.claims));
+  return execute(
+    unit.db(),
+    sql`
+    INSERT INTO auth.users AS u (id, email, raw_claims, last_seen_at)
+    SELECT ${user.id}::uuid, ${user.email ?? null}::text, ${claims}::jsonb, now()
+     WHERE ${user.id}::uuid <> ALL (public.erased_users_among(ARRAY[${user.id}::uuid]))
+    ON CONFLICT (id) DO UPDATE SET last_seen_at = now(), email = coalesce(excluded.email, u.email), raw_claims = excluded.raw_claims`,
+  );
 }
 
 export async function rememberUser(unit: Pick<Unit, 'db' | 'log'>, user: AuthUser): Promise<void> {
@@ -51,6 +58,11 @@ export async function rememberUser(unit: Pick<Unit, 'db' | 'log'>, user: AuthUse
     () => remember(user.id, Date.now() + SEEN_TTL_MS),
     (err) => log.warn('auth.user_upsert_failed', { user_id: user.id, ...errorFields(err) }),
   );
+}
+
+/** This isolate upserts the user again at their next request (after an erasure). */
+export function forgetSeenUser(id: string): void {
+  seenUntil.delete(id);
 }
 
 /** Tests only: forget every remembered user (isolate memory is shared by a test file). */

@@ -1,7 +1,7 @@
-// Retention runs: call one of the guide's bounded delete functions (gc_learning_events(),
-// gc_intent_signals(), gc_queue_done(), gc_metrics(), gc_job_runs()) repeatedly with the batch size from
-// retention_policies, so no statement holds locks for long, within a time budget (a cron
-// invocation has limited wall time). The nightly jobs of each feature are built on it.
+// Retention runs: call one of the bounded delete functions (gc_learning_events(),
+// gc_intent_signals(), gc_queue_done(), gc_metrics(), gc_job_runs(), gc_erasure_tombstones()) repeatedly
+// with the batch size from retention_policies, so no statement holds locks for long, within a time budget
+// (a cron invocation has limited wall time). The nightly jobs of each feature are built on it.
 import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { retentionPolicies } from './schema';
@@ -11,7 +11,14 @@ import { col, queryOne } from './sql';
 const TIME_BUDGET_MS = 20_000;
 const DEFAULT_BATCH = 5000;
 
-export const GC_FUNCTIONS = ['gc_learning_events', 'gc_intent_signals', 'gc_queue_done', 'gc_metrics', 'gc_job_runs'] as const;
+export const GC_FUNCTIONS = [
+  'gc_learning_events',
+  'gc_intent_signals',
+  'gc_queue_done',
+  'gc_metrics',
+  'gc_job_runs',
+  'gc_erasure_tombstones',
+] as const;
 export type GcFunction = (typeof GC_FUNCTIONS)[number];
 
 export async function gcInBatches(db: Db, table: string, fn: GcFunction): Promise<{ deleted: number; batches: number }> {

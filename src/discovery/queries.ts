@@ -18,7 +18,9 @@ export type LeaseRow = z.infer<typeof LeaseRow>;
  * Lease each wanted job with its token: queued, lease expired, or already leased with this same
  * token (a redelivery of the same message). A message carrying a generation leases only while it
  * is the job's generation (its chain still owns the job, migration 0760); one without (sent before
- * 0760, or by hand) is not checked. Returns the rows leased.
+ * 0760, or by hand) is not checked. A job of an erased user (a tombstone, migration 0770) that is
+ * somehow still there is deleted instead: its message is then acked as a job that no longer exists.
+ * Returns the rows leased.
  */
 export function leaseJobsByToken(
   db: Db,
@@ -30,13 +32,18 @@ export function leaseJobsByToken(
     'discovery.lease_jobs',
     LeaseRow,
     sql`
-    WITH w AS (SELECT * FROM jsonb_to_recordset(${JSON.stringify(wanted)}::jsonb) AS w(id uuid, token uuid, gen bigint))
+    WITH w AS (SELECT * FROM jsonb_to_recordset(${JSON.stringify(wanted)}::jsonb) AS w(id uuid, token uuid, gen bigint)),
+    erased AS (
+      DELETE FROM public.marketplace_discovery_queue q USING w
+       WHERE q.id = w.id AND q.user_id IS NOT NULL AND public.user_erased(q.user_id)
+      RETURNING q.id)
     UPDATE public.marketplace_discovery_queue q
        SET status = 'processing', lease_token = w.token,
            lease_expires_at = now() + make_interval(secs => ${ttlSeconds}), attempts = q.attempts + 1
       FROM w
      WHERE q.id = w.id
        AND (w.gen IS NULL OR q.generation = w.gen)
+       AND (q.user_id IS NULL OR NOT public.user_erased(q.user_id))
        AND (q.status = 'queued'
             OR (q.status = 'processing' AND (q.lease_expires_at < now() OR q.lease_token = w.token)))
     RETURNING q.id, q.lease_token, q.attempts, q.topic`,

@@ -8,6 +8,7 @@ import { loadRankFeatures } from '../learning/features-store';
 import { impressionSender } from '../learning/impression-sender';
 import { DECISION_BOUNDS, impressionsMessage } from '../learning/messages';
 import { createRouter, defineRoute } from '../platform/route';
+import { getContextPolicy, loggedContext, MAX_LOGGED_STRING } from '../privacy/context-policy';
 import { rank } from '../ranker';
 import { utf8Bytes } from '../util/utf8';
 
@@ -58,7 +59,12 @@ export const RankRequest = z
         `context must be at most ${RANK_LIMITS.contextBytes} bytes of JSON (UTF-8)`,
       )
       .openapi({
-        description: `Free-form request context, logged with the learning events; at most ${RANK_LIMITS.contextBytes} bytes as UTF-8 JSON`,
+        description:
+          `Free-form request context (at most ${RANK_LIMITS.contextBytes} bytes as UTF-8 JSON). Only the keys allowlisted for the surface ` +
+          '(public.rank_context_policies; by default `locale`, `platform`, `app_version`) with scalar values (strings up to ' +
+          `${MAX_LOGGED_STRING} characters, numbers, booleans) are logged with the learning events, and only they may be ` +
+          'used as policy features. Every other key serves this request only and is dropped before the event leaves the ' +
+          'edge: do not rely on it being stored, and do not send personal data expecting it to be kept.',
       }),
     candidates: z
       .array(Candidate)
@@ -121,9 +127,10 @@ for (const path of ['/v1/rank', '/functions/v1/policy-ranker'] as const) {
       const user = c.get('user')!;
       const { unit } = c.var;
       const log = unit.log;
-      const [flags, features] = await Promise.all([
+      const [flags, features, contextPolicy] = await Promise.all([
         evaluateFlags(unit, user.id),
         loadRankFeatures(c.env.FEATURES, log, { surface: body.surface, userId: user.id, pools: !body.candidates }),
+        getContextPolicy(c.env, log),
       ]);
       const decision = rank({
         decisionId: crypto.randomUUID(),
@@ -141,7 +148,8 @@ for (const path of ['/v1/rank', '/functions/v1/policy-ranker'] as const) {
         const msg = impressionsMessage(decision, {
           userId: user.id,
           surface: body.surface,
-          context: body.context ?? {},
+          // Only the surface's allowlisted keys leave the Worker (src/privacy/context-policy.ts).
+          context: loggedContext(contextPolicy, body.surface, body.context).context,
           ts: new Date().toISOString(),
         });
         impressionSender.add(msg, c.env, unit.waitUntil, log);

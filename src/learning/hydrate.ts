@@ -14,7 +14,15 @@ import type { Unit } from '../platform/unit';
 import type { GlobalFeatures, InterestFeatures, SurfaceFeatures, UserFeatures } from '../ranker';
 import { FEATURE_KEYS } from './feature-keys';
 import { clearFeatureCache } from './features-store';
-import { activeCandidates, activeSurfaces, interestPools, markUsersDirty, surfaceStats, takeDirtyUsers } from './queries-hydrate';
+import {
+  activeCandidates,
+  activeSurfaces,
+  erasedUsers,
+  interestPools,
+  markUsersDirty,
+  surfaceStats,
+  takeDirtyUsers,
+} from './queries-hydrate';
 
 export const HYDRATE_LIMITS = {
   pool: 50,
@@ -110,6 +118,12 @@ async function hydrateUsers(c: HydrateUnit): Promise<{ users: number; failed: nu
   );
   // Whoever could not be written stays dirty for the next run.
   if (failed.length > 0) await markUsersDirty(db, failed);
+  // An erasure that began after takeDirtyUsers read these users may have deleted their document
+  // before our put landed: checked after the puts, one of the two deletes comes last.
+  const written = rows.filter((r) => r.interests.length > 0 && !failed.includes(r.user_id)).map((r) => r.user_id);
+  if (written.length > 0) {
+    for (const { user_id } of await erasedUsers(db, written)) await c.env.FEATURES.delete(FEATURE_KEYS.user(user_id));
+  }
   return { users: rows.length - failed.length, failed: failed.length };
 }
 

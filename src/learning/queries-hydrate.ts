@@ -89,7 +89,10 @@ export const surfaceStats = (db: Db, surface: string, days: number, limit: numbe
 
 const DirtyUserRow = z.object({ user_id: col.uuid, interests: UserDoc.shape.interests });
 
-/** Take up to `limit` users marked dirty (trigger-marked on user_interests changes) with their interests. */
+/**
+ * Take up to `limit` users marked dirty (trigger-marked on user_interests changes) with their
+ * interests; an erased user (tombstone) comes with none, so their document is deleted.
+ */
 export const takeDirtyUsers = (db: Db, limit: number) =>
   queryRows(
     db,
@@ -104,8 +107,18 @@ export const takeDirtyUsers = (db: Db, limit: number) =>
     SELECT d.user_id::text AS user_id,
            coalesce(json_agg(json_build_object('id', ui.interest_id, 'affinity', ui.affinity)
                              ORDER BY ui.affinity DESC, ui.interest_id) FILTER (WHERE ui.interest_id IS NOT NULL), '[]') AS interests
-    FROM d LEFT JOIN public.user_interests ui ON ui.user_id = d.user_id
+    FROM d LEFT JOIN public.user_interests ui ON ui.user_id = d.user_id AND NOT public.user_erased(d.user_id)
     GROUP BY d.user_id`,
+  );
+
+/** Which of these users are erased (their KV document must go even if it was just written). */
+export const erasedUsers = (db: Db, userIds: readonly string[]) =>
+  queryRows(
+    db,
+    'learning.erased_users',
+    z.object({ user_id: col.uuid }),
+    sql`
+    SELECT u::text AS user_id FROM unnest(${sql.param(userIds)}::uuid[]) AS u WHERE public.user_erased(u)`,
   );
 
 /** Mark users dirty again (their KV write failed; the next run retries them). */

@@ -9,6 +9,7 @@
 //    first checks it against the reward range of the impression's real surface (joinRange: what
 //    public.reward_range_for() says, inline); outside it the reward is not applied but kept in learning_rewards
 //    as rejected (rejected_at, rejection) and counted in learning.rewards_rejected.
+//  - both drop the rows of erased users (their tombstone) in the same statement as the write.
 // No Worker types here: benchmarks and integration tests run the same statements from Node (pgDb).
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
@@ -105,10 +106,17 @@ export function impressionParams(decisions: readonly DecisionLog[]): ImpressionP
 // Decision-level columns as arrays of one element per decision, item-level columns as arrays of
 // one element per slate item (d_ord = the item's decision, 1-based): typed arrays parse far faster
 // than a JSON document, and nothing decision-level is repeated per item on the wire.
+// Decisions of erased users (a tombstone, migration 0770) are dropped here: erased_users_among
+// holds the erasure lock shared while it reads the tombstones, so an erasure either deletes what
+// this statement writes or this statement sees its tombstone.
 const insertImpressionsSql = (p: ImpressionParams) => sql`
-WITH d AS (
+WITH d0 AS (
   SELECT * FROM unnest(${p[0]}::uuid[], ${p[1]}::uuid[], ${p[2]}::text[], ${p[3]}::text[], ${p[4]}::timestamptz[], ${p[5]}::jsonb[])
     WITH ORDINALITY AS d(decision_id, user_id, surface, policy, ts, context, ord)
+), erased AS (
+  SELECT public.erased_users_among(array_agg(DISTINCT user_id)) AS ids FROM d0
+), d AS (
+  SELECT d0.* FROM d0, erased WHERE d0.user_id IS NULL OR d0.user_id <> ALL (erased.ids)
 ), i AS (
   SELECT * FROM unnest(${p[6]}::int[], ${p[7]}::text[], ${p[8]}::int[], ${p[9]}::float8[], ${p[10]}::float8[], ${p[11]}::bool[],
                        ${p[12]}::int[], ${p[13]}::bool[], ${p[14]}::float8[], ${p[15]}::bool[], ${p[16]}::float8[], ${p[17]}::float8[])
@@ -144,13 +152,14 @@ WITH d AS (
   RETURNING pr.surface, pr.rejected_at
 ), ${rejectedRewardsMetric('rejected')}
 SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM merged)::int AS merged,
-       (SELECT count(*) FROM rejected)::int AS rejected`;
+       (SELECT count(*) FROM rejected)::int AS rejected,
+       (SELECT count(*) FROM d0)::int - (SELECT count(*) FROM d)::int AS erased_dropped`;
 
-const InsertedRow = z.object({ inserted: col.number, merged: col.number, rejected: col.number });
+const InsertedRow = z.object({ inserted: col.number, merged: col.number, rejected: col.number, erased_dropped: col.number });
 
 /** Insert the events of many decisions in one statement. Returns rows inserted, rewards merged and rewards rejected. */
 export async function insertImpressions(db: Db, decisions: readonly DecisionLog[]): Promise<z.output<typeof InsertedRow>> {
-  if (decisions.length === 0) return { inserted: 0, merged: 0, rejected: 0 };
+  if (decisions.length === 0) return { inserted: 0, merged: 0, rejected: 0, erased_dropped: 0 };
   return queryOne(db, 'learning.insert_impressions', InsertedRow, insertImpressionsSql(impressionParams(decisions)));
 }
 
@@ -163,10 +172,14 @@ export interface RewardLog {
 }
 
 const recordRewardsSql = (rewardsJson: string) => sql`
-WITH input AS (
+WITH received AS (
   SELECT DISTINCT ON (decision_id, candidate_id, user_id) *
   FROM json_to_recordset(${rewardsJson}::json) AS r(decision_id uuid, candidate_id text, user_id uuid, reward float8, ts timestamptz)
   ORDER BY decision_id, candidate_id, user_id, ts
+), erased AS (
+  SELECT public.erased_users_among(array_agg(DISTINCT user_id)) AS ids FROM received
+), input AS (
+  SELECT received.* FROM received, erased WHERE received.user_id <> ALL (erased.ids)
 ), target AS (
   -- Each reward with the impression it is for (the same user's: nobody rewards another user's
   -- decision) and whether it is inside that impression's surface range (NULL: not landed yet).
@@ -195,16 +208,23 @@ SELECT (SELECT count(*) FROM upd)::int AS applied,
        (SELECT count(*) FROM ins WHERE rejected_at IS NOT NULL)::int AS rejected,
        (SELECT coalesce(json_agg(json_build_object('decision_id', x.decision_id, 'candidate_id', x.candidate_id, 'surface', x.surface,
                                                    'rejection', x.rejection)), '[]')
-        FROM (SELECT * FROM ins WHERE rejected_at IS NOT NULL LIMIT 10) x) AS rejected_sample`;
+        FROM (SELECT * FROM ins WHERE rejected_at IS NOT NULL LIMIT 10) x) AS rejected_sample,
+       (SELECT count(*) FROM received)::int - (SELECT count(*) FROM input)::int AS erased_dropped`;
 
 const RejectedReward = z.object({ decision_id: z.string(), candidate_id: z.string(), surface: z.string(), rejection: z.string() });
-const RecordedRow = z.object({ applied: col.number, pending: col.number, rejected: col.number, rejected_sample: z.array(RejectedReward) });
+const RecordedRow = z.object({
+  applied: col.number,
+  pending: col.number,
+  rejected: col.number,
+  rejected_sample: z.array(RejectedReward),
+  erased_dropped: col.number,
+});
 
 /**
  * Apply, park or reject many rewards in one statement. Returns how many landed on impressions,
  * wait for theirs, were rejected (outside their surface's range), and up to 10 rejected ones.
  */
 export async function recordRewards(db: Db, rewards: readonly RewardLog[]): Promise<z.output<typeof RecordedRow>> {
-  if (rewards.length === 0) return { applied: 0, pending: 0, rejected: 0, rejected_sample: [] };
+  if (rewards.length === 0) return { applied: 0, pending: 0, rejected: 0, rejected_sample: [], erased_dropped: 0 };
   return queryOne(db, 'learning.record_rewards', RecordedRow, recordRewardsSql(JSON.stringify(rewards)));
 }

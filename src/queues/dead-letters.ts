@@ -5,6 +5,8 @@ import { sql } from 'drizzle-orm';
 import type { Db } from '../db/sql';
 import { execute } from '../db/sql';
 
+const UUID_RE = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+
 export interface DeadMessage {
   queue: string;
   messageId: string;
@@ -18,7 +20,11 @@ export function topicOf(body: unknown): string {
   return typeof type === 'string' && type.length <= 100 ? type : 'unknown';
 }
 
-/** One INSERT for the whole set; idempotent on (queue, message id) via the payload's dead_key. */
+/**
+ * One INSERT for the whole set; idempotent on (queue, message id) via the payload's dead_key. A
+ * message naming an erased user (a `user_id` at any depth, with a live tombstone) is not recorded:
+ * the erasure outranks the dead-letter record.
+ */
 export async function recordDeadMessages(db: Db, dead: DeadMessage[]): Promise<void> {
   if (dead.length === 0) return;
   const rows = dead.map((d) => ({
@@ -33,6 +39,9 @@ export async function recordDeadMessages(db: Db, dead: DeadMessage[]): Promise<v
         SELECT r.topic, r.payload, 'error', r.attempts, r.last_error, now()
         FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(topic text, payload jsonb, attempts int, last_error text)
         WHERE NOT EXISTS (SELECT 1 FROM public.events_queue e
-                          WHERE e.status = 'error' AND e.payload ->> 'dead_key' = r.payload ->> 'dead_key')`,
+                          WHERE e.status = 'error' AND e.payload ->> 'dead_key' = r.payload ->> 'dead_key')
+          AND NOT EXISTS (SELECT 1 FROM jsonb_path_query(r.payload, 'lax $.**.user_id') AS u(v)
+                          WHERE jsonb_typeof(u.v) = 'string' AND (u.v #>> '{}') ~* ${UUID_RE}
+                            AND public.user_erased((u.v #>> '{}')::uuid))`,
   );
 }

@@ -42,9 +42,12 @@ export function limitsEnabled(env: Env): boolean {
   return (env.RATE_LIMITS ?? '').trim().toLowerCase() !== 'off';
 }
 
+/** The RateLimiter object name of a user (their limiter state; erasure deletes it). */
+export const userSubjectKey = (userId: string): string => `user:${userId}`;
+
 export function subjectFor(c: Context<AppEnv>): Subject {
   const user = c.get('user');
-  if (user) return { kind: 'object', key: `user:${user.id}`, userId: user.id };
+  if (user) return { kind: 'object', key: userSubjectKey(user.id), userId: user.id };
   if (c.get('service')) return { kind: 'object', key: 'service' };
   const ip = ipSubject(c.req.header('cf-connecting-ip'));
   return { kind: 'address', key: `ip:${ip}`, ip };

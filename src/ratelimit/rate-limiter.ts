@@ -34,6 +34,7 @@ import {
   MIN_WRITE_INTERVAL_MS,
   whole,
 } from './limiter-api';
+import type { Bucket, Waiting } from './limiter-state';
 import { LimiterStore, type StoredBucket } from './limiter-store';
 import { add, inspect, prune, reshape, type SlotCounts, settle, slotExpiresAt, slotOf, type WindowShape, windowShape } from './window';
 
@@ -41,27 +42,6 @@ export type { Lease, LeaseRef, LeaseRequest, LimitCheck, LimitDecision, LimiterS
 
 const CLEANUP_SLACK_MS = 1_000;
 const BLOCKED = Symbol('needs a write');
-
-interface Bucket {
-  shape: WindowShape;
-  counts: SlotCounts;
-  limit: number;
-  /** Admissions the stored claim still allows; `used` of them were made since the last write. */
-  claim: number;
-  used: number;
-  /** Admissions in the current and the previous second (sizes the next claim). */
-  second: number;
-  thisSecond: number;
-  lastSecond: number;
-}
-
-interface Waiting {
-  bucket: string;
-  demand: number;
-  attempt: () => unknown;
-  resolve: (v: unknown) => void;
-  reject: (err: unknown) => void;
-}
 
 export class RateLimiter extends DurableObject<Env> {
   private readonly store: LimiterStore;
@@ -98,6 +78,15 @@ export class RateLimiter extends DurableObject<Env> {
   /** Current state of a bucket without counting anything (ops and tests). */
   peek(bucket: string, windowSec: number, limit: number): LimitDecision | Promise<LimitDecision> {
     return this.check({ bucket, windowSec, limit, cost: 0 });
+  }
+
+  /** Erasure of the subject (src/privacy/erasure.ts): drop every bucket, the storage and the alarm now. */
+  async erase(): Promise<void> {
+    this.buckets.clear();
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.store.forget();
+    this.alarmAt = null;
   }
 
   stats(): LimiterStats {

@@ -12,7 +12,11 @@ import { BASE, call, envelope, serviceHeaders, testDb, userHeaders, withJsonBody
 
 const db = testDb();
 afterAll(() => db.end());
-beforeAll(() => setRankFlags({ safeMode: false, learning: true, policy: { version: 'epsilon_greedy_v1', epsilon: 0.5 } }));
+beforeAll(async () => {
+  await setRankFlags({ safeMode: false, learning: true, policy: { version: 'epsilon_greedy_v1', epsilon: 0.5 } });
+  // The logged context keys reach this file's KV (issue 22: only allowlisted keys are logged).
+  expect((await call('/admin/context-keys/sync', { method: 'POST', headers: serviceHeaders() })).status).toBe(200);
+});
 
 const cands = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `cand-${i}`, score: i / n }));
 
@@ -51,7 +55,7 @@ describe("ranking the caller's candidates", () => {
   it('returns a slate with exact propensities and queues one learning event per item', async () => {
     const user = crypto.randomUUID();
     const surface = `rank-${crypto.randomUUID()}`;
-    const res = await rankAs(user, { surface, limit: 5, candidates: cands(20), context: { page: 'home' } });
+    const res = await rankAs(user, { surface, limit: 5, candidates: cands(20), context: { page: 'home', locale: 'en-GB' } });
     expect(res.status).toBe(200);
     const body = res.json;
     expect(body).toMatchObject({ policy: 'epsilon_greedy_v1', epsilon: 0.5, safe_mode: false, fallback: null, logged: true });
@@ -83,7 +87,8 @@ describe("ranking the caller's candidates", () => {
       rows.map((r) => ({ candidate_id: r.candidate_id, position: r.position, score: r.score, explored: r.explored, p_exp: r.p_exp })),
     ).toEqual(body.slate);
     expect(rows.every((r) => r.user_id === user && r.policy === 'epsilon_greedy_v1')).toBe(true);
-    expect(rows[0]!.context).toEqual({ page: 'home' });
+    // Issue 22: only the surface's allowlisted keys are logged (default: locale, platform, app_version).
+    expect(rows[0]!.context).toEqual({ locale: 'en-GB' });
   });
 
   it('the benchmark baseline is not part of the production API; bench/worker mounts it behind the same gate', async () => {

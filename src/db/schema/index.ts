@@ -6,4 +6,5 @@ export * from './influence';
 export * from './learning';
 export * from './ope';
 export * from './operations';
+export * from './privacy';
 export * from './queues';
