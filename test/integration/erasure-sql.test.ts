@@ -195,7 +195,7 @@ describe("the consumers' writes skip tombstoned users (the statements the Worker
       `INSERT INTO public.marketplace_discovery_queue (user_id, interest_id, topic) VALUES ($1, '11111111-1111-1111-1111-111111111111', 'discovery.job') RETURNING id`,
       [erased],
     );
-    expect(await leaseJobsByToken(d, [{ id: job[0]!.id, token: crypto.randomUUID() }], 60)).toEqual([]);
+    expect(await leaseJobsByToken(d, [{ id: job[0]!.id, token: crypto.randomUUID(), gen: null }], 60)).toEqual([]);
 
     for (const [table, column] of [
       ['learning_events', 'user_id'],
