@@ -170,7 +170,7 @@ describe("the consumers' writes skip tombstoned users (the statements the Worker
     const d = pgDb(db);
 
     const [mine, theirs] = [decision(erased), decision(bystander)];
-    expect(await insertImpressions(d, [mine, theirs])).toEqual({ inserted: 1, merged: 0, erased_dropped: 1 });
+    expect(await insertImpressions(d, [mine, theirs])).toEqual({ inserted: 1, merged: 0, rejected: 0, erased_dropped: 1 });
     const rewards = [mine, theirs].map((x) => ({
       decision_id: x.decision_id,
       candidate_id: 'a',
