@@ -16,7 +16,7 @@ import { isAlertMetric, measure } from './metrics';
 import { type AlertNotice, enqueueWebhooks, logTransition } from './notify';
 import { closeOrphanEpisodes, holdEpisode, lockEvaluation, lockOpenEpisodes, moveEpisode, type OpenEpisode, openEpisode } from './queries';
 import { type AlertRule, enabledRules, isSilenced, toRule } from './rules';
-import { type AlertState, breaches, type Measurement, step } from './state';
+import { type AlertState, type Measurement, observe, step } from './state';
 
 export interface EvalResult {
   skipped?: 'locked';
@@ -71,10 +71,10 @@ async function applyRule(tx: Db, rule: AlertRule, measured: Measurement[], open:
     const m = bySubject.get(subject);
     const o = open.find((x) => x.subject === subject);
     const value = m?.value ?? null;
-    const s = step(o && { state: o.state, pendingSince: o.pendingSince }, breaches(rule, m), now, rule.forSeconds);
+    const s = step(o, observe(rule, m), now, rule.forSeconds, rule.clearForSeconds);
     if (s.kind === 'none') continue;
     if (s.kind === 'hold') {
-      await holdEpisode(tx, o!.id, value, now);
+      await holdEpisode(tx, o!.id, value, now, s.clearSince ?? null);
       continue;
     }
     if (s.kind === 'open') {
@@ -171,7 +171,7 @@ export async function evaluateAlerts(
     db,
     judged.map((r) => r.id),
   )) {
-    actions.push({ alert_id: due.id, rule_id: due.rule_id, result: await applySafeMode(unit, due, opts.requestId) });
+    actions.push({ alert_id: due.id, rule_id: due.rule_id, result: await applySafeMode(unit, due, now, opts.requestId) });
   }
   return { rules: rules.length, transitions, actions, errors, webhooks };
 }
