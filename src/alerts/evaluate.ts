@@ -15,6 +15,7 @@ import { applySafeMode, dueSafeModeActions } from './actions';
 import { isAlertMetric, measure } from './metrics';
 import { type AlertNotice, enqueueWebhooks, logTransition } from './notify';
 import { closeOrphanEpisodes, holdEpisode, lockEvaluation, lockOpenEpisodes, moveEpisode, type OpenEpisode, openEpisode } from './queries';
+import { NO_DATA_METRIC, recordRuleData } from './rule-data';
 import { type AlertRule, enabledRules, isSilenced, toRule } from './rules';
 import { type AlertState, type Measurement, observe, step } from './state';
 
@@ -104,10 +105,24 @@ async function closeOrphans(tx: Db, now: Date, ruleIds: string[] | undefined): P
   );
 }
 
-/** Measure every metric the rules use; a metric whose query fails is reported, not judged. */
+/**
+ * Measure every metric the rules use; a metric whose query fails is reported, not judged. The
+ * rules' own blindness ('alerts.no_data') is measured last, after this evaluation's data is recorded.
+ */
 async function measureAll(unit: Pick<Unit, 'log'>, db: Db, rules: AlertRule[], now: Date, errors: EvalResult['errors']) {
   const measured = new Map<string, Measurement[]>();
-  for (const metric of new Set(rules.map((r) => r.metric))) {
+  const metrics = [...new Set(rules.map((r) => r.metric))];
+  for (const metric of [...metrics.filter((m) => m !== NO_DATA_METRIC), NO_DATA_METRIC]) {
+    if (metric === NO_DATA_METRIC) {
+      try {
+        await recordRuleData(db, rules, measured, now);
+      } catch (err) {
+        // Without this evaluation's record the blindness check would judge stale data: not judged.
+        unit.log.error('alert.rule_data_failed', errorFields(err));
+        continue;
+      }
+      if (!metrics.includes(NO_DATA_METRIC)) continue;
+    }
     if (!isAlertMetric(metric)) {
       for (const r of rules.filter((x) => x.metric === metric)) errors.push({ rule_id: r.id, error: `unknown metric "${metric}"` });
       continue;

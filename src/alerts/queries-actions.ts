@@ -45,9 +45,9 @@ export async function safeModeStored(db: Db): Promise<unknown> {
 }
 
 /**
- * The last time someone other than an alert action set global.safe_mode to anything but plain on
- * (a human's "off", by API, CLI, dashboard or SQL — every path writes a flag.set ledger row), as of
- * `at`; undefined if never.
+ * The last time someone other than an alert action turned global.safe_mode from on to anything but
+ * plain on (a human's "off", by API, CLI, dashboard or SQL — every path writes a flag.set ledger
+ * row with old and new value), as of `at`; undefined if never.
  */
 export async function lastHumanSafeModeOff(db: Db, at: Date): Promise<{ at: Date; actor: string } | undefined> {
   const [row] = await db
@@ -58,6 +58,8 @@ export async function lastHumanSafeModeOff(db: Db, at: Date): Promise<{ at: Date
         eq(aiActionLedger.target, 'global.safe_mode'),
         eq(aiActionLedger.action, 'flag.set'),
         not(like(aiActionLedger.actor, 'alert:%')),
+        // A change from on to anything else: seeding the default or re-saving "off" is no decision.
+        sql`coalesce(${aiActionLedger.oldValue} @> '{"enabled": true}'::jsonb, false)`,
         sql`NOT coalesce(${aiActionLedger.newValue} @> '{"enabled": true}'::jsonb AND NOT ${aiActionLedger.newValue} ? 'rollout', false)`,
         lte(aiActionLedger.timestamp, at),
       ),

@@ -120,7 +120,8 @@ describe('alert flapping (issue 20 simulation)', () => {
       [rule],
     );
     const steer = burnSteer('POST /functions/v1/policy-ranker');
-    await setSafeMode(false, base - 60_000); // a human turned it off a minute before the breach
+    await setSafeMode(true, base - 120_000); // a human turned it on, then off a minute before the breach
+    await setSafeMode(false, base - 60_000);
     await steer.breach(base);
     const first = await evaluate([rule], base + 5_000);
     expect(first.actions).toMatchObject([{ rule_id: rule, result: `deferred: cooldown until ${new Date(base + 540_000).toISOString()}` }]);
