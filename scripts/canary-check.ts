@@ -1,11 +1,15 @@
 // npm run canary:check [-- --database-url <pg>] [--env production | --canary <id> --stable <id>]
-// Go/no-go for the running canary from the guide's thresholds; exit 0 = go, 1 = no-go, 2 = could
-// not evaluate. The canary and stable versions come from the deploy state of --env (written by
+// Go/no-go for the running canary from the guide's thresholds and the canary-vs-stable comparison
+// (scripts/lib/canary-stats.ts) as at a step's last look: GO needs --min-canary-requests (default
+// 500) and evidence that the canary is no worse than stable; no data is NO-GO. Exit 0 = go,
+// 1 = no-go, 2 = could not evaluate. --looks N: how often you will run it for this rollout (the
+// harm test's Bonferroni divisor; default 120, deploy:auto's). The canary and stable versions come from the deploy state of --env (written by
 // deploy:canary) unless given explicitly.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { evaluateGate, formatGate } from './lib/canary-gate';
+import { DEFAULT_POLICY } from './lib/canary-stats';
 import { ROOT } from './lib/env';
 
 const { values } = parseArgs({
@@ -14,7 +18,8 @@ const { values } = parseArgs({
     env: { type: 'string', default: 'production' },
     canary: { type: 'string' },
     stable: { type: 'string' },
-    'min-canary-requests': { type: 'string', default: '0' },
+    'min-canary-requests': { type: 'string', default: String(DEFAULT_POLICY.minRequests) },
+    looks: { type: 'string', default: String(DEFAULT_POLICY.maxLooks) },
     json: { type: 'boolean', default: false },
   },
 });
@@ -30,6 +35,8 @@ try {
     canary: values.canary ?? state.canary,
     stable: values.stable ?? state.stable,
     minCanaryRequests: Number(values['min-canary-requests']),
+    policy: { maxLooks: Math.max(1, Number(values.looks)) },
+    last: true,
   });
   console.log(values.json ? JSON.stringify(result, null, 2) : formatGate(result));
   process.exit(result.go ? 0 : 1);

@@ -2,11 +2,14 @@
 //   npm run deploy:canary  -- --percent 5        upload a version; split new@5% / stable@95%
 //   npm run deploy:promote -- [--percent 25]      move the canary to N% (default 100)
 //   npm run deploy:rollback                       everything back to the stable version
-//   npm run deploy:auto    -- [--steps 5,25,100] [--wait 1h] [--interval 1m]
-//                                                 step up with the canary gate between steps;
-//                                                 any no-go rolls back automatically
-//                                                 (--min-canary-requests N: the canary must have served
-//                                                 N requests before its own numbers count)
+//   npm run deploy:auto    -- [--steps 5,25,100] [--wait 1h] [--interval 1m] [--min-observation 30m]
+//                                                 step up with the canary gate between steps: every
+//                                                 look may roll back on evidence of harm; a step is
+//                                                 promoted only at its end, with enough evidence that
+//                                                 the canary is no worse than stable (docs/RUNBOOK.md
+//                                                 "Release: canary gate"); no data, a gate error or a
+//                                                 failed promote rolls back (--min-canary-requests N,
+//                                                 default 500: canary requests a step needs)
 // Common flags: --env <name> (default production), --dry-run (print the wrangler invocations),
 // --database-url (gate + ledger; default $DATABASE_URL), --message.
 // Users keep one version during a split when clients send Cloudflare-Workers-Version-Key: <user id>.
@@ -16,6 +19,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { evaluateGate, formatGate, type GateResult } from './lib/canary-gate';
+import { DEFAULT_POLICY } from './lib/canary-stats';
 import { parseDuration } from './lib/duration';
 import { fail, ROOT } from './lib/env';
 import { runWrangler } from './lib/wrangler-cli';
@@ -31,7 +35,8 @@ const { values, positionals } = parseArgs({
     'dry-run': { type: 'boolean', default: false },
     'database-url': { type: 'string' },
     message: { type: 'string' },
-    'min-canary-requests': { type: 'string', default: '0' },
+    'min-canary-requests': { type: 'string', default: String(DEFAULT_POLICY.minRequests) },
+    'min-observation': { type: 'string', default: '30m' },
   },
 });
 const command = positionals[0];
@@ -147,13 +152,32 @@ async function rollback(state: DeployState, reason: string): Promise<void> {
   console.log(`rolled back to ${state.stable} (${reason})`);
 }
 
-async function gate(state: DeployState): Promise<GateResult> {
-  if (dryRun && !databaseUrl) return { go: true, checks: [] };
-  return evaluateGate(databaseUrl!, {
+async function gate(state: DeployState, look: { last: boolean; since: Date; maxLooks: number }): Promise<GateResult> {
+  if (!databaseUrl) {
+    // A dry run without a database has no evidence, and no evidence is never GO.
+    const detail = 'no database (--database-url / DATABASE_URL): no evidence';
+    return { go: false, verdict: 'no-go', checks: [{ name: 'evidence', ok: false, detail }] };
+  }
+  return evaluateGate(databaseUrl, {
     canary: state.canary,
     stable: state.stable,
     minCanaryRequests: Number(values['min-canary-requests']),
+    policy: { maxLooks: look.maxLooks },
+    last: look.last,
+    since: look.since,
   });
+}
+
+/** Roll back, and if even that fails say loudly what to run: a split must never be left unwatched. */
+async function rollbackOrShout(state: DeployState, reason: string): Promise<never> {
+  try {
+    await rollback(state, reason);
+  } catch (err) {
+    console.error(`ROLLBACK FAILED (${(err as Error).message}): the split ${state.canary}@${state.percent}% is still live.`);
+    console.error(`Run now: npx wrangler versions deploy ${state.stable}@100% --yes --env ${envName}`);
+    process.exit(2);
+  }
+  process.exit(1);
 }
 
 async function auto(): Promise<void> {
@@ -164,24 +188,40 @@ async function auto(): Promise<void> {
   if (!databaseUrl && !dryRun) fail('deploy:auto needs the gate: pass --database-url or set DATABASE_URL');
   const waitMs = parseDuration(values.wait!);
   const intervalMs = Math.min(parseDuration(values.interval!), waitMs);
+  const minObservationMs = parseDuration(values['min-observation']!);
+  if (waitMs < minObservationMs) fail(`--wait (${values.wait}) is shorter than --min-observation (${values['min-observation']})`);
+  const looksPerStep = Math.max(1, Math.ceil(waitMs / intervalMs));
+  const maxLooks = looksPerStep * steps.filter((s) => s < 100).length;
   let state = await canary(steps[0]!);
   for (let i = 0; i < steps.length; i++) {
     if (steps[i] === 100) break;
+    const since = new Date();
     const until = Date.now() + waitMs;
+    let result: GateResult;
+    let last = false;
     do {
       if (!dryRun) await new Promise((r) => setTimeout(r, Math.min(intervalMs, Math.max(0, until - Date.now()))));
-      const result = await gate(state);
-      console.log(`gate at ${steps[i]}%:\n${formatGate(result)}`);
-      if (!result.go) {
+      last = dryRun || Date.now() >= until;
+      try {
+        result = await gate(state, { last, since, maxLooks });
+      } catch (err) {
+        // Any error in the gate rolls back: nothing may watch a split that nobody judges.
+        return rollbackOrShout(state, `canary gate error at ${steps[i]}%: ${(err as Error).message}`);
+      }
+      console.log(`gate at ${steps[i]}%${last ? ' (last look)' : ''}:\n${formatGate(result)}`);
+      if (result.verdict === 'no-go') {
         const reasons = result.checks
           .filter((c) => !c.ok)
           .map((c) => `${c.name}: ${c.detail}`)
           .join('; ');
-        await rollback(state, `canary gate no-go at ${steps[i]}%: ${reasons}`);
-        process.exit(1);
+        return rollbackOrShout(state, `canary gate no-go at ${steps[i]}%: ${reasons}`);
       }
-    } while (!dryRun && Date.now() < until);
-    state = await promote(state, steps[i + 1]!);
+    } while (!last);
+    try {
+      state = await promote(state, steps[i + 1]!);
+    } catch (err) {
+      return rollbackOrShout(state, `promote to ${steps[i + 1]}% failed: ${(err as Error).message}`);
+    }
   }
   console.log('canary completed: 100%');
 }
