@@ -3,14 +3,12 @@
 // (scripts/lib/canary-stats.ts) as at a step's last look: GO needs --min-canary-requests (default
 // 500) and evidence that the canary is no worse than stable; no data is NO-GO. Exit 0 = go,
 // 1 = no-go, 2 = could not evaluate. --looks N: how often you will run it for this rollout (the
-// harm test's Bonferroni divisor; default 120, deploy:auto's). The canary and stable versions come from the deploy state of --env (written by
-// deploy:canary) unless given explicitly.
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+// harm test's Bonferroni divisor; default 120, deploy:auto's). The canary and stable versions come
+// from the live deployment of --env (wrangler deployments status / versions list) unless given.
 import { parseArgs } from 'node:util';
 import { evaluateGate, formatGate } from './lib/canary-gate';
 import { DEFAULT_POLICY } from './lib/canary-stats';
-import { ROOT } from './lib/env';
+import { describeLive, readLiveDeployment } from './lib/live-deployment';
 
 const { values } = parseArgs({
   options: {
@@ -28,8 +26,21 @@ if (!url) {
   console.error('error: pass --database-url or set DATABASE_URL');
   process.exit(2);
 }
-const stateFile = path.join(process.env.DEPLOY_STATE_DIR ?? path.join(ROOT, '.wrangler/deploy-state'), `${values.env}.json`);
-const state = existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as { canary?: string; stable?: string }) : {};
+// The versions of the live deployment (wrangler deployments status), unless given explicitly.
+let state: { canary?: string; stable?: string } = {};
+if (!values.canary) {
+  try {
+    const live = readLiveDeployment(['--env', values.env!]);
+    if (!live.split) {
+      console.error(`error: ${describeLive(live, values.env!)} (pass --canary and --stable to check versions by id)`);
+      process.exit(2);
+    }
+    state = live.split;
+  } catch (err) {
+    console.error(`error: cannot read the live deployment: ${(err as Error).message}`);
+    process.exit(2);
+  }
+}
 try {
   const result = await evaluateGate(url, {
     canary: values.canary ?? state.canary,

@@ -14,14 +14,13 @@
 // --database-url (gate + ledger; default $DATABASE_URL), --message.
 // Users keep one version during a split when clients send Cloudflare-Workers-Version-Key: <user id>.
 import { execSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { evaluateGate, formatGate, type GateResult } from './lib/canary-gate';
 import { DEFAULT_POLICY } from './lib/canary-stats';
 import { parseDuration } from './lib/duration';
 import { fail, ROOT } from './lib/env';
+import { describeLive, readLiveDeployment } from './lib/live-deployment';
 import { runWrangler } from './lib/wrangler-cli';
 
 const { values, positionals } = parseArgs({
@@ -37,6 +36,7 @@ const { values, positionals } = parseArgs({
     message: { type: 'string' },
     'min-canary-requests': { type: 'string', default: String(DEFAULT_POLICY.minRequests) },
     'min-observation': { type: 'string', default: '30m' },
+    to: { type: 'string' },
   },
 });
 const command = positionals[0];
@@ -53,18 +53,15 @@ interface DeployState {
   updatedAt: string;
 }
 
-const stateFile = path.join(process.env.DEPLOY_STATE_DIR ?? path.join(ROOT, '.wrangler/deploy-state'), `${envName}.json`);
-
-function loadState(): DeployState {
-  if (!existsSync(stateFile))
-    fail(`no canary in progress for env "${envName}" (${path.relative(ROOT, stateFile)} missing); start one with deploy:canary`);
-  return JSON.parse(readFileSync(stateFile, 'utf8'));
-}
-
-function saveState(s: Omit<DeployState, 'updatedAt'> | null): void {
-  if (dryRun) return;
-  mkdirSync(path.dirname(stateFile), { recursive: true });
-  writeFileSync(stateFile, s ? `${JSON.stringify({ ...s, updatedAt: new Date().toISOString() }, null, 2)}\n` : '{}\n');
+/**
+ * The canary in progress, from the live deployment (never a local file): refuses when there is
+ * none, so promote and rollback always name concrete versions.
+ */
+function liveState(): DeployState {
+  const live = readLiveDeployment(envArgs);
+  if (!live.split)
+    fail(`${describeLive(live, envName)}; nothing to promote or roll back (deploy:rollback -- --to <version id> deploys a named version)`);
+  return { env: envName, ...live.split, updatedAt: new Date().toISOString() };
 }
 
 function percentArg(text: string | undefined, fallback: number): number {
@@ -130,7 +127,6 @@ async function canary(percent: number): Promise<DeployState> {
   if (!canaryId) fail('wrangler versions upload reported no version id');
   split(canaryId, stable, percent, `canary ${percent}%`);
   const state = { env: envName, stable, canary: canaryId, percent };
-  saveState(state);
   await ledger('deploy.canary', state);
   console.log(`canary ${canaryId} at ${percent}% (stable ${stable} at ${100 - percent}%)`);
   return { ...state, updatedAt: new Date().toISOString() };
@@ -138,16 +134,14 @@ async function canary(percent: number): Promise<DeployState> {
 
 async function promote(state: DeployState, percent: number): Promise<DeployState> {
   split(state.canary, state.stable, percent, `promote ${percent}%`);
-  const next = percent >= 100 ? null : { ...state, percent };
-  saveState(next);
   await ledger('deploy.promote', { ...state, percent });
   console.log(percent >= 100 ? `promoted ${state.canary} to 100%` : `canary ${state.canary} at ${percent}%`);
   return { ...state, percent, updatedAt: new Date().toISOString() };
 }
 
-async function rollback(state: DeployState, reason: string): Promise<void> {
+async function rollback(state: Pick<DeployState, 'stable'> & Partial<DeployState>, reason: string): Promise<void> {
+  if (!/^[\w<>-]+$/.test(state.stable)) fail(`refusing to roll back to "${state.stable}": not a version id`);
   runWrangler(['versions', 'deploy', `${state.stable}@100%`, '--yes', '--message', `rollback: ${reason}`, ...envArgs], { dryRun });
-  saveState(null);
   await ledger('deploy.rollback', { ...state }, reason);
   console.log(`rolled back to ${state.stable} (${reason})`);
 }
@@ -217,6 +211,15 @@ async function auto(): Promise<void> {
         return rollbackOrShout(state, `canary gate no-go at ${steps[i]}%: ${reasons}`);
       }
     } while (!last);
+    if (!dryRun) {
+      // The live deployment, not our memory of it: another operator may have acted meanwhile.
+      const live = liveState();
+      if (live.canary !== state.canary || live.stable !== state.stable) {
+        fail(
+          `the live deployment changed under deploy:auto (${describeLive(readLiveDeployment(envArgs), envName)}); stopping without touching it`,
+        );
+      }
+    }
     try {
       state = await promote(state, steps[i + 1]!);
     } catch (err) {
@@ -232,16 +235,16 @@ async function main(): Promise<void> {
       await canary(percentArg(values.percent, 5));
       break;
     case 'promote':
-      await promote(loadState(), percentArg(values.percent, 100));
+      await promote(liveState(), percentArg(values.percent, 100));
       break;
     case 'rollback':
-      await rollback(loadState(), values.message ?? 'manual rollback');
+      await rollback(values.to ? { stable: values.to } : liveState(), values.message ?? 'manual rollback');
       break;
     case 'auto':
       await auto();
       break;
     case 'status':
-      console.log(existsSync(stateFile) ? readFileSync(stateFile, 'utf8') : `no canary in progress for ${envName}`);
+      console.log(describeLive(readLiveDeployment(envArgs), envName));
       break;
     default:
       fail('usage: tsx scripts/deploy.ts canary|promote|rollback|auto|status [--env production] [--dry-run] …');

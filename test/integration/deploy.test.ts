@@ -58,7 +58,13 @@ describe('deploy:canary / promote / rollback', () => {
       '--env',
       'production',
     ]);
-    expect(calls[3]).toEqual([
+    // Issue 20: promote reads the live deployment first (status + versions list), then deploys.
+    expect(calls.slice(3, 5).map((c) => c.slice(0, 3))).toEqual([
+      ['deployments', 'status', '--json'],
+      ['versions', 'list', '--json'],
+    ]);
+    const deploys = calls.filter((c) => c[1] === 'deploy');
+    expect(deploys[1]).toEqual([
       'versions',
       'deploy',
       'v-new-1@25%',
@@ -69,7 +75,7 @@ describe('deploy:canary / promote / rollback', () => {
       '--env',
       'production',
     ]);
-    expect(calls[4]).toEqual(['versions', 'deploy', 'v-new-1@100%', '--yes', '--message', 'promote 100%', '--env', 'production']);
+    expect(deploys[2]).toEqual(['versions', 'deploy', 'v-new-1@100%', '--yes', '--message', 'promote 100%', '--env', 'production']);
     expect(fake.deployment()).toEqual([{ version_id: 'v-new-1', percentage: 100 }]);
   });
 
@@ -113,6 +119,59 @@ describe('deploy:canary / promote / rollback', () => {
     expect(res.out).not.toContain("'<new-version-id>@100%'");
     expect(res.out).not.toContain('canary completed');
     expect(fake.calls()).toEqual([]);
+  });
+});
+
+describe('state from Cloudflare (the live deployment, never a local file)', () => {
+  // Every command runs with its own empty DEPLOY_STATE_DIR: another operator's machine.
+  const other = (fake: ReturnType<typeof fakeWrangler>, args: string[]) => deploy(args, fake);
+
+  it('no canary in progress: status says so, promote and rollback refuse and deploy nothing', async () => {
+    const fake = fakeWrangler();
+    expect(other(fake, ['status']).out).toMatch(/no canary in progress for production: v-stable at 100%/);
+    const rb = other(fake, ['rollback', '--dry-run']);
+    expect(rb.code).toBe(1);
+    expect(rb.out).toMatch(/no canary in progress .*nothing to promote or roll back/);
+    expect(rb.out).not.toContain('undefined');
+    expect(other(fake, ['promote']).code).toBe(1);
+    expect(fake.calls().filter((c) => c[1] === 'deploy')).toEqual([]);
+  });
+
+  it('canary at 5 %: another machine sees it, and its rollback names the stable version', async () => {
+    const fake = fakeWrangler();
+    expect(other(fake, ['canary', '--percent', '5']).code).toBe(0);
+    expect(other(fake, ['status']).out).toMatch(/canary v-new-1 at 5% \(stable v-stable at 95%\) for production/);
+    const dry = other(fake, ['rollback', '--dry-run']);
+    expect(dry.code, dry.out).toBe(0);
+    expect(dry.out).toContain('[dry-run] wrangler versions deploy v-stable@100% --yes');
+    expect(fake.deployment()).toEqual([
+      { version_id: 'v-new-1', percentage: 5 },
+      { version_id: 'v-stable', percentage: 95 },
+    ]);
+  });
+
+  it('after a promote to 100 %: no canary; rollback refuses unless told a version with --to', async () => {
+    const fake = fakeWrangler();
+    other(fake, ['canary', '--percent', '5']);
+    expect(other(fake, ['promote']).code).toBe(0);
+    expect(other(fake, ['status']).out).toMatch(/no canary in progress for production: v-new-1 at 100%/);
+    const refused = other(fake, ['rollback']);
+    expect(refused.code).toBe(1);
+    expect(refused.out).not.toContain('undefined');
+    expect(other(fake, ['rollback', '--to', 'v-stable', '--message', 'bad release']).code).toBe(0);
+    expect(fake.deployment()).toEqual([{ version_id: 'v-stable', percentage: 100 }]);
+  });
+
+  it('after a rollback: the stable version alone, and a canary at 60 % (the bigger share) is still told apart by age', async () => {
+    const fake = fakeWrangler();
+    other(fake, ['canary', '--percent', '5']);
+    expect(other(fake, ['rollback']).code).toBe(0);
+    expect(other(fake, ['status']).out).toMatch(/no canary in progress for production: v-stable at 100%/);
+    other(fake, ['canary', '--percent', '5']);
+    other(fake, ['promote', '--percent', '60']);
+    expect(other(fake, ['status']).out).toMatch(/canary v-new-2 at 60% \(stable v-stable at 40%\)/);
+    expect(other(fake, ['rollback']).code).toBe(0);
+    expect(fake.deployment()).toEqual([{ version_id: 'v-stable', percentage: 100 }]);
   });
 });
 
