@@ -49,12 +49,15 @@ function hints(rows: Row[], idKey: string): void {
 }
 
 function parseValue(key: string, raw: string): unknown {
-  if (['threshold', 'for_seconds', 'min_samples'].includes(key)) {
+  if (['threshold', 'for_seconds', 'min_samples', 'clear_for_seconds', 'action_cooldown_seconds'].includes(key)) {
     const n = Number(raw);
     if (!Number.isFinite(n)) fail(`${key} must be a number`);
     return n;
   }
   if (key === 'enabled') return raw === 'true';
+  // Issue 20: "none" turns the blindness watch off / lets the action act on every subject.
+  if (key === 'no_data_seconds') return raw === 'none' ? null : Number(raw);
+  if (key === 'action_subjects') return raw === 'none' ? null : raw.split(',');
   return raw;
 }
 

@@ -2,34 +2,37 @@
 //   npm run deploy:canary  -- --percent 5        upload a version; split new@5% / stable@95%
 //   npm run deploy:promote -- [--percent 25]      move the canary to N% (default 100)
 //   npm run deploy:rollback                       everything back to the stable version
-//   npm run deploy:auto    -- [--steps 5,25,100] [--wait 1h] [--interval 1m]
-//                                                 step up with the canary gate between steps;
-//                                                 any no-go rolls back automatically
-//                                                 (--min-canary-requests N: the canary must have served
-//                                                 N requests before its own numbers count)
+//   npm run deploy:auto    -- [--steps 5,25,100] [--wait 1h] [--interval 1m] [--min-observation 30m]
+//                                                 step up with the canary gate between steps: every
+//                                                 look may roll back on evidence of harm; a step is
+//                                                 promoted only at its end, with enough evidence that
+//                                                 the canary is no worse than stable (docs/RUNBOOK.md
+//                                                 "Release: canary gate"); no data, a gate error or a
+//                                                 failed promote rolls back (--min-canary-requests N,
+//                                                 default 500: canary requests a step needs)
 // Common flags: --env <name> (default production), --dry-run (print the wrangler invocations),
 // --database-url (gate + ledger; default $DATABASE_URL), --message.
 // Users keep one version during a split when clients send Cloudflare-Workers-Version-Key: <user id>.
 // Before any change it prints its target (the wrangler environment and the gate/ledger database);
 // an explicit --env staging|production refuses a local database.
 import { execSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import pg from 'pg';
 import { evaluateGate, formatGate, type GateResult } from './lib/canary-gate';
+import { DEFAULT_POLICY } from './lib/canary-stats';
 import { parseCli, usageError } from './lib/cli';
 import { parseDuration } from './lib/duration';
 import { fail, ROOT } from './lib/env';
+import { describeLive, readLiveDeployment } from './lib/live-deployment';
 import { announceDatabase } from './lib/target';
 import { runWrangler } from './lib/wrangler-cli';
 
 const USAGE = `usage:
   npm run deploy:canary   -- [--percent 5] [--message "…"]        upload a version; split canary N% / stable
   npm run deploy:promote  -- [--percent 100]                     move the canary to N% (100: done)
-  npm run deploy:rollback -- [--message "why"]                   all traffic back to the stable version
-  npm run deploy:auto     -- [--steps 5,25,100] [--wait 1h] [--interval 1m] [--min-canary-requests N]
-                                                                 step up with the canary gate; any no-go rolls back
-  npm run deploy:status                                          the canary in progress, if any
+  npm run deploy:rollback -- [--to <version id>] [--message "why"]  all traffic back to the stable (or named) version
+  npm run deploy:auto     -- [--steps 5,25,100] [--wait 1h] [--interval 1m] [--min-canary-requests 500]
+                             [--min-observation 30m]             step up with the canary gate; any no-go or error rolls back
+  npm run deploy:status                                          the live deployment (wrangler deployments status)
 common: --env production|staging (default production; the wrangler environment), --dry-run (print the
   wrangler invocations, change nothing), --database-url <postgres url> (gate + ledger; default DATABASE_URL;
   an explicit --env staging|production refuses a local one).
@@ -47,7 +50,9 @@ const { values, positionals } = parseCli(
       'dry-run': { type: 'boolean', default: false },
       'database-url': { type: 'string' },
       message: { type: 'string' },
-      'min-canary-requests': { type: 'string', default: '0' },
+      'min-canary-requests': { type: 'string', default: String(DEFAULT_POLICY.minRequests) },
+      'min-observation': { type: 'string', default: '30m' },
+      to: { type: 'string' },
     },
   },
   USAGE,
@@ -72,18 +77,15 @@ interface DeployState {
   updatedAt: string;
 }
 
-const stateFile = path.join(process.env.DEPLOY_STATE_DIR ?? path.join(ROOT, '.wrangler/deploy-state'), `${envName}.json`);
-
-function loadState(): DeployState {
-  if (!existsSync(stateFile))
-    fail(`no canary in progress for env "${envName}" (${path.relative(ROOT, stateFile)} missing); start one with deploy:canary`);
-  return JSON.parse(readFileSync(stateFile, 'utf8'));
-}
-
-function saveState(s: Omit<DeployState, 'updatedAt'> | null): void {
-  if (dryRun) return;
-  mkdirSync(path.dirname(stateFile), { recursive: true });
-  writeFileSync(stateFile, s ? `${JSON.stringify({ ...s, updatedAt: new Date().toISOString() }, null, 2)}\n` : '{}\n');
+/**
+ * The canary in progress, from the live deployment (never a local file): refuses when there is
+ * none, so promote and rollback always name concrete versions.
+ */
+function liveState(): DeployState {
+  const live = readLiveDeployment(envArgs);
+  if (!live.split)
+    fail(`${describeLive(live, envName)}; nothing to promote or roll back (deploy:rollback -- --to <version id> deploys a named version)`);
+  return { env: envName, ...live.split, updatedAt: new Date().toISOString() };
 }
 
 function percentArg(text: string | undefined, fallback: number): number {
@@ -149,7 +151,6 @@ async function canary(percent: number): Promise<DeployState> {
   if (!canaryId) fail('wrangler versions upload reported no version id');
   split(canaryId, stable, percent, `canary ${percent}%`);
   const state = { env: envName, stable, canary: canaryId, percent };
-  saveState(state);
   await ledger('deploy.canary', state);
   console.log(`canary ${canaryId} at ${percent}% (stable ${stable} at ${100 - percent}%)`);
   return { ...state, updatedAt: new Date().toISOString() };
@@ -157,27 +158,44 @@ async function canary(percent: number): Promise<DeployState> {
 
 async function promote(state: DeployState, percent: number): Promise<DeployState> {
   split(state.canary, state.stable, percent, `promote ${percent}%`);
-  const next = percent >= 100 ? null : { ...state, percent };
-  saveState(next);
   await ledger('deploy.promote', { ...state, percent });
   console.log(percent >= 100 ? `promoted ${state.canary} to 100%` : `canary ${state.canary} at ${percent}%`);
   return { ...state, percent, updatedAt: new Date().toISOString() };
 }
 
-async function rollback(state: DeployState, reason: string): Promise<void> {
+async function rollback(state: Pick<DeployState, 'stable'> & Partial<DeployState>, reason: string): Promise<void> {
+  if (!/^[\w<>-]+$/.test(state.stable)) fail(`refusing to roll back to "${state.stable}": not a version id`);
   runWrangler(['versions', 'deploy', `${state.stable}@100%`, '--yes', '--message', `rollback: ${reason}`, ...envArgs], { dryRun });
-  saveState(null);
   await ledger('deploy.rollback', { ...state }, reason);
   console.log(`rolled back to ${state.stable} (${reason})`);
 }
 
-async function gate(state: DeployState): Promise<GateResult> {
-  if (dryRun && !databaseUrl) return { go: true, checks: [] };
-  return evaluateGate(databaseUrl!, {
+async function gate(state: DeployState, look: { last: boolean; since: Date; maxLooks: number }): Promise<GateResult> {
+  if (!databaseUrl) {
+    // A dry run without a database has no evidence, and no evidence is never GO.
+    const detail = 'no database (--database-url / DATABASE_URL): no evidence';
+    return { go: false, verdict: 'no-go', checks: [{ name: 'evidence', ok: false, detail }] };
+  }
+  return evaluateGate(databaseUrl, {
     canary: state.canary,
     stable: state.stable,
     minCanaryRequests: Number(values['min-canary-requests']),
+    policy: { maxLooks: look.maxLooks },
+    last: look.last,
+    since: look.since,
   });
+}
+
+/** Roll back, and if even that fails say loudly what to run: a split must never be left unwatched. */
+async function rollbackOrShout(state: DeployState, reason: string): Promise<never> {
+  try {
+    await rollback(state, reason);
+  } catch (err) {
+    console.error(`ROLLBACK FAILED (${(err as Error).message}): the split ${state.canary}@${state.percent}% is still live.`);
+    console.error(`Run now: npx wrangler versions deploy ${state.stable}@100% --yes --env ${envName}`);
+    process.exit(2);
+  }
+  process.exit(1);
 }
 
 async function auto(): Promise<void> {
@@ -188,24 +206,49 @@ async function auto(): Promise<void> {
   if (!databaseUrl && !dryRun) fail('deploy:auto needs the gate: pass --database-url or set DATABASE_URL');
   const waitMs = parseDuration(values.wait!);
   const intervalMs = Math.min(parseDuration(values.interval!), waitMs);
+  const minObservationMs = parseDuration(values['min-observation']!);
+  if (waitMs < minObservationMs) fail(`--wait (${values.wait}) is shorter than --min-observation (${values['min-observation']})`);
+  const looksPerStep = Math.max(1, Math.ceil(waitMs / intervalMs));
+  const maxLooks = looksPerStep * steps.filter((s) => s < 100).length;
   let state = await canary(steps[0]!);
   for (let i = 0; i < steps.length; i++) {
     if (steps[i] === 100) break;
+    const since = new Date();
     const until = Date.now() + waitMs;
+    let result: GateResult;
+    let last = false;
     do {
       if (!dryRun) await new Promise((r) => setTimeout(r, Math.min(intervalMs, Math.max(0, until - Date.now()))));
-      const result = await gate(state);
-      console.log(`gate at ${steps[i]}%:\n${formatGate(result)}`);
-      if (!result.go) {
+      last = dryRun || Date.now() >= until;
+      try {
+        result = await gate(state, { last, since, maxLooks });
+      } catch (err) {
+        // Any error in the gate rolls back: nothing may watch a split that nobody judges.
+        return rollbackOrShout(state, `canary gate error at ${steps[i]}%: ${(err as Error).message}`);
+      }
+      console.log(`gate at ${steps[i]}%${last ? ' (last look)' : ''}:\n${formatGate(result)}`);
+      if (result.verdict === 'no-go') {
         const reasons = result.checks
           .filter((c) => !c.ok)
           .map((c) => `${c.name}: ${c.detail}`)
           .join('; ');
-        await rollback(state, `canary gate no-go at ${steps[i]}%: ${reasons}`);
-        process.exit(1);
+        return rollbackOrShout(state, `canary gate no-go at ${steps[i]}%: ${reasons}`);
       }
-    } while (!dryRun && Date.now() < until);
-    state = await promote(state, steps[i + 1]!);
+    } while (!last);
+    if (!dryRun) {
+      // The live deployment, not our memory of it: another operator may have acted meanwhile.
+      const live = liveState();
+      if (live.canary !== state.canary || live.stable !== state.stable) {
+        fail(
+          `the live deployment changed under deploy:auto (${describeLive(readLiveDeployment(envArgs), envName)}); stopping without touching it`,
+        );
+      }
+    }
+    try {
+      state = await promote(state, steps[i + 1]!);
+    } catch (err) {
+      return rollbackOrShout(state, `promote to ${steps[i + 1]}% failed: ${(err as Error).message}`);
+    }
   }
   console.log('canary completed: 100%');
 }
@@ -219,16 +262,16 @@ async function main(): Promise<void> {
       await canary(percentArg(values.percent, 5));
       break;
     case 'promote':
-      await promote(loadState(), percentArg(values.percent, 100));
+      await promote(liveState(), percentArg(values.percent, 100));
       break;
     case 'rollback':
-      await rollback(loadState(), values.message ?? 'manual rollback');
+      await rollback(values.to ? { stable: values.to } : liveState(), values.message ?? 'manual rollback');
       break;
     case 'auto':
       await auto();
       break;
     case 'status':
-      console.log(existsSync(stateFile) ? readFileSync(stateFile, 'utf8') : `no canary in progress for ${envName}`);
+      console.log(describeLive(readLiveDeployment(envArgs), envName));
       break;
   }
 }

@@ -4,6 +4,7 @@
 // request) with the stable version's, so a regression confined to the canary is not diluted by
 // the 95 % of traffic the stable version serves. Every check reports its value: a no-go says why.
 import pg from 'pg';
+import { combine, compareVersions, DEFAULT_POLICY, type GatePolicy, type Verdict, type VersionCounts } from './canary-stats';
 
 export interface GateCheck {
   name: string;
@@ -13,6 +14,8 @@ export interface GateCheck {
 
 export interface GateResult {
   go: boolean;
+  /** go / wait (keep watching: not enough evidence yet, nothing wrong) / no-go. */
+  verdict: Verdict;
   checks: GateCheck[];
 }
 
@@ -20,8 +23,14 @@ export interface GateOptions {
   /** Version ids of a gradual deployment in progress. */
   canary?: string;
   stable?: string;
-  /** Requests the canary must have served before its own numbers are judged. */
+  /** Requests the canary must have served before a step may be promoted (default 500). */
   minCanaryRequests?: number;
+  /** The statistics' knobs (canary-stats.ts); minCanaryRequests overrides policy.minRequests. */
+  policy?: Partial<GatePolicy>;
+  /** The step's last look: GO or NO-GO, never WAIT (default true: a one-off check decides). */
+  last?: boolean;
+  /** Compare the versions' traffic since then (the step's start); default: the last hour. */
+  since?: Date;
 }
 
 /** The guide's §4 thresholds, plus how much worse than stable a canary may be. */
@@ -36,13 +45,32 @@ export const THRESHOLDS = {
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 
-async function versionRow(db: pg.Client, version: string) {
+/** Requests, 5xx and the latency histogram of one version (the `version:<id>` operation). */
+async function versionTraffic(db: pg.Client, version: string, since: Date) {
   const { rows } = await db.query(
-    `SELECT requests::float8 AS requests, error_rate::float8 AS error_rate, p95_ms::float8 AS p95_ms
-     FROM public.vw_kernel_slos WHERE operation = $1`,
-    [`version:${version}`],
+    `SELECT coalesce(sum(requests), 0)::float8 AS requests, coalesce(sum(errors), 0)::float8 AS errors,
+            coalesce(public.histogram_sum(buckets), '{}') AS buckets
+     FROM public.request_metrics_minute WHERE operation = $1 AND minute >= date_trunc('minute', $2::timestamptz)`,
+    [`version:${version}`, since],
   );
-  return rows[0] as { requests: number; error_rate: number | null; p95_ms: number | null } | undefined;
+  const r = rows[0] as { requests: number; errors: number; buckets: (string | number)[] };
+  return { requests: r.requests, errors: r.errors, buckets: r.buckets.map(Number) };
+}
+
+/** Both versions' counts, "slow" = above the bucket holding the stable version's p95. */
+function slowCounts(c: { buckets: number[] }, s: { buckets: number[] }): { canary: number; stable: number } {
+  const total = s.buckets.reduce((a, b) => a + b, 0);
+  let cum = 0;
+  let p95 = s.buckets.length;
+  for (let i = 0; i < s.buckets.length; i++) {
+    cum += s.buckets[i]!;
+    if (total > 0 && cum >= 0.95 * total) {
+      p95 = i;
+      break;
+    }
+  }
+  const above = (b: number[]) => b.slice(p95 + 1).reduce((a, x) => a + x, 0);
+  return { canary: above(c.buckets), stable: above(s.buckets) };
 }
 
 export async function evaluateGate(databaseUrl: string, opts: GateOptions = {}): Promise<GateResult> {
@@ -114,35 +142,32 @@ export async function evaluateGate(databaseUrl: string, opts: GateOptions = {}):
       detail: firing.rows.length === 0 ? 'none' : firing.rows.map((r) => `${r.rule_id}(${r.subject})`).join(', '),
     });
 
+    // The canary judged against the stable version (canary-stats.ts): NO-GO on evidence of harm at
+    // any look, GO only with enough evidence that it is no worse, else WAIT (or NO-GO at the last).
+    let verdict: Verdict = checks.every((c) => c.ok) ? 'go' : 'no-go';
     if (opts.canary) {
-      const canary = await versionRow(db, opts.canary);
-      const stable = opts.stable ? await versionRow(db, opts.stable) : undefined;
-      const min = opts.minCanaryRequests ?? 1;
-      if (!canary || canary.requests < min) {
-        checks.push({
-          name: 'canary traffic',
-          ok: min <= 0,
-          detail: `${canary?.requests ?? 0} requests served by ${opts.canary} (need ${min})`,
-        });
+      const policy: GatePolicy = {
+        ...DEFAULT_POLICY,
+        ...opts.policy,
+        minRequests: opts.minCanaryRequests ?? opts.policy?.minRequests ?? DEFAULT_POLICY.minRequests,
+      };
+      const last = opts.last ?? true;
+      const since = opts.since ?? new Date(Date.now() - 3600_000);
+      if (!opts.stable) {
+        checks.push({ name: 'canary vs stable', ok: false, detail: 'no stable version to compare with: NO-GO' });
+        verdict = 'no-go';
       } else {
-        const cErr = canary.error_rate ?? 0;
-        const sErr = stable?.error_rate ?? 0;
-        checks.push({
-          name: 'canary 5xx rate',
-          ok: cErr <= THRESHOLDS.errorRate,
-          detail: `${pct(cErr)} of ${canary.requests} (stable ${stable ? pct(sErr) : 'n/a'}; limit ${pct(THRESHOLDS.errorRate)})`,
-        });
-        if (stable?.p95_ms && canary.p95_ms) {
-          const factor = canary.p95_ms / stable.p95_ms;
-          checks.push({
-            name: 'canary p95 vs stable',
-            ok: factor <= THRESHOLDS.canaryLatencyFactor,
-            detail: `${Math.round(canary.p95_ms)} ms vs ${Math.round(stable.p95_ms)} ms (${factor.toFixed(2)}×, limit ${THRESHOLDS.canaryLatencyFactor}×)`,
-          });
-        }
+        const [c, st] = await Promise.all([versionTraffic(db, opts.canary, since), versionTraffic(db, opts.stable, since)]);
+        const slow = slowCounts(c, st);
+        const canary: VersionCounts = { requests: c.requests, errors: c.errors, slow: slow.canary };
+        const stable: VersionCounts = { requests: st.requests, errors: st.errors, slow: slow.stable };
+        const compared = compareVersions(canary, stable, policy, last);
+        for (const x of compared)
+          checks.push({ name: x.name, ok: x.verdict !== 'no-go', detail: `${x.verdict.toUpperCase()}: ${x.detail}` });
+        verdict = combine([verdict, ...compared.map((x) => x.verdict)]);
       }
     }
-    return { go: checks.every((c) => c.ok), checks };
+    return { go: verdict === 'go', verdict, checks };
   } finally {
     await db.end();
   }
@@ -150,6 +175,6 @@ export async function evaluateGate(databaseUrl: string, opts: GateOptions = {}):
 
 export function formatGate(result: GateResult): string {
   const lines = result.checks.map((c) => `${c.ok ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
-  lines.push(result.go ? 'GO' : 'NO-GO');
+  lines.push(result.verdict === 'wait' ? 'WAIT (not enough evidence yet; nothing wrong)' : result.go ? 'GO' : 'NO-GO');
   return lines.join('\n');
 }

@@ -15,8 +15,9 @@ import { applySafeMode, dueSafeModeActions } from './actions';
 import { isAlertMetric, measure } from './metrics';
 import { type AlertNotice, enqueueWebhooks, logTransition } from './notify';
 import { closeOrphanEpisodes, holdEpisode, lockEvaluation, lockOpenEpisodes, moveEpisode, type OpenEpisode, openEpisode } from './queries';
+import { NO_DATA_METRIC, recordRuleData } from './rule-data';
 import { type AlertRule, enabledRules, isSilenced, toRule } from './rules';
-import { type AlertState, breaches, type Measurement, step } from './state';
+import { type AlertState, type Measurement, observe, step } from './state';
 
 export interface EvalResult {
   skipped?: 'locked';
@@ -71,10 +72,10 @@ async function applyRule(tx: Db, rule: AlertRule, measured: Measurement[], open:
     const m = bySubject.get(subject);
     const o = open.find((x) => x.subject === subject);
     const value = m?.value ?? null;
-    const s = step(o && { state: o.state, pendingSince: o.pendingSince }, breaches(rule, m), now, rule.forSeconds);
+    const s = step(o, observe(rule, m), now, rule.forSeconds, rule.clearForSeconds);
     if (s.kind === 'none') continue;
     if (s.kind === 'hold') {
-      await holdEpisode(tx, o!.id, value, now);
+      await holdEpisode(tx, o!.id, value, now, s.clearSince ?? null);
       continue;
     }
     if (s.kind === 'open') {
@@ -104,10 +105,24 @@ async function closeOrphans(tx: Db, now: Date, ruleIds: string[] | undefined): P
   );
 }
 
-/** Measure every metric the rules use; a metric whose query fails is reported, not judged. */
+/**
+ * Measure every metric the rules use; a metric whose query fails is reported, not judged. The
+ * rules' own blindness ('alerts.no_data') is measured last, after this evaluation's data is recorded.
+ */
 async function measureAll(unit: Pick<Unit, 'log'>, db: Db, rules: AlertRule[], now: Date, errors: EvalResult['errors']) {
   const measured = new Map<string, Measurement[]>();
-  for (const metric of new Set(rules.map((r) => r.metric))) {
+  const metrics = [...new Set(rules.map((r) => r.metric))];
+  for (const metric of [...metrics.filter((m) => m !== NO_DATA_METRIC), NO_DATA_METRIC]) {
+    if (metric === NO_DATA_METRIC) {
+      try {
+        await recordRuleData(db, rules, measured, now);
+      } catch (err) {
+        // Without this evaluation's record the blindness check would judge stale data: not judged.
+        unit.log.error('alert.rule_data_failed', errorFields(err));
+        continue;
+      }
+      if (!metrics.includes(NO_DATA_METRIC)) continue;
+    }
     if (!isAlertMetric(metric)) {
       for (const r of rules.filter((x) => x.metric === metric)) errors.push({ rule_id: r.id, error: `unknown metric "${metric}"` });
       continue;
@@ -171,7 +186,7 @@ export async function evaluateAlerts(
     db,
     judged.map((r) => r.id),
   )) {
-    actions.push({ alert_id: due.id, rule_id: due.rule_id, result: await applySafeMode(unit, due, opts.requestId) });
+    actions.push({ alert_id: due.id, rule_id: due.rule_id, result: await applySafeMode(unit, due, now, opts.requestId) });
   }
   return { rules: rules.length, transitions, actions, errors, webhooks };
 }

@@ -64,11 +64,13 @@ export const METRIC_QUERIES = {
         AND minute <= date_trunc('minute', ${ts(at)})
     )
     SELECT 'all' AS subject, fallback::float8 / greatest(http, fallback, 1)::float8 AS value, fallback::bigint AS samples FROM w`,
-  // Dead letters per source (latest sample of the per-minute sampler).
+  // Dead letters per source (latest sample of the per-minute sampler, within 10 minutes: a stopped
+  // sampler leaves no measurement — no data, which the dlq_size rule reports — not an old one).
   'dlq.size': (at: string) => sql`
     SELECT subject, value, samples FROM public.gauge_metrics_minute
     WHERE metric = 'dlq.size' AND minute = (SELECT max(minute) FROM public.gauge_metrics_minute
-                                            WHERE metric = 'dlq.size' AND minute <= ${ts(at)})`,
+                                            WHERE metric = 'dlq.size' AND minute <= ${ts(at)}
+                                              AND minute > ${ts(at)} - interval '10 minutes')`,
   // Learning impressions the isolates dropped (buffer full while EVENTS sends failed, or refused),
   // summed over every isolate's KV reports of the last 10 minutes by the sampler. The latest sample
   // of the last 10 minutes: a stopped sampler leaves no measurement rather than an old one.
@@ -78,6 +80,27 @@ export const METRIC_QUERIES = {
       AND minute = (SELECT max(minute) FROM public.gauge_metrics_minute
                     WHERE metric = 'learning.impressions_dropped' AND minute <= ${ts(at)}
                       AND minute > ${ts(at)} - interval '10 minutes')`,
+  // Issue 20, telemetry watchdogs. Seconds since the newest request rollup ('requests': the EVENTS
+  // pipeline) and the newest sampler gauge ('gauges': the per-minute cron), as of `at`; both read
+  // the newest row through an index (dlq.size is sampled every minute).
+  'metrics.freshness_sec': (at: string) => sql`
+    SELECT 'requests' AS subject, extract(epoch FROM ${ts(at)} - max(minute))::float8 AS value, 1::bigint AS samples
+    FROM public.request_metrics_minute WHERE minute <= ${ts(at)} HAVING max(minute) IS NOT NULL
+    UNION ALL
+    SELECT 'gauges', extract(epoch FROM ${ts(at)} - max(minute))::float8, 1::bigint
+    FROM public.gauge_metrics_minute WHERE metric = 'dlq.size' AND minute <= ${ts(at)} HAVING max(minute) IS NOT NULL`,
+  // Per cron job: time since its last successful run (public.job_runs) over the time it may go
+  // without one (cron_heartbeats_at, migration 0750): > 1 means overdue.
+  'cron.heartbeat_overdue': (at: string) => sql`
+    SELECT job AS subject, age_sec / allowed_sec AS value, 1::bigint AS samples FROM public.cron_heartbeats_at(${ts(at)})`,
+  // Per rule watched for blindness (no_data_seconds set): 1 when it has measured nothing for that
+  // long (alert_rule_data, updated by every evaluation before this is measured), else 0.
+  'alerts.no_data': (at: string) => sql`
+    SELECT r.id AS subject,
+           (extract(epoch FROM ${ts(at)} - coalesce(d.last_data_at, d.watched_since)) >= r.no_data_seconds)::int::float8 AS value,
+           1::bigint AS samples
+    FROM public.alert_rules r JOIN public.alert_rule_data d ON d.rule_id = r.id
+    WHERE r.enabled AND r.no_data_seconds IS NOT NULL`,
 } as const satisfies Record<string, (at: string) => SQL>;
 
 export type AlertMetric = keyof typeof METRIC_QUERIES;

@@ -1,8 +1,8 @@
-// Every statement of the alerting feature except the metric queries (queries-metrics.ts): the rules
-// (drizzle CRUD), the episodes the evaluator reads and writes inside its transaction, the safe-mode
-// actions and the admin listing. The one statement that is SQL on purpose — closing the episodes of
+// Every statement of the alerting feature except the metric queries (queries-metrics.ts) and the
+// actions' (queries-actions.ts): the rules (drizzle CRUD), the episodes the evaluator reads and
+// writes inside its transaction, and the admin listing. The one statement that is SQL on purpose — closing the episodes of
 // disabled rules, an UPDATE … FROM … RETURNING — is a checked `sql` template.
-import { and, asc, desc, eq, inArray, isNull, like, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { alertRules, alerts } from '../db/schema';
 import type { Db } from '../db/sql';
@@ -29,6 +29,10 @@ const RULE_COLUMNS = {
   silenced_until: alertRules.silencedUntil,
   updated_at: alertRules.updatedAt,
   updated_by: alertRules.updatedBy,
+  clear_for_seconds: alertRules.clearForSeconds,
+  no_data_seconds: alertRules.noDataSeconds,
+  action_subjects: alertRules.actionSubjects,
+  action_cooldown_seconds: alertRules.actionCooldownSeconds,
 };
 
 function selectRules(db: Db, where?: SQL) {
@@ -61,16 +65,33 @@ export interface RuleChanges {
   enabled?: boolean;
   /** ISO time, or null to lift a silence. */
   silenced_until?: string | null;
+  clear_for_seconds?: number;
+  no_data_seconds?: number | null;
+  action_subjects?: string[] | null;
+  action_cooldown_seconds?: number;
 }
 
 export async function updateRuleRow(db: Db, id: string, changes: RuleChanges, actor: string): Promise<RuleRow | undefined> {
-  const { silenced_until, for_seconds, min_samples, ...same } = changes;
+  const {
+    silenced_until,
+    for_seconds,
+    min_samples,
+    clear_for_seconds,
+    no_data_seconds,
+    action_subjects,
+    action_cooldown_seconds,
+    ...same
+  } = changes;
   const [row] = await db
     .update(alertRules)
     .set({
       ...same,
       forSeconds: for_seconds,
       minSamples: min_samples,
+      clearForSeconds: clear_for_seconds,
+      noDataSeconds: no_data_seconds,
+      actionSubjects: action_subjects,
+      actionCooldownSeconds: action_cooldown_seconds,
       silencedUntil: silenced_until === undefined ? undefined : silenced_until === null ? null : new Date(silenced_until),
       updatedAt: sql`now()`,
       updatedBy: actor,
@@ -113,21 +134,29 @@ export interface OpenEpisode {
   subject: string;
   state: OpenState;
   pendingSince: Date;
+  clearSince: Date | null;
 }
 
 /** Open episodes of these rules, locked until the transaction ends. */
 export async function lockOpenEpisodes(tx: Db, ruleIds: readonly string[]): Promise<OpenEpisode[]> {
   const rows = await tx
-    .select({ id: alerts.id, ruleId: alerts.ruleId, subject: alerts.subject, state: alerts.state, pendingSince: alerts.pendingSince })
+    .select({
+      id: alerts.id,
+      ruleId: alerts.ruleId,
+      subject: alerts.subject,
+      state: alerts.state,
+      pendingSince: alerts.pendingSince,
+      clearSince: alerts.clearSince,
+    })
     .from(alerts)
     .where(and(inArray(alerts.state, ['pending', 'firing']), inArray(alerts.ruleId, [...ruleIds])))
     .for('update');
   return rows.map((r) => ({ ...r, state: OpenStateSchema.parse(r.state) }));
 }
 
-/** Still pending / still firing: only the latest value moves. */
-export async function holdEpisode(tx: Db, id: number, value: number | null, now: Date): Promise<void> {
-  await tx.update(alerts).set({ lastValue: value, lastEvaluatedAt: now, updatedAt: sql`now()` }).where(eq(alerts.id, id));
+/** Still pending / still firing: the latest value and the clear timer (null: not running) move. */
+export async function holdEpisode(tx: Db, id: number, value: number | null, now: Date, clearSince: Date | null): Promise<void> {
+  await tx.update(alerts).set({ lastValue: value, lastEvaluatedAt: now, clearSince, updatedAt: sql`now()` }).where(eq(alerts.id, id));
 }
 
 /** A new episode (pending, or firing at once when the rule's `for` is 0); returns its id. */
@@ -189,6 +218,10 @@ const ClosedOrphan = z.object({
   runbook: nullable.text,
   enabled: col.bool,
   silenced_until: nullable.date,
+  clear_for_seconds: col.number,
+  no_data_seconds: nullable.number,
+  action_subjects: z.array(z.string()).nullable(),
+  action_cooldown_seconds: col.number,
 });
 export type ClosedOrphan = z.output<typeof ClosedOrphan>;
 
@@ -207,40 +240,9 @@ export function closeOrphanEpisodes(tx: Db, now: Date, ruleIds: readonly string[
       ${ruleIds ? sql`AND r.id = ANY(${sql.param([...ruleIds])}::text[])` : sql``}
     RETURNING a.id AS alert_id, a.subject AS alert_subject, a.state AS alert_state, a.last_value,
               r.id, r.description, r.metric, r.subject, r.comparator, r.threshold, r.for_seconds, r.min_samples,
-              r.severity, r.action, r.runbook, r.enabled, r.silenced_until`,
+              r.severity, r.action, r.runbook, r.enabled, r.silenced_until, r.clear_for_seconds,
+              r.no_data_seconds, r.action_subjects, r.action_cooldown_seconds`,
   );
-}
-
-// ---------------------------------------------------------------------------- actions
-
-/** Firing alerts of safe_mode rules whose action has not succeeded yet. */
-export function dueSafeModeRows(db: Db, ruleIds: readonly string[]) {
-  return db
-    .select({
-      id: alerts.id,
-      rule_id: alerts.ruleId,
-      description: alertRules.description,
-      subject: alerts.subject,
-      last_value: alerts.lastValue,
-      comparator: alertRules.comparator,
-      threshold: alerts.threshold,
-    })
-    .from(alerts)
-    .innerJoin(alertRules, eq(alertRules.id, alerts.ruleId))
-    .where(
-      and(
-        eq(alerts.state, 'firing'),
-        eq(alertRules.action, 'safe_mode'),
-        eq(alertRules.enabled, true),
-        inArray(alerts.ruleId, [...ruleIds]),
-        or(isNull(alerts.actionResult), like(alerts.actionResult, 'failed%')),
-      ),
-    )
-    .orderBy(asc(alerts.id));
-}
-
-export async function setActionResult(db: Db, id: number, result: string): Promise<void> {
-  await db.update(alerts).set({ actionResult: result, updatedAt: sql`now()` }).where(eq(alerts.id, id));
 }
 
 // ---------------------------------------------------------------------------- history

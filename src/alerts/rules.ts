@@ -20,6 +20,14 @@ export interface AlertRule extends RuleCondition {
   runbook: string | null;
   enabled: boolean;
   silencedUntil: Date | null;
+  /** A firing alert resolves after its condition has been clear this long. */
+  clearForSeconds: number;
+  /** No measurement for this long raises metrics_stale (null: not watched). */
+  noDataSeconds: number | null;
+  /** Subjects the action may act on (null: all). */
+  actionSubjects: string[] | null;
+  /** After a human turned safe mode off, automatic safe-mode actions wait this long. */
+  actionCooldownSeconds: number;
 }
 
 // The same closed lists as the CHECK constraints of alert_rules (migrations/0501_alerts.sql).
@@ -44,6 +52,10 @@ export function toRule(r: RuleFields): AlertRule {
     runbook: r.runbook,
     enabled: r.enabled,
     silencedUntil: r.silenced_until,
+    clearForSeconds: r.clear_for_seconds,
+    noDataSeconds: r.no_data_seconds,
+    actionSubjects: r.action_subjects,
+    actionCooldownSeconds: r.action_cooldown_seconds,
   };
 }
 
@@ -75,12 +87,42 @@ export const RulePatchSchema = z
       .min(0)
       .max(7 * 24 * 60)
       .optional(),
+    clear_for_seconds: z.number().int().min(0).max(86_400).optional(),
+    /** null: the rule is not watched for missing data. */
+    no_data_seconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86_400)
+      .nullable()
+      .optional(),
+    /** null: the action applies to every subject. */
+    action_subjects: z.array(z.string().min(1).max(200)).max(100).nullable().optional(),
+    action_cooldown_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 86_400)
+      .optional(),
     reason: z.string().max(500).optional(),
   })
   .strict();
 export type RulePatch = z.infer<typeof RulePatchSchema>;
 
-const COLUMNS = ['threshold', 'comparator', 'for_seconds', 'min_samples', 'severity', 'action', 'enabled', 'silenced_until'] as const;
+const COLUMNS = [
+  'threshold',
+  'comparator',
+  'for_seconds',
+  'min_samples',
+  'severity',
+  'action',
+  'enabled',
+  'silenced_until',
+  'clear_for_seconds',
+  'no_data_seconds',
+  'action_subjects',
+  'action_cooldown_seconds',
+] as const;
 
 /** Apply a patch to one rule; writes alert_rule.update to the ledger with old and new values. */
 export async function updateRule(db: Db, id: string, patch: RulePatch, meta: { actor: string; requestId?: string }): Promise<RuleRow> {

@@ -1,6 +1,7 @@
 // Everything the dashboard shows, loaded panel by panel in parallel. Each panel is time-bounded
 // and fails alone: a slow or broken view shows an error in its panel, the rest still renders.
 // The queries are in queries.ts (and the SLO views in src/observability/queries.ts).
+import { type Watchdogs, watchdogs } from '../alerts/watchdogs';
 import { evaluateFlags } from '../flags';
 import { errorFields } from '../observability/logger';
 import { type BurnRate, burnRates, type KernelSlo, kernelSlos } from '../observability/queries';
@@ -43,11 +44,13 @@ export interface DashboardData {
   policies: { rows: PolicyHealth[]; recent: RecentExploration[] } | null;
   slos: { kernel: KernelSlo[]; burn: BurnRate[]; series: BurnPoint[] } | null;
   alerts: { active: ActiveAlert[]; recent: ClosedAlert[] } | null;
+  /** Metric freshness, cron heartbeats, DLQ size, blind rules (what the watchdog rules judge). */
+  watchdogs: Watchdogs | null;
   ledger: LedgerRow[] | null;
   errors: Partial<Record<Panel, string>>;
 }
 
-export type Panel = 'flags' | 'queues' | 'dlq' | 'policies' | 'slos' | 'alerts' | 'ledger';
+export type Panel = 'flags' | 'queues' | 'dlq' | 'policies' | 'slos' | 'alerts' | 'watchdogs' | 'ledger';
 
 const PANEL_TIMEOUT_MS = 5_000;
 
@@ -65,7 +68,7 @@ export async function loadDashboard(unit: Pick<Unit, 'env' | 'db' | 'log'>): Pro
     }
   };
 
-  const [flags, queues, dlq, policies, slos, alerts, ledger] = await Promise.all([
+  const [flags, queues, dlq, policies, slos, alerts, watch, ledger] = await Promise.all([
     panel('flags', async () => {
       const [evaluated, meta] = await Promise.all([evaluateFlags(unit), flagMeta(db)]);
       const byKey = new Map(meta.map((m) => [m.key, m]));
@@ -97,6 +100,7 @@ export async function loadDashboard(unit: Pick<Unit, 'env' | 'db' | 'log'>): Pro
       const [active, recent] = await Promise.all([activeAlerts(db), recentlyClosedAlerts(db)]);
       return { active, recent };
     }),
+    panel('watchdogs', () => watchdogs(db, new Date())),
     panel('ledger', () => latestActions(db)),
   ]);
 
@@ -117,6 +121,7 @@ export async function loadDashboard(unit: Pick<Unit, 'env' | 'db' | 'log'>): Pro
     policies,
     slos,
     alerts,
+    watchdogs: watch,
     ledger,
     errors,
   };

@@ -4,6 +4,7 @@
 // the operator is filling in a form.
 import type { FC } from 'hono/jsx';
 import { fmtTime } from './format';
+import { WatchdogsPanel } from './panel-watchdogs';
 import { AlertsPanel, SafeModePanel, SloPanel } from './panels';
 import { DlqPanel, FlagsPanel, LedgerPanel, PolicyPanel, QueuesPanel } from './panels-work';
 import type { PageProps } from './parts';
@@ -72,6 +73,7 @@ export const DashboardPage: FC<PageProps> = (props) => (
       <main>
         <SafeModePanel {...props} />
         <AlertsPanel {...props} />
+        <WatchdogsPanel {...props} />
         <SloPanel {...props} />
         <QueuesPanel {...props} />
         <DlqPanel {...props} />

@@ -3,6 +3,8 @@
 // production values; tests and local experiments override them.
 //   DISCOVERY_RETRY_BASE_SECONDS  first retry delay; doubles per attempt        (default 5)
 //   DISCOVERY_RETRY_CAP_SECONDS   longest retry delay                            (default 300)
+//   DISCOVERY_OUTAGE_WINDOW_SECONDS  how long a database/network outage may last without a
+//                                 message dead-lettering over it                  (default 900)
 //   DISCOVERY_FAULT_INJECTION     'on' honours a message's test_fault (TEST ONLY; ignored in production)
 import { z } from 'zod';
 import { invalidKeys } from '../config';
@@ -24,6 +26,7 @@ const Schema = z
     APP_ENV: z.string().optional(),
     DISCOVERY_RETRY_BASE_SECONDS: seconds(5),
     DISCOVERY_RETRY_CAP_SECONDS: seconds(300),
+    DISCOVERY_OUTAGE_WINDOW_SECONDS: seconds(900),
     DISCOVERY_FAULT_INJECTION: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['on', 'off']).default('off')),
   })
   .refine((c) => !(c.APP_ENV === 'production' && c.DISCOVERY_FAULT_INJECTION === 'on'), {
@@ -34,6 +37,7 @@ const Schema = z
 export interface DiscoveryConfig {
   retryBaseSeconds: number;
   retryCapSeconds: number;
+  outageWindowSeconds: number;
   faultInjection: boolean;
 }
 
@@ -54,6 +58,7 @@ export function discoveryConfig(env: Env): DiscoveryConfig {
   const config = {
     retryBaseSeconds: c.DISCOVERY_RETRY_BASE_SECONDS,
     retryCapSeconds: c.DISCOVERY_RETRY_CAP_SECONDS,
+    outageWindowSeconds: c.DISCOVERY_OUTAGE_WINDOW_SECONDS,
     faultInjection: c.DISCOVERY_FAULT_INJECTION === 'on',
   };
   cache.set(env, config);
@@ -64,4 +69,23 @@ export function discoveryConfig(env: Env): DiscoveryConfig {
 export function retryDelaySeconds(env: Env, attempts: number): number {
   const c = discoveryConfig(env);
   return backoffSeconds(attempts, c.retryBaseSeconds, c.retryCapSeconds);
+}
+
+/** Cloudflare Queues' longest retry delay (12 h). */
+const MAX_QUEUE_DELAY_SECONDS = 43_200;
+
+/**
+ * Delay before the next delivery of a message whose `attempts`-th delivery could not reach the
+ * database (connection refused / timed out / dropped): not the job's fault, so the schedule must
+ * outlast an outage rather than spend the attempts in two minutes. The remaining retries
+ * (MAX_ATTEMPTS - attempts) are spread geometrically over the outage window: the first waits
+ * window / (2^r - 1), and since every later delivery recomputes with one retry fewer, the delays
+ * still ahead always add up to at least the window, whatever the attempts already spent on real
+ * job failures. Never shorter than the ordinary backoff.
+ */
+export function outageRetryDelaySeconds(env: Env, attempts: number): number {
+  const c = discoveryConfig(env);
+  const remaining = Math.max(1, MAX_ATTEMPTS - attempts);
+  const spread = Math.ceil(c.outageWindowSeconds / (2 ** remaining - 1));
+  return Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(retryDelaySeconds(env, attempts), spread));
 }

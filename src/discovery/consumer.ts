@@ -4,9 +4,14 @@
 // queue's max_retries the message goes to the DLQ, whose hook marks the row 'error' so it shows in
 // vw_dead_letter_queue. Duplicates (the row is already done, or leased by someone else) are acked
 // without touching anything, so processing twice has the effect of processing once.
+// A batch that cannot reach the database (outage, network) is not the jobs' failure: its messages
+// go back on the outage schedule (outageRetryDelaySeconds), which outlasts a configured outage
+// window instead of dead-lettering healthy work in two minutes.
+import { isDatabaseUnreachable } from '../http/errors';
+import { errorFields } from '../observability/logger';
 import { jobsPaused } from '../ops/pause';
 import type { ConsumerContext, MessageHandler } from '../platform/message';
-import { CONSUMER_LEASE_SECONDS, discoveryConfig, retryDelaySeconds } from './config';
+import { CONSUMER_LEASE_SECONDS, discoveryConfig, outageRetryDelaySeconds, retryDelaySeconds } from './config';
 import { jobStates, type LeasedJob, leaseJobs, runLeasedJobs } from './jobs';
 import { DiscoveryJobMessage } from './messages';
 import { markJobsDead, unrelayQueued } from './queries';
@@ -29,6 +34,19 @@ export async function leaseTokenFor(messageId: string): Promise<string> {
 }
 
 async function handle(messages: Message<DiscoveryJobMessage>[], c: ConsumerContext): Promise<void> {
+  try {
+    await handleBatch(messages, c);
+  } catch (err) {
+    if (!isDatabaseUnreachable(err)) throw err;
+    // Acked messages are unaffected by retry(); the rest wait out the outage, attempts intact on
+    // the ledger rows (discovery_process_jobs never ran for them).
+    const delays = messages.map((m) => outageRetryDelaySeconds(c.env, m.attempts));
+    for (const [i, m] of messages.entries()) m.retry({ delaySeconds: delays[i]! });
+    c.log.warn('discovery.db_unreachable', { messages: messages.length, retry_in_s: Math.min(...delays), ...errorFields(err) });
+  }
+}
+
+async function handleBatch(messages: Message<DiscoveryJobMessage>[], c: ConsumerContext): Promise<void> {
   const db = c.db();
   if (await jobsPaused(db)) {
     // Rollback in progress: hand the jobs back to the outbox (the relay sends rows whose

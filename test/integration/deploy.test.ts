@@ -58,7 +58,13 @@ describe('deploy:canary / promote / rollback', () => {
       '--env',
       'production',
     ]);
-    expect(calls[3]).toEqual([
+    // Issue 20: promote reads the live deployment first (status + versions list), then deploys.
+    expect(calls.slice(3, 5).map((c) => c.slice(0, 3))).toEqual([
+      ['deployments', 'status', '--json'],
+      ['versions', 'list', '--json'],
+    ]);
+    const deploys = calls.filter((c) => c[1] === 'deploy');
+    expect(deploys[1]).toEqual([
       'versions',
       'deploy',
       'v-new-1@25%',
@@ -69,7 +75,7 @@ describe('deploy:canary / promote / rollback', () => {
       '--env',
       'production',
     ]);
-    expect(calls[4]).toEqual(['versions', 'deploy', 'v-new-1@100%', '--yes', '--message', 'promote 100%', '--env', 'production']);
+    expect(deploys[2]).toEqual(['versions', 'deploy', 'v-new-1@100%', '--yes', '--message', 'promote 100%', '--env', 'production']);
     expect(fake.deployment()).toEqual([{ version_id: 'v-new-1', percentage: 100 }]);
   });
 
@@ -102,13 +108,70 @@ describe('deploy:canary / promote / rollback', () => {
     expect(fake.calls().map((c) => c[1])).toEqual(['status']);
   });
 
-  it('--dry-run prints the invocations and runs no wrangler', async () => {
+  it('--dry-run prints the invocations and runs no wrangler; without a database there is no evidence, so it rolls back', async () => {
+    // Issue 20 (deliberate change): this dry run used to go 5 → 25 → 100 % and exit 0 on no data.
     const fake = fakeWrangler();
     const res = deploy(['auto', '--dry-run'], fake);
-    expect(res.code).toBe(0);
+    expect(res.code).toBe(1);
     expect(res.out).toContain("[dry-run] wrangler versions deploy '<new-version-id>@5%' '<current-version-id>@95%'");
-    expect(res.out).toContain("[dry-run] wrangler versions deploy '<new-version-id>@100%'");
+    expect(res.out).toMatch(/FAIL {2}evidence: no database/);
+    expect(res.out).toContain("[dry-run] wrangler versions deploy '<current-version-id>@100%'");
+    expect(res.out).not.toContain("'<new-version-id>@100%'");
+    expect(res.out).not.toContain('canary completed');
     expect(fake.calls()).toEqual([]);
+  });
+});
+
+describe('state from Cloudflare (the live deployment, never a local file)', () => {
+  // Every command runs with its own empty DEPLOY_STATE_DIR: another operator's machine.
+  const other = (fake: ReturnType<typeof fakeWrangler>, args: string[]) => deploy(args, fake);
+
+  it('no canary in progress: status says so, promote and rollback refuse and deploy nothing', async () => {
+    const fake = fakeWrangler();
+    expect(other(fake, ['status']).out).toMatch(/no canary in progress for production: v-stable at 100%/);
+    const rb = other(fake, ['rollback', '--dry-run']);
+    expect(rb.code).toBe(1);
+    expect(rb.out).toMatch(/no canary in progress .*nothing to promote or roll back/);
+    expect(rb.out).not.toContain('undefined');
+    expect(other(fake, ['promote']).code).toBe(1);
+    expect(fake.calls().filter((c) => c[1] === 'deploy')).toEqual([]);
+  });
+
+  it('canary at 5 %: another machine sees it, and its rollback names the stable version', async () => {
+    const fake = fakeWrangler();
+    expect(other(fake, ['canary', '--percent', '5']).code).toBe(0);
+    expect(other(fake, ['status']).out).toMatch(/canary v-new-1 at 5% \(stable v-stable at 95%\) for production/);
+    const dry = other(fake, ['rollback', '--dry-run']);
+    expect(dry.code, dry.out).toBe(0);
+    expect(dry.out).toContain('[dry-run] wrangler versions deploy v-stable@100% --yes');
+    expect(fake.deployment()).toEqual([
+      { version_id: 'v-new-1', percentage: 5 },
+      { version_id: 'v-stable', percentage: 95 },
+    ]);
+  });
+
+  it('after a promote to 100 %: no canary; rollback refuses unless told a version with --to', async () => {
+    const fake = fakeWrangler();
+    other(fake, ['canary', '--percent', '5']);
+    expect(other(fake, ['promote']).code).toBe(0);
+    expect(other(fake, ['status']).out).toMatch(/no canary in progress for production: v-new-1 at 100%/);
+    const refused = other(fake, ['rollback']);
+    expect(refused.code).toBe(1);
+    expect(refused.out).not.toContain('undefined');
+    expect(other(fake, ['rollback', '--to', 'v-stable', '--message', 'bad release']).code).toBe(0);
+    expect(fake.deployment()).toEqual([{ version_id: 'v-stable', percentage: 100 }]);
+  });
+
+  it('after a rollback: the stable version alone, and a canary at 60 % (the bigger share) is still told apart by age', async () => {
+    const fake = fakeWrangler();
+    other(fake, ['canary', '--percent', '5']);
+    expect(other(fake, ['rollback']).code).toBe(0);
+    expect(other(fake, ['status']).out).toMatch(/no canary in progress for production: v-stable at 100%/);
+    other(fake, ['canary', '--percent', '5']);
+    other(fake, ['promote', '--percent', '60']);
+    expect(other(fake, ['status']).out).toMatch(/canary v-new-2 at 60% \(stable v-stable at 40%\)/);
+    expect(other(fake, ['rollback']).code).toBe(0);
+    expect(fake.deployment()).toEqual([{ version_id: 'v-stable', percentage: 100 }]);
   });
 });
 
@@ -116,8 +179,14 @@ describe('deploy:auto with the canary gate', () => {
   it('steps 5 → 25 → 100 while the gate says go', async () => {
     const fresh = await freshDatabase();
     dbs.push(fresh);
+    // Issue 20: GO needs evidence — 600 canary requests as healthy as the stable version's.
+    const db = await connect(fresh.url);
+    await db.query(`INSERT INTO public.request_metrics_minute (operation, minute, requests, errors, latency_sum_ms, buckets) VALUES
+      ('version:v-stable', date_trunc('minute', now()), 9400, 0, 0, array_fill(0::bigint, ARRAY[20]) || ARRAY[8930::bigint, 470::bigint]),
+      ('version:v-new-1', date_trunc('minute', now()), 600, 0, 0, array_fill(0::bigint, ARRAY[20]) || ARRAY[570::bigint, 30::bigint])`);
+    await db.end();
     const { fake, run } = scenario();
-    const res = run(['auto', '--wait', '1s', '--interval', '1s'], { DATABASE_URL: fresh.url });
+    const res = run(['auto', '--wait', '1s', '--interval', '1s', '--min-observation', '1s'], { DATABASE_URL: fresh.url });
     expect(res.code, res.out).toBe(0);
     const deploys = fake
       .calls()
@@ -137,11 +206,12 @@ describe('deploy:auto with the canary gate', () => {
       ('version:v-stable', date_trunc('minute', now()), 9500, 0, 0, array_fill(0::bigint, ARRAY[20]) || ARRAY[9500::bigint]),
       ('version:v-new-1', date_trunc('minute', now()), 500, 25, 0, array_fill(0::bigint, ARRAY[28]) || ARRAY[500::bigint])`);
     const { fake, run } = scenario();
-    const res = run(['auto', '--wait', '1s', '--interval', '1s'], { DATABASE_URL: fresh.url });
+    const res = run(['auto', '--wait', '1s', '--interval', '1s', '--min-observation', '1s'], { DATABASE_URL: fresh.url });
     expect(res.code, res.out).toBe(1);
     expect(res.out).toMatch(/PASS {2}5xx rate: 0\.25%/);
-    expect(res.out).toMatch(/FAIL {2}canary 5xx rate: 5\.00% of 500/);
-    expect(res.out).toMatch(/FAIL {2}canary p95 vs stable/);
+    // Issue 20: the checks compare with the stable version (names and details changed deliberately).
+    expect(res.out).toMatch(/FAIL {2}canary 5xx vs stable: NO-GO: canary 5\.00% of 500 vs stable 0\.00% of 9500: worse than stable/);
+    expect(res.out).toMatch(/FAIL {2}canary latency vs stable .*NO-GO: canary 100\.00% of 500 vs stable 0\.00% of 9500/);
     expect(
       fake
         .calls()
@@ -160,7 +230,7 @@ describe('deploy:auto with the canary gate', () => {
     await db.query(`INSERT INTO public.request_metrics_minute (operation, minute, requests, errors, buckets)
                     VALUES ('auth.login', date_trunc('minute', now()), 1000, 100, '{0,0,1000}')`);
     const { fake, run } = scenario();
-    const res = run(['auto', '--wait', '1s', '--interval', '1s'], { DATABASE_URL: fresh.url });
+    const res = run(['auto', '--wait', '1s', '--interval', '1s', '--min-observation', '1s'], { DATABASE_URL: fresh.url });
     expect(res.code).toBe(1);
     expect(res.out).toMatch(/NO-GO/);
     const deploys = fake.calls().filter((c) => c[1] === 'deploy');
@@ -172,5 +242,46 @@ describe('deploy:auto with the canary gate', () => {
     expect(rows.map((r) => r.action)).toEqual(['deploy.canary', 'deploy.rollback']);
     expect(rows[1].reason).toMatch(/5xx rate|burn rate/);
     await db.end();
+  });
+
+  it('a canary that served nothing is NO-GO at the end of its step, and is rolled back', async () => {
+    const fresh = await freshDatabase();
+    dbs.push(fresh);
+    const { fake, run } = scenario();
+    const res = run(['auto', '--wait', '2s', '--interval', '1s', '--min-observation', '1s'], { DATABASE_URL: fresh.url });
+    expect(res.code, res.out).toBe(1);
+    expect(res.out).toMatch(/WAIT \(not enough evidence yet/); // the first look: keep watching
+    expect(res.out).toMatch(/FAIL {2}canary 5xx vs stable: NO-GO: .*not enough evidence \(0 of 500 canary requests\)/);
+    expect(res.out).not.toContain('canary completed');
+    expect(fake.deployment()).toEqual([{ version_id: 'v-stable', percentage: 100 }]);
+  });
+
+  it('a gate error (database unreachable) rolls back to stable and says so', async () => {
+    const { fake, run } = scenario();
+    const res = run(['auto', '--wait', '1s', '--interval', '1s', '--min-observation', '1s'], {
+      DATABASE_URL: 'postgres://postgres:postgres@127.0.0.1:9/postgres',
+    });
+    expect(res.code, res.out).toBe(1);
+    expect(res.out).toMatch(/rolled back to v-stable \(canary gate error at 5%: .*\)/);
+    const deploys = fake.calls().filter((c) => c[1] === 'deploy');
+    expect(deploys.map((c) => c[2])).toEqual(['v-new-1@5%', 'v-stable@100%']);
+    expect(fake.deployment()).toEqual([{ version_id: 'v-stable', percentage: 100 }]);
+  });
+
+  it('npm run canary:check on a canary that never served anything: NO-GO (was GO with "need 0")', async () => {
+    const fresh = await freshDatabase();
+    dbs.push(fresh);
+    const res = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/canary-check.ts', '--canary', 'never-served-anything', '--stable', 'v-stable'],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, DATABASE_URL: fresh.url },
+      },
+    );
+    expect(res.status, res.stdout + res.stderr).toBe(1);
+    expect(res.stdout).toMatch(/not enough evidence \(0 of 500 canary requests\)/);
+    expect(res.stdout.trim().split('\n').at(-1)).toBe('NO-GO');
   });
 });

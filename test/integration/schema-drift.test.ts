@@ -51,6 +51,7 @@ describe('drizzle schema vs database', () => {
       timestamp: 'timestamptz',
       interval: 'interval',
       'bigint[]': '_int8',
+      'text[]': '_text',
     };
     for (const [col, c] of Object.entries(code)) {
       expect(pgType[c.type] ?? c.type, `${name}.${col} type`).toBe(db_[col]!.type);

@@ -100,6 +100,7 @@ describe('configuration', () => {
     expect(discoveryConfig({ ...env, DISCOVERY_RETRY_BASE_SECONDS: 'soon' } as unknown as Env)).toEqual({
       retryBaseSeconds: 5,
       retryCapSeconds: 300,
+      outageWindowSeconds: 900, // issue 20: the outage retry window's default
       faultInjection: false,
     });
   });

@@ -106,10 +106,14 @@ describe('learning.impressions_dropped', () => {
     expect(html).toContain('3 dropped');
     expect(html).toContain('learning_impressions_dropped'); // the firing alert in the alerts panel
 
-    // Eleven minutes on, the reports have left the window: the gauge reads 0 and the alert resolves.
+    // Eleven minutes on, the reports have left the window: the gauge reads 0 (clear), and the alert
+    // resolves once that has held for the rule's clear_for (300 s, migration 0750; issue 20).
     const later = now + 11 * 60_000;
     await metricsSampler.run(jobContext(later));
     expect(await gauge(later)).toMatchObject([{ value: 0 }]);
-    expect(await evaluate(later)).toMatchObject([{ rule_id: 'learning_impressions_dropped', from: 'firing', to: 'resolved' }]);
+    expect(await evaluate(later)).toEqual([]);
+    const settled = later + 5 * 60_000;
+    await metricsSampler.run(jobContext(settled));
+    expect(await evaluate(settled)).toMatchObject([{ rule_id: 'learning_impressions_dropped', from: 'firing', to: 'resolved' }]);
   });
 });

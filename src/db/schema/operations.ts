@@ -1,4 +1,4 @@
-// Operations: rate limits, the action ledger, job runs, SLOs, metric rollups and alerts (0005, 0500, 0501, 0730).
+// Operations: rate limits, the action ledger, job runs, SLOs, metric rollups and alerts (0005, 0500, 0501, 0730, 0750).
 // The SQL in migrations/ is the truth; test/integration/schema-drift.test.ts compares column by column.
 import { bigint, boolean, doublePrecision, integer, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
 import { ts } from './columns';
@@ -95,6 +95,16 @@ export const alertRules = pgTable('alert_rules', {
   silencedUntil: ts('silenced_until'),
   updatedAt: ts('updated_at').notNull().defaultNow(),
   updatedBy: text('updated_by'),
+  clearForSeconds: integer('clear_for_seconds').notNull().default(300),
+  noDataSeconds: integer('no_data_seconds'),
+  actionSubjects: text('action_subjects').array(),
+  actionCooldownSeconds: integer('action_cooldown_seconds').notNull().default(1800),
+});
+
+export const alertRuleData = pgTable('alert_rule_data', {
+  ruleId: text('rule_id').primaryKey(),
+  watchedSince: ts('watched_since').notNull(),
+  lastDataAt: ts('last_data_at'),
 });
 
 export const alerts = pgTable('alerts', {
@@ -114,4 +124,5 @@ export const alerts = pgTable('alerts', {
   actionResult: text('action_result'),
   createdAt: ts('created_at').notNull().defaultNow(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
+  clearSince: ts('clear_since'),
 });
