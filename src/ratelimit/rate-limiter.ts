@@ -36,7 +36,7 @@ import {
 } from './limiter-api';
 import type { Bucket, Waiting } from './limiter-state';
 import { LimiterStore, type StoredBucket } from './limiter-store';
-import { add, inspect, prune, reshape, type SlotCounts, settle, slotExpiresAt, slotOf, type WindowShape, windowShape } from './window';
+import { add, inspect, prune, reshape, settle, slotExpiresAt, slotOf, windowShape } from './window';
 
 export type { Lease, LeaseRef, LeaseRequest, LimitCheck, LimitDecision, LimiterStats, Settlement } from './limiter-api';
 
