@@ -6,9 +6,8 @@
 // admin API (scripts/lib/api-client.ts): validation, one ledger row per call with actor 'cli'.
 // Ids may also come on stdin, one per line (`… register feed - < ids.txt`), 1,000 per call.
 import { readFileSync } from 'node:fs';
-import { ApiCallError, adminCall, apiConfig } from './lib/api-client';
+import { adminCall, apiConfig, failWithApiError } from './lib/api-client';
 import { parseCli, usageError } from './lib/cli';
-import { fail } from './lib/env';
 import { announceApi } from './lib/target';
 
 const USAGE = `usage:
@@ -87,10 +86,4 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  if (err instanceof ApiCallError) {
-    const details = (err.body as { error?: { details?: unknown } } | null)?.error?.details;
-    fail(`${err.message}${details ? `\n${JSON.stringify(details, null, 2)}` : ''}`);
-  }
-  fail((err as Error).message);
-});
+main().catch(failWithApiError);

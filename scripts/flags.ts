@@ -5,7 +5,7 @@
 // Calls the admin API (scripts/lib/api-client.ts), so a CLI change takes exactly the API's path:
 // validation, Postgres + KV together, a ledger row with actor 'cli'. API_URL / SERVICE_ROLE_KEY
 // choose the target (default: the local `npm run dev`), printed before the first call.
-import { ApiCallError, adminCall, apiConfig } from './lib/api-client';
+import { adminCall, apiConfig, failWithApiError } from './lib/api-client';
 import { parseCli, usageError } from './lib/cli';
 import { fail } from './lib/env';
 import { announceApi } from './lib/target';
@@ -111,10 +111,4 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  if (err instanceof ApiCallError) {
-    const details = (err.body as { error?: { details?: unknown } } | null)?.error?.details;
-    fail(`${err.message}${details ? `\n${JSON.stringify(details, null, 2)}` : ''}`);
-  }
-  fail((err as Error).message);
-});
+main().catch(failWithApiError);

@@ -4,9 +4,8 @@
 // Calls the admin API (scripts/lib/api-client.ts), so a CLI change takes exactly the API's path:
 // validation, Postgres + the edge copy together, a ledger row (reward_range.set/unset) with actor
 // 'cli'. API_URL / SERVICE_ROLE_KEY choose the target (default: the local `npm run dev`).
-import { ApiCallError, adminCall, apiConfig } from './lib/api-client';
+import { adminCall, apiConfig, failWithApiError } from './lib/api-client';
 import { parseCli, usageError } from './lib/cli';
-import { fail } from './lib/env';
 import { announceApi } from './lib/target';
 
 const USAGE = `usage:
@@ -92,10 +91,4 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  if (err instanceof ApiCallError) {
-    const details = (err.body as { error?: { details?: unknown } } | null)?.error?.details;
-    fail(`${err.message}${details ? `\n${JSON.stringify(details, null, 2)}` : ''}`);
-  }
-  fail((err as Error).message);
-});
+main().catch(failWithApiError);

@@ -2,7 +2,7 @@
 // takes exactly the path an API call takes (validation, KV + Postgres writes, ledger).
 //   API_URL          default http://127.0.0.1:8787
 //   SERVICE_ROLE_KEY default: .dev.vars, then dev-service-role-key
-import { readDotVars } from './env';
+import { fail, readDotVars } from './env';
 
 export interface ApiOptions {
   baseUrl?: string;
@@ -48,4 +48,10 @@ export async function adminCall<T = unknown>(method: string, path: string, body?
   const json = text ? JSON.parse(text) : undefined;
   if (!res.ok) throw new ApiCallError(res.status, json);
   return json as T;
+}
+
+/** A CLI's last word on an error: the API's message, with the envelope's details when it has them. */
+export function failWithApiError(err: unknown): never {
+  const details = err instanceof ApiCallError ? (err.body as { error?: { details?: unknown } } | null)?.error?.details : undefined;
+  fail(`${(err as Error).message}${details ? `\n${JSON.stringify(details, null, 2)}` : ''}`);
 }
