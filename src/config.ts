@@ -27,6 +27,12 @@ export const ConfigSchema = z.object({
   METRICS_FLUSH_MS: optional(z.coerce.number().int().min(0).max(25_000)),
   LEARNING_FLUSH_MS: optional(z.coerce.number().int().min(0).max(25_000)),
   FAULT_INJECTION_KEY: optional(z.string().min(16)),
+  /**
+   * Queue batches give up on a query with no answer after this long (ms, default 30 000) and take
+   * the outage path: a partitioned database keeps the socket open and would otherwise hold the
+   * batch until the platform kills it at its wall-time limit, costing every message an attempt.
+   */
+  QUEUE_QUERY_TIMEOUT_MS: optional(z.coerce.number().int().min(100).max(600_000)),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

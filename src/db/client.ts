@@ -31,10 +31,23 @@ function configureDriver(proxyPort: number | undefined): void {
   proxyPortConfigured = proxyPort;
 }
 
-export function createDb(env: Env, log: Logger): DbHandle {
+export interface DbOptions {
+  /**
+   * Give up on a query that has not answered after this long (the driver's query_timeout; the
+   * error counts as the database being unreachable). Unset: wait as long as the unit may run.
+   */
+  queryTimeoutMs?: number;
+}
+
+export function createDb(env: Env, log: Logger, opts: DbOptions = {}): DbHandle {
   const config = getConfig(env);
   configureDriver(config.NEON_WS_PROXY_PORT);
-  const pool = new Pool({ connectionString: config.DATABASE_URL, max: 4, connectionTimeoutMillis: 5_000 });
+  const pool = new Pool({
+    connectionString: config.DATABASE_URL,
+    max: 4,
+    connectionTimeoutMillis: 5_000,
+    ...(opts.queryTimeoutMs ? { query_timeout: opts.queryTimeoutMs } : {}),
+  });
   let ended = false;
   // An idle client's connection dropping must not crash the isolate. After end(), the local
   // WebSocket proxy closing a finished connection surfaces here too: expected, not an error.

@@ -59,13 +59,14 @@ export function errorResponse(c: Context, err: ApiError): Response {
 }
 
 /**
- * Connection-level database failures (no connection within the timeout, refused, dropped): the
- * dependency is down, not the request wrong. The error handler answers these 503, not 500.
+ * Connection-level database failures (no connection within the timeout, no answer within a unit's
+ * query timeout, refused, dropped): the dependency is down, not the request wrong. The error
+ * handler answers these 503, not 500; a queue batch takes its outage path.
  */
 export function isDatabaseUnreachable(error: unknown): boolean {
   const err = rootCause(error);
   const message = err instanceof Error ? err.message : '';
-  return /Connection terminated|connection timeout|ECONNREFUSED|Network connection lost|WebSocket (?:was closed|connection)|Can't call WebSocket send/i.test(
+  return /Connection terminated|connection timeout|Query read timeout|ECONNREFUSED|Network connection lost|WebSocket (?:was closed|connection)|Can't call WebSocket send/i.test(
     message,
   );
 }

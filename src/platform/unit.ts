@@ -2,7 +2,7 @@
 // the same way (openUnit) and feature code takes it (or the few fields it needs) instead of a
 // bespoke context object. It owns at most one database handle, created on first use and ended
 // when the unit closes, so nothing module-global ever holds a connection.
-import { createDb, type Db, type DbHandle } from '../db/client';
+import { createDb, type Db, type DbHandle, type DbOptions } from '../db/client';
 import { createLogger, type LogFields, type Logger } from '../observability/logger';
 import type { MetricsCollector } from '../observability/metrics';
 
@@ -30,7 +30,7 @@ const noMetrics: MetricsCollector = { observe() {} };
 export function openUnit(
   env: Env,
   waitUntil: (p: Promise<unknown>) => void,
-  opts: { id?: string; fields?: LogFields; metrics?: MetricsCollector } = {},
+  opts: { id?: string; fields?: LogFields; metrics?: MetricsCollector; db?: DbOptions } = {},
 ): OpenedUnit {
   const id = opts.id ?? crypto.randomUUID();
   const log = createLogger({ request_id: id, ...opts.fields });
@@ -40,7 +40,7 @@ export function openUnit(
     id,
     log,
     db: () => {
-      handle ??= createDb(env, log);
+      handle ??= createDb(env, log, opts.db);
       return handle.db;
     },
     waitUntil,

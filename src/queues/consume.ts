@@ -4,6 +4,7 @@
 // invalid body) are recorded as dead letters at once; a handler that throws gets its unacked
 // messages retried with backoff, and after max_retries Cloudflare moves them to the DLQ queue,
 // whose batches are recorded here too — nothing is dropped silently.
+import { getConfig } from '../config';
 import { errorFields } from '../observability/logger';
 import { backoffSeconds, type ConsumerContext, type DeadLetterHook, type HandlerMap } from '../platform/message';
 import { openUnit } from '../platform/unit';
@@ -29,9 +30,15 @@ export interface ConsumerOptions {
   deadLetterHooks?: Partial<Record<'events-dlq' | 'discovery-dlq', DeadLetterHook>>;
 }
 
+/** Default of QUEUE_QUERY_TIMEOUT_MS (src/config.ts says why a queue batch has one). */
+const QUEUE_QUERY_TIMEOUT_MS = 30_000;
+
 export function createQueueHandler(opts: ConsumerOptions) {
   return async (batch: MessageBatch, env: Env, ctx: ExecutionContext): Promise<void> => {
-    const { unit, close } = openUnit(env, (p) => ctx.waitUntil(p), { fields: { queue: batch.queue, batch_size: batch.messages.length } });
+    const { unit, close } = openUnit(env, (p) => ctx.waitUntil(p), {
+      fields: { queue: batch.queue, batch_size: batch.messages.length },
+      db: { queryTimeoutMs: getConfig(env).QUEUE_QUERY_TIMEOUT_MS ?? QUEUE_QUERY_TIMEOUT_MS },
+    });
     const c: ConsumerContext = { ...unit, queue: batch.queue };
     const started = Date.now();
     try {

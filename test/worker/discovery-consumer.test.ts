@@ -1,9 +1,9 @@
 // Consumer semantics with hand-built batches (createMessageBatch → worker.queue): the retry delay
-// is exponential and capped, the DLQ marks jobs dead exactly once, and the test-only fault
-// injection cannot be switched on in production.
+// is exponential and capped, a query that never answers takes the outage path, the DLQ marks jobs
+// dead exactly once, and the test-only fault injection cannot be switched on in production.
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from 'cloudflare:test';
 import { afterAll, describe, expect, it } from 'vitest';
-import { discoveryConfig, retryDelaySeconds } from '../../src/discovery/config';
+import { discoveryConfig, outageRetryDelaySeconds, retryDelaySeconds } from '../../src/discovery/config';
 import { leaseTokenFor } from '../../src/discovery/consumer';
 import { jobMessage } from '../../src/discovery/messages';
 import worker from '../../src/index';
@@ -14,7 +14,7 @@ import { testDb } from './support';
 const db = testDb();
 afterAll(() => db.end());
 
-async function deliver(queue: string, messages: { body: unknown; attempts?: number }[]) {
+async function deliver(queue: string, messages: { body: unknown; attempts?: number }[], withEnv: Env = env) {
   const batch = createMessageBatch(
     queue,
     messages.map((m, i) => ({
@@ -34,7 +34,7 @@ async function deliver(queue: string, messages: { body: unknown; attempts?: numb
     };
   }
   const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
+  await worker.queue(batch, withEnv, ctx);
   return { batch, result: await getQueueResult(batch, ctx), retryOptions };
 }
 
@@ -64,6 +64,37 @@ describe('retry backoff', () => {
     expect(row).toMatchObject({ status: 'queued', attempts: 1, lease_token: null });
     expect(row!.last_error).toMatch(/^55P03: .*lock timeout/);
     expect(row!.relayed_at).not.toBeNull(); // its retry is in flight: the relay must not send a second copy
+  });
+
+  it('a query that never answers (a partitioned database keeps the socket open) takes the outage path', async () => {
+    const job = await newJob(db, (await newInterest(db)).interestId);
+    // The consumer's first read (the pause flag) waits behind an exclusive lock: to the Worker a
+    // query with no answer, as when the network drops packets or Postgres is frozen.
+    const locker = await db.pool.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE public.feature_flags IN ACCESS EXCLUSIVE MODE');
+      const started = Date.now();
+      const { batch, result, retryOptions } = await deliver(
+        'edge-discovery',
+        [{ body: jobMessage(job, 'discovery.user-signup'), attempts: 2 }],
+        {
+          ...env,
+          QUEUE_QUERY_TIMEOUT_MS: '1000',
+        } as Env,
+      );
+      expect(Date.now() - started).toBeLessThan(20_000); // gave up on the query, did not wait for the lock
+      expect(result.explicitAcks).toEqual([]);
+      expect(result.retryMessages).toEqual([{ msgId: batch.messages[0]!.id }]);
+      // The outage schedule, not the job-failure backoff: no attempt was spent on the job itself.
+      expect(retryOptions.get(batch.messages[0]!.id)).toEqual({ delaySeconds: outageRetryDelaySeconds(env, 2) });
+      expect(outageRetryDelaySeconds(env, 2)).toBeGreaterThan(retryDelaySeconds(env, 2));
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+    }
+    const [row] = await jobRows(db, [job]);
+    expect(row).toMatchObject({ status: 'queued', attempts: 0, last_error: null, lease_token: null });
   });
 });
 
