@@ -1,11 +1,15 @@
-// npm test's last step: the vitest projects in two processes side by side — the integration project
-// (child processes, local stacks, a 3-minute Postgres freeze, waits for minute boundaries: mostly
-// waiting) beside the unit and worker projects (CPU). One vitest process runs one test file at a time
-// on a 2-core machine, so run one after the other the second core idles while an integration test
-// waits. Each process starts its own throwaway Postgres (test/setup/global-setup.ts), so the two
-// share no database. The unit + worker output streams live; the integration output follows it
-// (buffered, so the two never interleave). Arguments go to both processes (e.g. a file filter: a
-// process whose project has no matching file passes).
+// npm test's last step: the vitest projects in processes side by side. One vitest process runs one
+// test file at a time on a 2-core machine, and most of the suite waits rather than computes: the
+// integration project (child processes, local stacks, waits for minute boundaries) and above all its
+// outage tests, which hold Postgres frozen for minutes (files named *-outage.test.ts). Run one after
+// the other, the second core idled. So the full suite runs as three processes:
+//   unit + worker                       CPU; its output streams live
+//   integration without the outage tests
+//   the integration outage tests        their own process: ~5 minutes of mostly waiting
+// Each process starts its own throwaway Postgres (test/setup/global-setup.ts), so they share no
+// database. The buffered outputs follow the live one, so nothing interleaves. Arguments (a file
+// filter, say) go to the unit + worker process and to one integration process holding every
+// integration file; a process whose projects have no matching file passes.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { ROOT } from './lib/env';
@@ -13,10 +17,17 @@ import { ROOT } from './lib/env';
 const vitest = path.join(ROOT, 'node_modules/vitest/vitest.mjs');
 const extra = process.argv.slice(2);
 const passWithNoTests = extra.length > 0 ? ['--passWithNoTests'] : [];
+/** The outage tests, by name: vitest's file filter (a substring) and the matching exclude glob. */
+const OUTAGE_FILTER = 'outage.test.ts';
+const OUTAGE_GLOB = '**/*-outage.test.ts';
 
-function run(projects: string[], buffered: boolean): Promise<{ code: number; output: string }> {
-  const args = [vitest, 'run', ...projects.flatMap((p) => ['--project', p]), ...passWithNoTests, ...extra];
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: buffered ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
+interface Run {
+  label: string;
+  args: string[];
+}
+
+function run({ args }: Run, buffered: boolean): Promise<{ code: number; output: string }> {
+  const child = spawn(process.execPath, [vitest, 'run', ...args], { cwd: ROOT, stdio: buffered ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => {
     output += d.toString();
@@ -27,11 +38,21 @@ function run(projects: string[], buffered: boolean): Promise<{ code: number; out
   return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, output })));
 }
 
-const integration = run(['integration'], true);
-const rest = await run(['unit', 'worker'], false);
-const integ = await integration;
-process.stdout.write(`\n---- integration project (ran beside the unit and worker projects) ----\n${integ.output}`);
-console.log(
-  `\nunit + worker: ${rest.code === 0 ? 'passed' : `FAILED (exit ${rest.code})`}; integration: ${integ.code === 0 ? 'passed' : `FAILED (exit ${integ.code})`}`,
-);
-process.exit(rest.code || integ.code);
+const live: Run = { label: 'unit + worker', args: ['--project', 'unit', '--project', 'worker', ...passWithNoTests, ...extra] };
+const buffered: Run[] =
+  extra.length > 0
+    ? [{ label: 'integration', args: ['--project', 'integration', ...passWithNoTests, ...extra] }]
+    : [
+        { label: 'integration (outage tests)', args: ['--project', 'integration', OUTAGE_FILTER] },
+        { label: 'integration (the rest)', args: ['--project', 'integration', '--exclude', OUTAGE_GLOB] },
+      ];
+
+const pending = buffered.map((r) => run(r, true));
+const results = [{ label: live.label, ...(await run(live, false)) }];
+for (const [i, p] of pending.entries()) {
+  const r = { label: buffered[i]!.label, ...(await p) };
+  process.stdout.write(`\n---- ${r.label} (ran beside the unit and worker projects) ----\n${r.output}`);
+  results.push(r);
+}
+console.log(`\n${results.map((r) => `${r.label}: ${r.code === 0 ? 'passed' : `FAILED (exit ${r.code})`}`).join('; ')}`);
+process.exit(results.find((r) => r.code !== 0)?.code ?? 0);

@@ -50,8 +50,8 @@ export async function freshWorkerDatabase(): Promise<FreshDatabase> {
         freshEnv,
         ctx,
       );
+      const text = await res.text(); // before waiting on the context: a streamed body is written from waitUntil
       await waitOnExecutionContext(ctx);
-      const text = await res.text();
       return { status: res.status, json: text ? JSON.parse(text) : undefined };
     },
     async drop() {

@@ -371,8 +371,10 @@ describe('hostile input on every documented route', () => {
             fresh.env,
             ctx,
           );
-          await waitOnExecutionContext(ctx);
+          // Read the body first, as a client does: a streamed body (the data exports) is written from
+          // waitUntil, which cannot finish before someone reads it.
           const text = await res.text();
+          await waitOnExecutionContext(ctx);
           stats.total++;
           stats.byStatus.set(res.status, (stats.byStatus.get(res.status) ?? 0) + 1);
           const label = `${r.method} ${path} (${r.cred}) → ${res.status}: ${text.slice(0, 300)}`;
