@@ -1,5 +1,5 @@
-// parse-prometheus-text-format ships no types: the shape it returns (its README), as the admin
-// metrics test reads it.
+// parse-prometheus-text-format ships no types: the shape it returns (its README), as the tests of
+// GET /admin/metrics read it (test/worker/admin-metrics, test/unit/exposition).
 declare module 'parse-prometheus-text-format' {
   export interface ParsedSample {
     labels?: Record<string, string>;
