@@ -17,6 +17,12 @@ export const ConfigSchema = z.object({
   AUTH_ISSUER: optional(z.string()),
   AUTH_AUDIENCE: optional(z.string()),
   ALERT_WEBHOOK_URL: optional(z.string().url()),
+  /**
+   * Signs every alert webhook (Standard Webhooks: webhook-id/-timestamp/-signature). `whsec_` + the
+   * base64 of 24–64 random bytes. _NEXT, while rotating: each delivery then carries both signatures.
+   */
+  ALERT_WEBHOOK_SECRET: optional(webhookSecret()),
+  ALERT_WEBHOOK_SECRET_NEXT: optional(webhookSecret()),
   /** Browser origins allowed by CORS: comma-separated exact origins (https://app.example.com). */
   CORS_ORIGINS: optional(z.string().refine((v) => parseOrigins(v) !== undefined, 'must be comma-separated http(s) origins')),
   /** Rate limiting: 'on' (default) or 'off' (emergency switch; also the benchmark's baseline). */
@@ -35,6 +41,18 @@ export const ConfigSchema = z.object({
   QUEUE_QUERY_TIMEOUT_MS: optional(z.coerce.number().int().min(100).max(600_000)),
 });
 export type Config = z.infer<typeof ConfigSchema>;
+
+/** `whsec_<base64>` whose key is 24–64 bytes (the Standard Webhooks range). */
+function webhookSecret() {
+  return z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be whsec_<base64>')
+    .refine((v) => {
+      const b64 = v.slice('whsec_'.length);
+      const bytes = b64.length % 4 === 0 ? (b64.length / 4) * 3 - (b64.match(/=+$/)?.[0].length ?? 0) : 0;
+      return bytes >= 24 && bytes <= 64;
+    }, 'must encode 24 to 64 bytes');
+}
 
 /**
  * CORS_ORIGINS → exact origins, or undefined when malformed. Only scheme://host[:port]; no

@@ -2,12 +2,15 @@
 // is silenced — a webhook POST to ALERT_WEBHOOK_URL. The webhook goes through the EVENTS queue
 // (`alert.webhook`): a failed POST is retried with backoff by the queue, and after max_retries the
 // message lands in the DLQ and the dead-letter ledger (vw_dead_letter_queue), never silently.
+// With ALERT_WEBHOOK_SECRET set, each POST is signed per Standard Webhooks (webhook-signature.ts);
+// its webhook-id is the message's id, so every retry of one delivery carries the same id.
 import { z } from 'zod';
 import { getConfig } from '../config';
 import type { Logger } from '../observability/logger';
 import { errorFields } from '../observability/logger';
 import { backoffSeconds, type MessageHandler } from '../platform/message';
 import type { AlertState } from './state';
+import { signWebhook } from './webhook-signature';
 
 export interface AlertNotice {
   alert_id: number;
@@ -73,7 +76,9 @@ const WEBHOOK_TIMEOUT_MS = 10_000;
 export const alertWebhookHandler: MessageHandler<WebhookMessage> = {
   schema: WebhookMessage,
   async handle(messages, c) {
-    const url = getConfig(c.env).ALERT_WEBHOOK_URL;
+    const config = getConfig(c.env);
+    const url = config.ALERT_WEBHOOK_URL;
+    const secrets = [config.ALERT_WEBHOOK_SECRET, config.ALERT_WEBHOOK_SECRET_NEXT].filter((s): s is string => !!s);
     for (const m of messages) {
       if (!url) {
         c.log.warn('alert.webhook_unconfigured', { id: m.body.id });
@@ -81,10 +86,13 @@ export const alertWebhookHandler: MessageHandler<WebhookMessage> = {
         continue;
       }
       try {
+        // The exact bytes signed are the bytes sent: the receiver verifies the raw body.
+        const body = JSON.stringify({ id: m.body.id, ...m.body.notice });
+        const signed = secrets.length > 0 ? await signWebhook({ id: m.body.id, body, secrets }) : {};
         const res = await fetch(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-alert-id': m.body.id },
-          body: JSON.stringify({ id: m.body.id, ...m.body.notice }),
+          headers: { 'content-type': 'application/json', 'x-alert-id': m.body.id, ...signed },
+          body,
           signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
         });
         await res.body?.cancel();

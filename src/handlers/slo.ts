@@ -7,7 +7,9 @@ import { evaluateAlerts } from '../alerts/evaluate';
 import { listRules, RulePatchSchema, updateRule } from '../alerts/rules';
 import { serviceActor } from '../auth/actor';
 import { errorDoc } from '../http/openapi';
+import { exposition, OPENMETRICS_CONTENT_TYPE } from '../observability/exposition';
 import { burnRates, kernelSlos } from '../observability/queries';
+import { flagRows, queueRows, requestHistograms } from '../observability/queries-export';
 import { createRouter, defineRoute } from '../platform/route';
 
 export const sloRoutes = createRouter();
@@ -31,6 +33,30 @@ defineRoute(
     const db = c.var.unit.db();
     const [kernel, burn] = await Promise.all([kernelSlos(db), burnRates(db)]);
     return c.json({ kernel_slos: kernel, burn_rates: burn }, 200);
+  },
+);
+
+defineRoute(
+  sloRoutes,
+  {
+    method: 'get',
+    path: '/admin/metrics',
+    access: 'service',
+    tags: ['slo'],
+    summary: 'Prometheus/OpenMetrics exposition: request latency histograms, queues, DLQ, burn rates, safe mode, flag revisions',
+    description:
+      'OpenMetrics 1.0 text for a Prometheus scrape job (bearer: the service key; README "Observability"). Read from the ' +
+      'per-minute rollups and the SLO and queue views, never raw events. The latency histograms cover the last hour ' +
+      '(as vw_kernel_slos): use histogram_quantile() on them directly, not rate().',
+    responses: {
+      200: { description: 'The exposition, ending with `# EOF`', content: { [OPENMETRICS_CONTENT_TYPE]: { schema: z.string() } } },
+    },
+  },
+  async (c) => {
+    const db = c.var.unit.db();
+    const [histograms, burn, queues, flags] = await Promise.all([requestHistograms(db), burnRates(db), queueRows(db), flagRows(db)]);
+    const text = exposition({ histograms, burnRates: burn, queues, flags });
+    return c.body(text, 200, { 'content-type': OPENMETRICS_CONTENT_TYPE, 'cache-control': 'no-store' });
   },
 );
 
