@@ -40,7 +40,8 @@ export function templateFor(doc: Doc, method: string, path: string): string | un
     let score = 0;
     let ok = true;
     for (let i = 0; i < parts.length; i++) {
-      if (/^\{.+\}$/.test(parts[i]!)) continue;
+      // A parameter matches one non-empty segment (an empty one matches no route: Hono answers 404).
+      if (/^\{.+\}$/.test(parts[i]!) && segments[i] !== '') continue;
       if (parts[i] !== segments[i]) {
         ok = false;
         break;
