@@ -8,7 +8,8 @@
 // test/worker/contract-setup.ts checks after each file).
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from 'cloudflare:test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, OPENAPI_INFO } from '../../src/app';
+import { createApp, OPENAPI_INFO, RESOURCES } from '../../src/app';
+import { createRouter, DuplicateOperationIdError, defineRoute } from '../../src/platform/route';
 import { syncLimits } from '../../src/ratelimit/config';
 import { resetPermits } from '../../src/ratelimit/permits';
 import { templateFor, violationsOf } from './contract-support';
@@ -144,6 +145,15 @@ describe('the served document', () => {
 
   it('is exactly what createApp() generates (the document test/integration/openapi-lint.test.ts lints)', () => {
     expect(doc).toEqual(JSON.parse(JSON.stringify(createApp().getOpenAPI31Document(OPENAPI_INFO))));
+  });
+
+  it('refuses two routes whose derived operationIds collide', () => {
+    const r = createRouter();
+    const ok = { 200: { description: 'ok' } };
+    defineRoute(r, { method: 'get', path: '/v1/__test/a-b', access: 'public', responses: ok }, (c) => c.body(null, 200));
+    defineRoute(r, { method: 'get', path: '/v1/__test/a_b', access: 'public', responses: ok }, (c) => c.body(null, 200));
+    expect(() => createApp([...RESOURCES, r])).toThrow(DuplicateOperationIdError);
+    expect(() => createApp([...RESOURCES, r])).toThrow('operationId getV1TestAB names both GET /v1/__test/a-b and GET /v1/__test/a_b');
   });
 
   it('lists the local, staging and production servers', () => {
