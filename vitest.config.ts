@@ -96,6 +96,8 @@ export default defineConfig({
         test: {
           name: 'worker',
           include: ['test/worker/**/*.test.ts'],
+          // After each file: the responses its tests saw through `call` must match /openapi.json.
+          setupFiles: ['test/worker/contract-setup.ts'],
           testTimeout: 30_000,
           deps: { optimizer: { ssr: { enabled: true, include: importedPackages(['src', 'test/worker']) } } },
         },

@@ -81,6 +81,17 @@ export const OPENAPI_INFO = {
       'admin and job routes take `Authorization: Bearer <service key>`. Errors always use the envelope ' +
       '`{"error":{"code","message","request_id"}}`.',
   },
+  // The deployments of wrangler.toml. Staging and production are its [env.*] worker names on
+  // workers.dev: the account subdomain is a variable (placeholder default) until a route or custom
+  // domain is configured there.
+  servers: [
+    { url: 'http://127.0.0.1:8787', description: 'Local stack (`npm run dev`)' },
+    ...(['staging', 'production'] as const).map((name) => ({
+      url: `https://edge-discovery-${name}.{account}.workers.dev`,
+      description: `${name[0]!.toUpperCase()}${name.slice(1)} (wrangler env ${name}; worker edge-discovery-${name})`,
+      variables: { account: { default: 'your-account', description: "The Cloudflare account's workers.dev subdomain" } },
+    })),
+  ],
 };
 
 export function createApp(resources: readonly Router[] = RESOURCES): OpenAPIHono<AppEnv> {

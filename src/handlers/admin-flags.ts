@@ -134,6 +134,9 @@ defineRoute(
     path: '/admin/flags/evaluate',
     tags: ['flags'],
     access: 'service',
+    // Evaluates as the edge does: isolate memory and KV, Postgres only for missing keys, and a failed
+    // read falls back to the last good value or the default — never a 503.
+    database: false,
     summary: 'Evaluate the flags as the edge does for a user (rollout buckets, sources, DB queries)',
     request: { query: EvaluateQuery },
     responses: {

@@ -23,6 +23,9 @@ const DASHBOARD = '/admin/dashboard';
 // take HTML form posts; the forms' bodies are small.
 const PAGE: AccessOptions = { access: 'dashboard', forms: true };
 const FORM: AccessOptions = { ...PAGE, maxBodyBytes: 16 * 1024 };
+// The page renders what it could load (a panel whose query failed says so), and logging in or out
+// is cookies only: none of these answers 503 when Postgres is down.
+const NO_DB = { database: false } as const;
 /** What requireFormAuth answers, besides the implied errors. */
 const FORM_AUTH_ERRORS = { 401: errorDoc('Missing or invalid credentials'), 403: errorDoc('Authenticated but not allowed') };
 const html = (description: string) => ({ description, content: { 'text/html': { schema: z.string() } } });
@@ -69,6 +72,7 @@ defineRoute(
   dashboardRoutes,
   {
     ...PAGE,
+    ...NO_DB,
     method: 'get',
     path: DASHBOARD,
     tags: ['dashboard'],
@@ -105,6 +109,7 @@ defineRoute(
   dashboardRoutes,
   {
     ...FORM,
+    ...NO_DB,
     method: 'post',
     path: `${DASHBOARD}/login`,
     tags: ['dashboard'],
@@ -138,6 +143,7 @@ defineRoute(
   dashboardRoutes,
   {
     ...FORM,
+    ...NO_DB,
     method: 'post',
     path: `${DASHBOARD}/logout`,
     tags: ['dashboard'],

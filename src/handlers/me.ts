@@ -67,7 +67,9 @@ const SignalsBody = z
           .object({
             kind: z
               .string()
-              .regex(/^[a-z0-9][a-z0-9_.:-]*$/i, 'letters, digits and _ . : - only')
+              // Both cases spelled out, no /i flag: a JSON Schema pattern has no flags, and the
+              // OpenAPI document would carry the flag as part of the pattern (matching nothing).
+              .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'letters, digits and _ . : - only')
               .max(64),
             interest_id: z.guid().optional(),
             strength: z.number().min(0).max(1).default(1),

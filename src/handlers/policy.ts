@@ -118,7 +118,7 @@ defineRoute(
     },
     responses: {
       200: { description: 'Estimates per target policy', content: { 'application/json': { schema: OpeResponse } } },
-      503: { description: 'The OPE read exceeded its statement timeout (Retry-After)' },
+      503: { description: 'The OPE read exceeded its statement timeout, or the database is unreachable (Retry-After)' },
     },
   },
   async (c) => {

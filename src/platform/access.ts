@@ -17,6 +17,11 @@ export interface AccessOptions {
   maxBodyBytes?: number;
   /** HTML form posts (application/x-www-form-urlencoded) accepted besides JSON. */
   forms?: boolean;
+  /**
+   * The route needs Postgres, so it can answer 503 when the database is unreachable (documented in
+   * its OpenAPI responses). Default: true unless `hot` (hot routes never wait for Postgres).
+   */
+  database?: boolean;
 }
 
 /** What the gate needs to know about the route a request matched. */
@@ -31,6 +36,7 @@ export interface RouteDeclaration {
    */
   failOpen: boolean;
   forms: boolean;
+  database: boolean;
 }
 
 const KiB = 1024;
@@ -68,6 +74,7 @@ export function declaration(method: string, opts: AccessOptions): RouteDeclarati
     maxBodyBytes: opts.maxBodyBytes ?? defaults.maxBodyBytes,
     failOpen: defaults.failOpen,
     forms: opts.forms ?? false,
+    database: opts.database ?? !(opts.hot ?? false),
   };
 }
 

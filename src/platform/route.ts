@@ -4,8 +4,9 @@
 //
 // The declaration is the one source for three things that used to live apart: the central gate's
 // auth and rate-limit decision (src/http/gate.ts reads the matched route's declaration), the
-// OpenAPI `security` of the operation, and its documented 401/403/429/413/415 responses. A route
-// registered any other way has no declaration, and mountRoutes() refuses to mount it.
+// OpenAPI operation's `security`, operationId, tag and documented error statuses (the rules are in
+// ./route-docs.ts). A route registered any other way has no declaration, and mountRoutes() refuses
+// to mount it.
 //
 //   access         who                                          default limit class   body limit
 //   public         anyone                                       anon                  16 KiB
@@ -23,10 +24,10 @@
 // fallback limiter (counted as 'ratelimit.fallback'); admin_write and job requests fail closed with 503.
 import { createRoute, OpenAPIHono, type RouteConfig, type RouteHandler, type RouteHook, z } from '@hono/zod-openapi';
 import { errorResponse, validationError } from '../http/errors';
-import { errorContent } from '../http/openapi';
 import { strictify } from '../http/strict-body';
-import { type Access, type AccessOptions, declaration, honoPath, type RouteDeclaration, routeKey } from './access';
+import { type AccessOptions, declaration, honoPath, type RouteDeclaration, routeKey } from './access';
 import type { AppEnv } from './app-env';
+import { defaultTag, impliedResponses, mergeResponses, operationIdFor, SECURITY } from './route-docs';
 
 export * from './access';
 
@@ -36,6 +37,18 @@ export type Router = OpenAPIHono<AppEnv>;
 
 /** Per router: the declaration of every route it holds. */
 const tables = new WeakMap<Router, Map<string, RouteDeclaration>>();
+
+/** Per router: route key → operationId (two routes may not share one; mountRoutes checks). */
+const operationIds = new WeakMap<Router, Map<string, string>>();
+
+function idsOf(router: Router): Map<string, string> {
+  let ids = operationIds.get(router);
+  if (!ids) {
+    ids = new Map();
+    operationIds.set(router, ids);
+  }
+  return ids;
+}
 
 function tableOf(router: Router): Map<string, RouteDeclaration> {
   let table = tables.get(router);
@@ -90,38 +103,6 @@ function strictRoute<R extends AnyRoute>(route: R): R {
 
 // ------------------------------------------------------------------------------- declaring
 
-const SECURITY: Record<Access, RouteConfig['security']> = {
-  public: [],
-  user: [{ bearerJwt: [] }],
-  optional_user: [{}, { bearerJwt: [] }],
-  service: [{ serviceKey: [] }],
-  dashboard: [{ serviceKey: [] }],
-};
-
-const err = (description: string) => ({ description, content: errorContent });
-
-/** The error responses a declaration implies, unless the route documents its own. */
-function impliedResponses(route: RouteConfig, decl: RouteDeclaration): RouteConfig['responses'] {
-  const out: RouteConfig['responses'] = {};
-  const request = route.request;
-  if (request?.body || request?.query || request?.params) out[400] = err('Invalid input (the zod issues are in error.details.issues)');
-  if (decl.access === 'user' || decl.access === 'optional_user' || decl.access === 'service') {
-    out[401] = err('Missing or invalid credentials');
-    out[403] = err('Authenticated but not allowed');
-  }
-  if (request?.body) {
-    out[413] = err(`Body over ${decl.maxBodyBytes} bytes`);
-    out[415] = err(decl.forms ? 'Content-Type is not JSON or a form' : 'Content-Type is not application/json');
-  }
-  out[429] = err(
-    decl.access === 'public'
-      ? 'Rate limited per client address (Retry-After: the limit period; no RateLimit-Remaining for anonymous callers)'
-      : 'Rate limited (see Retry-After and the RateLimit-* headers, which state what the limiter decided)',
-  );
-  out[500] = err('Internal error (no details leak)');
-  return out;
-}
-
 /**
  * Register an OpenAPI route with its access declaration. The declaration's fields are taken out of
  * the route config (they are not OpenAPI), `security` and the implied error responses are added.
@@ -132,15 +113,18 @@ export function defineRoute<R extends RouteConfig>(
   handler: RouteHandler<R, AppEnv>,
   hook?: RouteHook<R, AppEnv>,
 ): void {
-  const { access, limitClass, hot, maxBodyBytes, forms, ...route } = config;
-  const decl = declaration(route.method, { access, limitClass, hot, maxBodyBytes, forms });
+  const { access, limitClass, hot, maxBodyBytes, forms, database, ...route } = config;
+  const decl = declaration(route.method, { access, limitClass, hot, maxBodyBytes, forms, database });
   const documented = {
     ...route,
+    operationId: route.operationId ?? operationIdFor(route.method, route.path),
+    tags: route.tags ?? [defaultTag(route.path)],
     // A self-authenticating route (access 'dashboard') may state its own, e.g. [] for a login form.
     security: route.security ?? SECURITY[access],
-    responses: { ...impliedResponses(route as RouteConfig, decl), ...route.responses },
+    responses: mergeResponses(impliedResponses(route as RouteConfig, decl), route.responses),
   } as unknown as R;
   tableOf(router).set(routeKey(route.method, honoPath(route.path)), decl);
+  idsOf(router).set(routeKey(route.method, honoPath(route.path)), documented.operationId!);
   // biome-ignore lint/suspicious/noExplicitAny: the handler's type is checked at the call site
   router.openapi(createRoute(documented), handler as any, hook as any);
 }
@@ -151,6 +135,8 @@ export function declareRoute(router: Router, method: string, path: string, opts:
 }
 
 export class UndeclaredRouteError extends Error {}
+/** Generated clients name methods by operationId: two operations may not share one. */
+export class DuplicateOperationIdError extends Error {}
 
 /**
  * Mount resources on the app and return the declaration table the gate reads. Throws when any
@@ -158,8 +144,14 @@ export class UndeclaredRouteError extends Error {}
  */
 export function mountRoutes(app: Router, routers: readonly Router[]): ReadonlyMap<string, RouteDeclaration> {
   const all = new Map(tableOf(app));
+  const owners = new Map<string, string>(); // operationId → route key
   for (const router of routers) {
     for (const [key, decl] of tableOf(router)) all.set(key, decl);
+    for (const [key, id] of idsOf(router)) {
+      const owner = owners.get(id);
+      if (owner !== undefined && owner !== key) throw new DuplicateOperationIdError(`operationId ${id} names both ${owner} and ${key}`);
+      owners.set(id, key);
+    }
     app.route('/', router);
   }
   for (const r of app.routes) {

@@ -16,6 +16,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
 import { createLogger } from '../../src/observability/logger';
+import { observe } from './contract-support';
 import { type FreshDatabase, freshWorkerDatabase } from './fresh-db';
 import { declarationFor } from './gate-support';
 import { type TestDb as Db, envelope, testDbFor, userToken } from './support';
@@ -375,6 +376,8 @@ describe('hostile input on every documented route', () => {
           // waitUntil, which cannot finish before someone reads it.
           const text = await res.text();
           await waitOnExecutionContext(ctx);
+          // Every answer also meets the contract check after this file (contract-setup.ts).
+          observe({ method: r.method, path, status: res.status, headers: res.headers, text });
           stats.total++;
           stats.byStatus.set(res.status, (stats.byStatus.get(res.status) ?? 0) + 1);
           const label = `${r.method} ${path} (${r.cred}) → ${res.status}: ${text.slice(0, 300)}`;

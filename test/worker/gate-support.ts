@@ -5,6 +5,7 @@ import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:
 import { z } from '@hono/zod-openapi';
 import { createApp, RESOURCES } from '../../src/app';
 import { createRouter, defineRoute, type RouteDeclaration, routeDeclarations } from '../../src/platform/route';
+import { observe } from './contract-support';
 import { BASE, readBody, withJsonBody } from './support';
 
 const ok = { 200: { description: 'ok' } };
@@ -66,11 +67,15 @@ export function declarationFor(method: string, path: string): RouteDeclaration {
 
 export type GateApp = ReturnType<typeof gateApp>;
 
-/** One request through `app` with a real execution context (background work is awaited). */
+/**
+ * One request through `app` with a real execution context (background work is awaited). Recorded
+ * for the contract check like support.ts `call` (the test-only routes are not in the document).
+ */
 export async function send(app: GateApp, path: string, init: RequestInit & { json?: unknown } = {}, bindings: Partial<Env> = {}) {
   const ctx = createExecutionContext();
   const res = await app.request(`${BASE}${path}`, withJsonBody(init), { ...env, ...bindings }, ctx);
   await waitOnExecutionContext(ctx);
   const { text, json } = await readBody(res);
+  observe({ method: init.method ?? 'GET', path: new URL(path, BASE).pathname, status: res.status, headers: res.headers, text });
   return { res, status: res.status, json, text, headers: res.headers };
 }

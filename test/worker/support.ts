@@ -5,6 +5,7 @@ import type { Pool } from '@neondatabase/serverless';
 import { SignJWT } from 'jose';
 import { createDb, type Db } from '../../src/db/client';
 import { createLogger } from '../../src/observability/logger';
+import { observe } from './contract-support';
 
 export const BASE = 'http://edge.test';
 
@@ -69,9 +70,14 @@ export async function readBody(res: Response): Promise<{ text: string; json: any
   return { text, json };
 }
 
+/**
+ * A request through the Worker. Every answer is recorded and, after the test file, checked against
+ * its operation in /openapi.json (contract-setup.ts): the tests' own traffic is contract evidence.
+ */
 export async function call(path: string, init: RequestInit & { json?: unknown } = {}) {
   const res = await SELF.fetch(`${BASE}${path}`, withJsonBody(init));
   const { text, json } = await readBody(res);
+  observe({ method: init.method ?? 'GET', path: new URL(path, BASE).pathname, status: res.status, headers: res.headers, text });
   return { res, status: res.status, json, text };
 }
 
