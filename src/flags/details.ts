@@ -10,7 +10,7 @@
 //   ERROR            the stored value could not be used (errorCode says why); the value is the one
 //                    the Worker itself runs with: this isolate's last good value, else the default
 import type { FlagKey, FlagValues } from './definitions';
-import type { FlagSource } from './read';
+import type { FlagError, FlagSource } from './read';
 import { FLAGS } from './registry';
 
 export const FLAG_REASONS = ['STATIC', 'TARGETING_MATCH', 'DEFAULT', 'ERROR'] as const;
@@ -23,11 +23,6 @@ export type FlagReason = (typeof FLAG_REASONS)[number];
  */
 export const FLAG_ERROR_CODES = ['PARSE_ERROR', 'TYPE_MISMATCH', 'FLAG_NOT_FOUND', 'GENERAL'] as const;
 export type FlagErrorCode = (typeof FLAG_ERROR_CODES)[number];
-
-export interface FlagError {
-  code: Exclude<FlagErrorCode, 'FLAG_NOT_FOUND'>;
-  message: string;
-}
 
 export interface FlagDetail<K extends FlagKey = FlagKey> {
   value: FlagValues[K];

@@ -8,11 +8,16 @@ import { zodIssues } from '../http/errors';
 import { errorFields, type Logger } from '../observability/logger';
 import { withTimeout } from '../util/time';
 import { defaultFlag, FLAG_KEYS, type FlagKey, type ParsedFlag, parseFlag } from './definitions';
-import type { FlagError } from './details';
 import { parseJsonText, readFlagTexts } from './kv';
 import { readFlagValues } from './queries';
 
 export type FlagSource = 'kv' | 'db' | 'last_good' | 'default';
+
+/** Why a stored value was not used, as OpenFeature error codes (details.ts). */
+export interface FlagError {
+  code: 'PARSE_ERROR' | 'TYPE_MISMATCH' | 'GENERAL';
+  message: string;
+}
 export type ParsedFlags = { [K in FlagKey]: ParsedFlag<K> };
 
 export interface LoadedFlags {
