@@ -1,10 +1,11 @@
 // The OpenFeature providers' mapping of GET /v1/flags?details=true to resolution details, and
 // their behaviour with the API unreachable, through the real SDKs (a closed port, no stand-in).
 // The providers against the real Worker: test/integration/openfeature.test.ts.
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { ErrorCode, StandardResolutionReasons } from '@openfeature/core';
 import { OpenFeature as ServerOpenFeature } from '@openfeature/server-sdk';
-import { OpenFeature as WebOpenFeature } from '@openfeature/web-sdk';
+import { ProviderEvents, OpenFeature as WebOpenFeature } from '@openfeature/web-sdk';
 import { describe, expect, it } from 'vitest';
 import { resolveFlag } from '../../clients/typescript/src/openfeature/mapping';
 import { EdgeServerProvider } from '../../clients/typescript/src/openfeature/server';
@@ -97,5 +98,40 @@ describe('the API unreachable, through the real SDKs', () => {
       errorCode: ErrorCode.GENERAL,
     });
     await Promise.all([WebOpenFeature.close(), ServerOpenFeature.close()]);
+  });
+});
+
+describe('the web provider after an unreachable start', () => {
+  it('announces the first answer as a configuration change of every flag, then resolves it', async () => {
+    // A real HTTP server: 503 (the API down) until `up`, then an answer in the Worker's shape.
+    let up = false;
+    const srv = createHttpServer((_req, res) => {
+      if (!up) return res.writeHead(503).end();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ flags: {}, details }));
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = srv.address() as { port: number };
+      const web = new EdgeWebProvider({ baseUrl: `http://127.0.0.1:${port}`, refreshIntervalMs: 0 });
+      await WebOpenFeature.setProviderAndWait('unit-late', web);
+      const client = WebOpenFeature.getClient('unit-late');
+      expect(client.getBooleanDetails('global.safe_mode', false)).toMatchObject({
+        value: false,
+        reason: 'ERROR',
+        errorMessage: 'GET /v1/flags failed: GET /v1/flags answered 503',
+      });
+      const changed: string[][] = [];
+      client.addHandler(ProviderEvents.ConfigurationChanged, (e) => changed.push(e?.flagsChanged ?? []));
+      up = true;
+      await web.refresh();
+      expect(changed).toEqual([Object.keys(details).sort()]);
+      expect(client.getBooleanDetails('global.safe_mode', false)).toMatchObject({ value: true, reason: 'STATIC' });
+      await web.refresh(); // the same answer again: no event
+      expect(changed).toHaveLength(1);
+    } finally {
+      await WebOpenFeature.close();
+      await new Promise((r) => srv.close(r));
+    }
   });
 });

@@ -32,11 +32,14 @@ export class EdgeWebProvider implements Provider {
   private failure: string | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private refreshing: Promise<void> | undefined;
+  /** initialize() has returned: from then on a first answer is news to the app too. */
+  private initialized = false;
 
   constructor(private readonly options: WebProviderOptions) {}
 
   async initialize(_context?: EvaluationContext): Promise<void> {
     await this.refresh();
+    this.initialized = true;
     const every = this.options.refreshIntervalMs ?? 30_000;
     if (every > 0 && this.timer === undefined) this.timer = setInterval(() => void this.refresh(), every);
   }
@@ -68,8 +71,9 @@ export class EdgeWebProvider implements Provider {
       this.details = next;
       this.failure = undefined;
       const flagsChanged = changedKeys(before, next);
-      // The first answer is the provider becoming ready (the SDK emits READY), not a change.
-      if (before !== undefined && flagsChanged.length > 0) this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged });
+      // The answer of initialize() is the provider becoming ready (the SDK emits READY), not a change;
+      // a first answer after an unreachable start is (every flag goes from the default to its value).
+      if (this.initialized && flagsChanged.length > 0) this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged });
     } catch (err) {
       this.failure = `GET /v1/flags failed: ${err instanceof Error ? err.message : String(err)}`;
     }
