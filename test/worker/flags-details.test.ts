@@ -95,6 +95,23 @@ describe('GET /v1/flags?details=true', () => {
     });
   });
 
+  it('is documented in the served OpenAPI document: the query, the detail schema, an example', async () => {
+    const doc = (await w.fetch('/openapi.json')).json;
+    const op = doc.paths['/v1/flags'].get;
+    expect(op.parameters).toContainEqual(
+      expect.objectContaining({ name: 'details', in: 'query', schema: expect.objectContaining({ enum: ['true', 'false'] }) }),
+    );
+    const detail = doc.components.schemas.FlagEvaluationDetail;
+    expect(detail.properties.reason.enum).toEqual(['STATIC', 'TARGETING_MATCH', 'DEFAULT', 'ERROR']);
+    expect(detail.properties.errorCode.enum).toEqual(['PARSE_ERROR', 'TYPE_MISMATCH', 'FLAG_NOT_FOUND', 'GENERAL']);
+    const example = doc.components.schemas.EvaluatedFlags.properties.details.example;
+    expect(example['ranker.policy']).toEqual({
+      value: { version: 'epsilon_greedy_v1', epsilon: 0.08 },
+      variant: 'epsilon_greedy_v1',
+      reason: 'STATIC',
+    });
+  });
+
   it('rejects a details value other than true/false with the 400 envelope', async () => {
     const res = await w.fetch('/v1/flags?details=yes');
     expect(res.status).toBe(400);
