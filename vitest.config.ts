@@ -29,7 +29,9 @@ function importedPackages(dirs: string[]): string[] {
   );
   for (const file of files) {
     for (const m of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*'([^'.][^']*)'/g)) {
-      if (!/^(node:|cloudflare:|vitest)/.test(m[1]!)) found.add(m[1]!);
+      // @openfeature/server-sdk imports Node built-ins (async_hooks, node:events) the pre-bundler cannot
+      // resolve; workerd provides them (nodejs_compat), so it is loaded as it is.
+      if (!/^(node:|cloudflare:|vitest|@openfeature\/)/.test(m[1]!)) found.add(m[1]!);
     }
   }
   return [...found].sort();

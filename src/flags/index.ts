@@ -7,10 +7,12 @@
 import type { Unit } from '../platform/unit';
 import type { FlagKey, FlagValues } from './definitions';
 import { deepFreeze, FLAG_KEYS } from './definitions';
+import { type FlagDetails, flagDetail } from './details';
 import { type FlagSource, type LoadedFlags, loadFlags, type ParsedFlags } from './read';
 import { bucket, evaluateFlag, inRollout } from './rollout';
 
 export type { FlagKey, FlagValues } from './definitions';
+export type { FlagDetail, FlagDetails, FlagErrorCode, FlagReason } from './details';
 export type { FlagSource } from './read';
 
 /** How long an isolate serves flags from memory before it reads KV again. */
@@ -49,6 +51,8 @@ export interface EvaluatedFlags {
   sources: Record<FlagKey, FlagSource>;
   /** The caller's membership of every rollout in progress (for logs and decisions). */
   rollouts: Partial<Record<FlagKey, RolloutMembership>>;
+  /** Per flag: value, variant and OpenFeature reason (GET /v1/flags?details=true). */
+  details: FlagDetails;
 }
 
 /** What reading flags needs of the unit of work (the database only when KV has nothing). */
@@ -58,7 +62,7 @@ const ALL_KV = Object.fromEntries(FLAG_KEYS.map((k) => [k, 'kv'])) as Record<Fla
 
 export function toEvaluated(
   values: FlagValues,
-  extra: { sources?: Record<FlagKey, FlagSource>; rollouts?: EvaluatedFlags['rollouts'] } = {},
+  extra: { sources?: Record<FlagKey, FlagSource>; rollouts?: EvaluatedFlags['rollouts']; details?: FlagDetails } = {},
 ): EvaluatedFlags {
   const safeMode = values['global.safe_mode'].enabled;
   const epsilon = safeMode ? 0 : values['ranker.policy'].epsilon;
@@ -74,7 +78,22 @@ export function toEvaluated(
     values,
     sources: extra.sources ?? ALL_KV,
     rollouts: extra.rollouts ?? {},
+    details: extra.details ?? detailsOf(values, extra.sources ?? ALL_KV, {}, []),
   };
+}
+
+/** Details of every flag from how it was loaded; `rolloutKeys` are the flags a rollout decided. */
+function detailsOf(
+  values: FlagValues,
+  sources: Record<FlagKey, FlagSource>,
+  errors: LoadedFlags['errors'],
+  rolloutKeys: readonly FlagKey[],
+): FlagDetails {
+  const out = {} as Record<FlagKey, unknown>;
+  for (const key of FLAG_KEYS) {
+    out[key] = flagDetail(key, values[key], { source: sources[key], error: errors[key], rollout: rolloutKeys.includes(key) });
+  }
+  return out as FlagDetails;
 }
 
 interface Snapshot {
@@ -104,7 +123,9 @@ function buildSnapshot(loaded: LoadedFlags, now: number): Snapshot {
       rollouts[key] = { percent: flag.rollout.percent, bucket: null, in: false };
     }
   }
-  const base = deepFreeze(toEvaluated(values as FlagValues, { sources: loaded.sources, rollouts }));
+  // Anonymous callers are never in a rollout: for them the rollout decided too (TARGETING_MATCH).
+  const details = detailsOf(values as FlagValues, loaded.sources, loaded.errors, rolloutKeys);
+  const base = deepFreeze(toEvaluated(values as FlagValues, { sources: loaded.sources, rollouts, details }));
   return { loaded, expiresAt: now + MEMORY_TTL_MS, base, rolloutKeys };
 }
 
@@ -123,14 +144,17 @@ export async function evaluateFlags(c: FlagReader, userId?: string): Promise<Eva
   const snap = await snapshot(c);
   if (userId === undefined || snap.rolloutKeys.length === 0) return snap.base;
   const values = { ...snap.base.values } as Record<FlagKey, unknown>;
+  const details = { ...snap.base.details } as Record<FlagKey, unknown>;
   const rollouts: EvaluatedFlags['rollouts'] = {};
+  const { sources, errors } = snap.loaded;
   for (const key of snap.rolloutKeys) {
     const flag = snap.loaded.flags[key];
     const b = bucket(key, userId);
     values[key] = evaluateFlag(key, flag, userId);
+    details[key] = flagDetail(key, values[key] as FlagValues[typeof key], { source: sources[key], error: errors[key], rollout: true });
     rollouts[key] = { percent: flag.rollout!.percent, bucket: b, in: inRollout(flag.rollout!.percent, b) };
   }
-  return toEvaluated(values as FlagValues, { sources: snap.loaded.sources, rollouts });
+  return toEvaluated(values as FlagValues, { sources, rollouts, details: details as FlagDetails });
 }
 
 /** Forget the memory snapshot, so this isolate's next evaluation reads KV (after our own writes). */

@@ -19,6 +19,11 @@ export interface FlagDefinition<S extends z.ZodType = z.ZodType> {
   description: string;
   /** Who decides about it: the team or role to ask before changing it. */
   owner: string;
+  /**
+   * The OpenFeature variant name of a value (GET /v1/flags?details=true). Without it a flag with
+   * a boolean `enabled` is 'on' or 'off', any other has no variant.
+   */
+  variant?: (value: z.output<S>) => string;
 }
 
 const defineFlag = <S extends z.ZodType>(d: FlagDefinition<S>): FlagDefinition<S> => d;
@@ -37,6 +42,7 @@ export const FLAGS = {
     default: { version: 'epsilon_greedy_v1', epsilon: 0.08 },
     description: 'Ranking policy version and exploration rate',
     owner: 'ranking',
+    variant: (v) => v.version,
   }),
   'marketplace.suggest': defineFlag({
     schema: enabled,
