@@ -52,6 +52,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          // Responses fetched from a local stack are checked against the OpenAPI document.
+          setupFiles: ['test/integration/contract-setup.ts'],
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 60_000,

@@ -37,6 +37,12 @@ export async function leftoverProcesses(markers: string[], ms = 15_000): Promise
   }
 }
 
+/**
+ * Origins of the stacks this process started: the integration project's contract check
+ * (test/integration/contract-setup.ts) validates every response the tests fetch from them.
+ */
+export const stackOrigins = new Set<string>();
+
 export async function startDevStack(
   opts: { args?: string[]; env?: Record<string, string>; readyTimeoutMs?: number } = {},
 ): Promise<DevStack> {
@@ -88,5 +94,6 @@ export async function startDevStack(
     await stop();
     throw err;
   }
+  stackOrigins.add(base);
   return { base, port, pgPort, databaseUrl, output: () => output, stop };
 }

@@ -32,6 +32,7 @@ const OPERATION_IDS = [
   'getAdminErasuresById',
   'getAdminFlags',
   'getAdminFlagsEvaluate',
+  'getAdminMetrics',
   'getAdminOpsPause',
   'getAdminPolicyOpe',
   'getAdminRateLimits',

@@ -83,7 +83,7 @@ export interface paths {
         };
         /**
          * Flags evaluated for the caller
-         * @description With a user JWT: values with the caller's rollout buckets applied. Without an Authorization header: the base values (anonymous callers are never in a rollout). An invalid token is a 401.
+         * @description With a user JWT: values with the caller's rollout buckets applied. Without an Authorization header: the base values (anonymous callers are never in a rollout). An invalid token is a 401. With details=true, also why each value was chosen, in OpenFeature terms (reason, variant, errorCode).
          */
         get: operations["getV1Flags"];
         put?: never;
@@ -320,6 +320,26 @@ export interface paths {
         };
         /** SLOs: vw_kernel_slos (last hour per operation) and vw_slo_burnrate (burn rates, SRE alerts) */
         get: operations["getAdminSlos"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus/OpenMetrics exposition: request latency histograms, queues, DLQ, burn rates, safe mode, flag revisions
+         * @description OpenMetrics 1.0 text for a Prometheus scrape job (bearer: the service key; README "Observability"). Read from the per-minute rollups and the SLO and queue views, never raw events. The latency histograms cover the last hour (as vw_kernel_slos): use histogram_quantile() on them directly, not rate().
+         */
+        get: operations["getAdminMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -926,6 +946,67 @@ export interface components {
             flags: {
                 [key: string]: unknown;
             };
+            /**
+             * @description Only with ?details=true: flag key → value, variant and OpenFeature reason
+             * @example {
+             *       "global.safe_mode": {
+             *         "value": {
+             *           "enabled": false
+             *         },
+             *         "variant": "off",
+             *         "reason": "TARGETING_MATCH"
+             *       },
+             *       "ranker.policy": {
+             *         "value": {
+             *           "version": "epsilon_greedy_v1",
+             *           "epsilon": 0.08
+             *         },
+             *         "variant": "epsilon_greedy_v1",
+             *         "reason": "STATIC"
+             *       },
+             *       "marketplace.suggest": {
+             *         "value": {
+             *           "enabled": true
+             *         },
+             *         "variant": "on",
+             *         "reason": "STATIC"
+             *       },
+             *       "learning.enabled": {
+             *         "value": {
+             *           "enabled": true
+             *         },
+             *         "variant": "on",
+             *         "reason": "STATIC"
+             *       },
+             *       "crush_mode.enabled": {
+             *         "value": {
+             *           "enabled": false
+             *         },
+             *         "variant": "off",
+             *         "reason": "STATIC"
+             *       }
+             *     }
+             */
+            details?: {
+                [key: string]: components["schemas"]["FlagEvaluationDetail"];
+            };
+        };
+        FlagEvaluationDetail: {
+            /** @description The value evaluated for the caller (the same as in `flags`) */
+            value?: unknown;
+            /** @description The value's name: on/off for a flag with `enabled`, the policy version for ranker.policy */
+            variant?: string;
+            /**
+             * @description STATIC: a stored value without rollout. TARGETING_MATCH: a percentage rollout decided (by the caller's bucket; anonymous callers are never in it). DEFAULT: no stored value, the documented default. ERROR: the stored value is unusable (see errorCode); value is what the Worker runs with (its last good value, else the default).
+             * @enum {string}
+             */
+            reason: "STATIC" | "TARGETING_MATCH" | "DEFAULT" | "ERROR";
+            /**
+             * @description With reason ERROR: PARSE_ERROR (not JSON), TYPE_MISMATCH (fails the flag schema), GENERAL (store unreachable). FLAG_NOT_FOUND is never sent: it is a provider's answer for a key absent here.
+             * @enum {string}
+             */
+            errorCode?: "PARSE_ERROR" | "TYPE_MISMATCH" | "FLAG_NOT_FOUND" | "GENERAL";
+            errorMessage?: string;
         };
         FlagListing: {
             key: string;
@@ -1850,7 +1931,10 @@ export interface operations {
     };
     getV1Flags: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description true: add `details` (value, variant, reason per flag) to the answer */
+                details?: "true" | "false";
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1866,7 +1950,7 @@ export interface operations {
                     "application/json": components["schemas"]["EvaluatedFlags"];
                 };
             };
-            /** @description Invalid input: a request body (this method takes none) */
+            /** @description Invalid input: query failing validation (the zod issues are in error.details.issues), a request body (this method takes none) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3336,6 +3420,101 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Slos"];
+                };
+            };
+            /** @description Invalid input: a request body (this method takes none) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but with the wrong kind of credentials */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 16384 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After and the RateLimit-* headers state what the limiter decided) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    /** @description Requests allowed in the window of this limit class */
+                    "RateLimit-Limit": number;
+                    /** @description The limit and its window in seconds, e.g. `120;w=60` */
+                    "RateLimit-Policy": string;
+                    /** @description Requests left in the window (sent for anonymous callers only when refused) */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets (users and the service role only) */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error (no details leak) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unavailable, retry: the database is unreachable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (sent when the database is unreachable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The exposition, ending with `# EOF` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8": string;
                 };
             };
             /** @description Invalid input: a request body (this method takes none) */
