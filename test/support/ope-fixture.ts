@@ -17,10 +17,18 @@ export interface LoggedDecision {
 const cands = Array.from({ length: 8 }, (_, i) => ({ id: `k${i}`, score: (8 - i) / 10 }));
 const rate = (i: number) => [0.3, 0.1, 0.5, 0.2, 0.05, 0.4, 0.1, 0.25][i]!;
 
+/**
+ * Decision ids from a counter, not crypto.randomUUID(): each decision's random stream is seeded by
+ * its id, so the data (and what the tests assert about it: which targets have enough support) is the
+ * same on every run. With random ids one CI run in many drew a set where greedy lacked support.
+ */
+let nextDecision = 0;
+const decisionId = () => `00000000-0000-4000-8000-${(++nextDecision).toString(16).padStart(12, '0')}`;
+
 /** `n` decisions of a 0.3-greedy logger, slates of 4; the decision's own random stream decides rewards. */
 export function loggedDecisions(n: number, daysAgo: number): LoggedDecision[] {
   return Array.from({ length: n }, () => {
-    const id = crypto.randomUUID();
+    const id = decisionId();
     const rng = rngForDecision(id);
     const items = epsilonGreedySlate(cands, 4, 0.3, rng).map((it) => ({
       candidate_id: it.candidate_id,
