@@ -87,7 +87,9 @@ export function violationsOf(doc: Doc, o: Observation): string[] {
     return out;
   }
   const type = (o.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  const media = content[type];
+  // A documented media type may carry parameters (`application/openmetrics-text; version=1.0.0`):
+  // the response matches it by its essence, the type/subtype before any parameter.
+  const media = Object.entries(content).find(([key]) => key.split(';')[0]!.trim().toLowerCase() === type)?.[1];
   if (!media) {
     // An empty body is allowed for HEAD-like answers only when no content is documented.
     out.push(`${label}: content-type ${type || '(none)'} not documented (${Object.keys(content).join(', ')})`);
